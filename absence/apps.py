@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class AbsenceConfig(AppConfig):
+    name = "absence"
+    verbose_name = _("Absence and forwarding")

@@ -1,0 +1,67 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from mailboxes.models import Mailbox
+
+
+class AbsenceQuerySet(models.QuerySet):
+    def active_at(self, when):
+        return self.filter(
+            Q(ended_at__isnull=True) | Q(ended_at__gt=when),
+            starts_at__lte=when,
+        ).filter(Q(ends_at__isnull=True) | Q(ends_at__gt=when))
+
+
+class Absence(models.Model):
+    """A handler's period away. Active when `starts_at <= now < ends_at` (ends_at empty: open-ended)
+    and not ended early (`ended_at`). Times are stored in UTC, entered and shown in Europe/Stockholm."""
+
+    class Kind(models.TextChoices):
+        PLANNED = "planned", _("Planned")
+        UNPLANNED = "unplanned", _("Unplanned (sick call)")
+
+    handler = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="absences")
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    starts_at = models.DateTimeField(_("from"))
+    ends_at = models.DateTimeField(_("until"), null=True, blank=True)
+    ended_at = models.DateTimeField(_("ended"), null=True, blank=True)
+    ended_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    message_to_colleagues = models.TextField(_("out-of-office text for colleagues"), blank=True)
+    message_to_citizens = models.TextField(_("out-of-office text for citizens"), blank=True)
+    show_return_date_to_citizens = models.BooleanField(_("show my return date to citizens"), default=False)
+    forward_to = models.ForeignKey(
+        Mailbox, on_delete=models.PROTECT, related_name="+", verbose_name=_("forward to")
+    )
+    set_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    reason = models.TextField(_("reason"), blank=True)
+    # Set when the start-of-absence forwarding of existing unread mail has run (idempotence).
+    started_processed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = AbsenceQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-starts_at"]
+        verbose_name = _("absence")
+        verbose_name_plural = _("absences")
+        indexes = [models.Index(fields=["handler", "starts_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_at__isnull=True) | Q(ends_at__gt=models.F("starts_at")),
+                name="absence_ends_after_start",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.handler} {self.starts_at:%Y-%m-%d}"
+
+    def is_active(self, when=None) -> bool:
+        when = when or timezone.now()
+        if self.ended_at is not None and self.ended_at <= when:
+            return False
+        return self.starts_at <= when and (self.ends_at is None or self.ends_at > when)

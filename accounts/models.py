@@ -1,0 +1,35 @@
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from .roles import PERMISSIONS
+
+
+class User(AbstractUser):
+    """Staff and citizens share one user table so that a message's sender is one foreign key; `kind`
+    keeps their sessions apart (accounts.middleware.SessionKindMiddleware)."""
+
+    class Kind(models.TextChoices):
+        STAFF = "staff", _("Staff")
+        CITIZEN = "citizen", _("Citizen")
+
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.STAFF, db_index=True)
+
+    class Meta(AbstractUser.Meta):
+        swappable = "AUTH_USER_MODEL"
+        permissions = list(PERMISSIONS.items())
+
+    @property
+    def is_citizen(self) -> bool:
+        return self.kind == self.Kind.CITIZEN
+
+    @property
+    def is_staff_user(self) -> bool:
+        return self.kind == self.Kind.STAFF
+
+    @property
+    def display_name(self) -> str:
+        return self.get_full_name() or self.username
+
+    def __str__(self) -> str:
+        return self.display_name

@@ -1,0 +1,47 @@
+"""The roles of the routine, as Django groups, and the permissions each one carries.
+
+The groups are created by a data migration (accounts/migrations/0002_roles.py) from ROLE_PERMISSIONS;
+code checks permissions (`user.has_perm("accounts.take_sick_calls")`), never group names, except to
+show a user their role.
+"""
+
+from django.utils.translation import gettext_lazy as _
+
+HANDLAGGARE = "Handläggare"
+ENHETSCHEF = "Enhetschef"
+ADMINISTRATOR = "Administratör med särskild behörighet"
+SUPERANVANDARE = "Superanvändare"
+SYSTEMFORVALTARE = "Systemförvaltare"
+LOGGRANSKARE = "Loggranskare"
+
+ALL_ROLES = (HANDLAGGARE, ENHETSCHEF, ADMINISTRATOR, SUPERANVANDARE, SYSTEMFORVALTARE, LOGGRANSKARE)
+
+ROLE_LABELS = {
+    HANDLAGGARE: _("Case worker"),
+    ENHETSCHEF: _("Unit manager"),
+    ADMINISTRATOR: _("Administrator with special authority"),
+    SUPERANVANDARE: _("Superuser"),
+    SYSTEMFORVALTARE: _("System administrator"),
+    LOGGRANSKARE: _("Log reviewer"),
+}
+
+# codename -> description; declared on accounts.User.Meta.permissions.
+PERMISSIONS = {
+    "use_mailboxes": "Can read and write in staff mailboxes",
+    "plan_own_absence": "Can plan own absence",
+    "take_sick_calls": "Can switch forwarding on and off for other handlers",
+    "manage_membership": "Can manage units and group-mailbox membership",
+    "manage_roles": "Can give and take roles",
+    "assign_cases": "Can assign handlers and co-handlers to cases",
+    "view_unit_overview": "Can see the unit overview",
+    "review_access_log": "Can review the access log",
+}
+
+ROLE_PERMISSIONS = {
+    HANDLAGGARE: ["use_mailboxes", "plan_own_absence"],
+    ENHETSCHEF: ["use_mailboxes", "plan_own_absence", "assign_cases", "view_unit_overview"],
+    ADMINISTRATOR: ["take_sick_calls", "assign_cases"],
+    SUPERANVANDARE: ["take_sick_calls", "manage_membership", "manage_roles"],
+    SYSTEMFORVALTARE: ["take_sick_calls", "manage_membership", "manage_roles", "assign_cases"],
+    LOGGRANSKARE: ["review_access_log"],
+}

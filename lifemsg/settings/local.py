@@ -1,0 +1,26 @@
+"""Development and first trial (`make run`): works with nothing configured."""
+
+from .base import *  # noqa: F403
+from .base import CELERY_BROKER_URL, VAR_DIR, env
+
+DEBUG = env.bool("DEBUG", default=True)
+SECRET_KEY = env.str("SECRET_KEY", default="dev-only-insecure-key-never-used-in-production")
+CITIZEN_TEST_LOGIN_ENABLED = env.bool("CITIZEN_TEST_LOGIN_ENABLED", default=True)
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.filebased.EmailBackend")
+EMAIL_FILE_PATH = str(VAR_DIR / "mail")
+
+if CELERY_BROKER_URL == "filesystem://":
+    _broker = VAR_DIR / "broker"
+    for _sub in ("queue", "processed", "control"):
+        (_broker / _sub).mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_broker / "queue"),
+        "data_folder_out": str(_broker / "queue"),
+        "processed_folder": str(_broker / "processed"),
+        "store_processed": False,
+        "control_folder": str(_broker / "control"),
+        "polling_interval": 0.2,
+    }
+
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True

@@ -1,0 +1,37 @@
+"""pytest: real PostgreSQL and Redis (DATABASE_URL, REDIS_URL; defaults point at localhost)."""
+
+import os
+from pathlib import Path
+
+import environ
+
+env = environ.Env()
+os.environ.setdefault("DATABASE_URL", "postgres://root@127.0.0.1:5432/lifemsg")
+os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
+os.environ.setdefault("CELERY_RESULT_BACKEND", os.environ["REDIS_URL"])
+
+from .base import *  # noqa: E402, F403
+from .base import DATABASES, VAR_DIR  # noqa: E402
+
+SECRET_KEY = "test-only-key"
+DEBUG = False
+CITIZEN_TEST_LOGIN_ENABLED = True
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+SMS_BACKEND = "eservices.sms.LocmemSmsBackend"
+# Parallel checkouts (helpers, CI) may share one server: name the test database per checkout.
+DATABASES["default"]["TEST"] = {"NAME": env.str("TEST_DATABASE_NAME", default="test_lifemsg")}
+DATABASES["default"]["CONN_MAX_AGE"] = 0
+PRIVATE_MEDIA_ROOT = VAR_DIR / "test-private"
+STORAGES = {
+    "default": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(PRIVATE_MEDIA_ROOT), "base_url": None},
+    },
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+AXES_ENABLED = True
+LANGUAGE_CODE = "sv"
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True
+Path(STATIC_ROOT).mkdir(parents=True, exist_ok=True)  # noqa: F405

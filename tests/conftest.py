@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import pytest
+from django.contrib.auth.models import Group
+from django.test import Client
+
+from accounts import roles
+from tests import factories
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    return {
+        **browser_type_launch_args,
+        "executable_path": CHROMIUM,
+        "args": [
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--no-first-run",
+        ],
+    }
+
+
+@pytest.fixture
+def live_celery_worker(transactional_db):
+    """A real Celery worker (solo pool, in a thread) consuming from the test Redis broker."""
+    from celery.contrib.testing.worker import start_worker
+
+    from lifemsg.celery import app as celery_app
+
+    celery_app.loader.import_module("celery.contrib.testing.tasks")
+    with start_worker(celery_app, pool="solo", perform_ping_check=True, shutdown_timeout=10) as worker:
+        yield worker
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float = 10.0, interval: float = 0.05) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return predicate()
+
+
+@pytest.fixture
+def org(db):
+    """A small organisation: two units with group mailboxes, staff in each role."""
+    return factories.Organisation.build()
+
+
+def login(client: Client, user) -> Client:
+    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+    return client
+
+
+@pytest.fixture
+def as_user(client):
+    def _as(user) -> Client:
+        return login(client, user)
+
+    return _as
+
+
+def role_group(name: str) -> Group:
+    assert name in roles.ALL_ROLES
+    return Group.objects.get(name=name)
