@@ -1,20 +1,23 @@
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 from guardian.shortcuts import assign_perm, remove_perm
 
 from audit.services import audit_event_record
-from mailboxes.models import Thread, Unit
-from mailboxes.services import thread_create
+from mailboxes.models import Message, Thread, Unit
+from mailboxes.services import mailbox_personal_for, message_store, thread_create
 
 from . import personnummer as pnr
 from .models import Case, Citizen, EService
 
 SEND_PERM = "eservices.send_to_citizen"
+logger = logging.getLogger(__name__)
 
 
 @transaction.atomic
@@ -107,3 +110,43 @@ def case_assign(*, case: Case, handler, co_handlers: Iterable, actor=None) -> Ca
     if before != after:
         audit_event_record(actor=actor, action="case.assign", target=case, before=before, after=after)
     return case
+
+
+@transaction.atomic
+def citizen_message_send(*, case: Case, citizen_user, body: str, attachments: Iterable = ()) -> Message:
+    """A citizen writes in their case: stored (and shown to them as sent) at once; routing runs on
+    commit through the one routing entry point."""
+    from absence.routing import message_route_on_commit
+
+    if case.citizen.user_id != citizen_user.pk:
+        raise PermissionDenied
+    message = message_store(thread=case.thread, sender=citizen_user, body=body, attachments=attachments)
+    message_route_on_commit(message)
+    return message
+
+
+@transaction.atomic
+def staff_message_send(*, case: Case, sender, body: str, attachments: Iterable = ()) -> Message:
+    """Handler or co-handler writes to the citizen. Anyone else is refused here, whatever the UI
+    showed. The citizen is notified (without content) on commit."""
+    from .permissions import can_send_to_citizen
+    from .tasks import notify_citizen
+
+    if not can_send_to_citizen(user=sender, case=case):
+        raise PermissionDenied
+    message = message_store(
+        thread=case.thread,
+        sender=sender,
+        sender_mailbox=mailbox_personal_for(sender),
+        body=body,
+        attachments=attachments,
+    )
+    transaction.on_commit(lambda: _enqueue(notify_citizen, message_id=message.pk))
+    return message
+
+
+def _enqueue(task, **kwargs) -> None:
+    try:
+        task.delay(**kwargs)
+    except Exception:  # broker down: the message is stored; the notification sweep retries
+        logger.warning("could not enqueue %s", task.name)
