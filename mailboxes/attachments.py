@@ -1,0 +1,168 @@
+"""Attachments: the same rules for staff and citizens. The type is decided by the file's content
+(magic bytes, python `filetype`), never by its name; size and count limits come from settings. Files
+are stored under PRIVATE_MEDIA_ROOT with a random name and only ever served by access-checked views."""
+
+from __future__ import annotations
+
+import zipfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import filetype
+from django import forms
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.template.defaultfilters import filesizeformat
+from django.utils.translation import gettext_lazy as _
+
+from .models import Attachment
+
+
+@dataclass(frozen=True)
+class Kind:
+    content_type: str
+    label: str
+
+
+# Detected content type -> what we store. Office documents (docx/xlsx/pptx, odt/ods) are zip
+# containers: they are told apart by their inner structure, see _office_type.
+ALLOWED: dict[str, str] = {
+    "application/pdf": "PDF",
+    "image/jpeg": "JPEG",
+    "image/png": "PNG",
+    "image/gif": "GIF",
+    "image/heic": "HEIC",
+    "image/webp": "WebP",
+    "application/msword": "Word",
+    "application/vnd.ms-excel": "Excel",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "Word",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "Excel",
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation": "PowerPoint",
+    "application/vnd.oasis.opendocument.text": "OpenDocument",
+    "application/vnd.oasis.opendocument.spreadsheet": "OpenDocument",
+}
+OOXML = {
+    "word/": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "xl/": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "ppt/": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+}
+ODF = {
+    b"application/vnd.oasis.opendocument.text": "application/vnd.oasis.opendocument.text",
+    b"application/vnd.oasis.opendocument.spreadsheet": "application/vnd.oasis.opendocument.spreadsheet",
+}
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+
+
+def _office_type(upload) -> str | None:
+    upload.seek(0)
+    head = upload.read(8)
+    upload.seek(0)
+    if head == OLE_MAGIC:  # legacy .doc/.xls compound file
+        name = (upload.name or "").lower()
+        return "application/vnd.ms-excel" if name.endswith(".xls") else "application/msword"
+    try:
+        with zipfile.ZipFile(upload) as archive:
+            names = archive.namelist()
+            if "mimetype" in names:
+                return ODF.get(archive.read("mimetype").strip())
+            for prefix, content_type in OOXML.items():
+                if "[Content_Types].xml" in names and any(n.startswith(prefix) for n in names):
+                    return content_type
+    except zipfile.BadZipFile:
+        return None
+    finally:
+        upload.seek(0)
+    return None
+
+
+def detect_content_type(upload) -> str | None:
+    upload.seek(0)
+    head = upload.read(8192)
+    upload.seek(0)
+    kind = filetype.guess(head)
+    detected = kind.mime if kind else None
+    if detected in (None, "application/zip", "application/x-ole-storage") or (detected or "").startswith(
+        "application/vnd"
+    ):
+        office = _office_type(upload)
+        if office:
+            return office
+    return detected if detected in ALLOWED else None
+
+
+def allowed_labels() -> str:
+    return ", ".join(sorted(set(ALLOWED.values())))
+
+
+def validate_upload(upload) -> str:
+    """Return the content type, or raise ValidationError with a message for the user."""
+    if upload.size > settings.ATTACHMENT_MAX_BYTES:
+        raise ValidationError(
+            _("The file “%(name)s” is %(size)s; the limit is %(limit)s."),
+            code="too_large",
+            params={
+                "name": upload.name,
+                "size": filesizeformat(upload.size),
+                "limit": filesizeformat(settings.ATTACHMENT_MAX_BYTES),
+            },
+        )
+    if upload.size == 0:
+        raise ValidationError(_("The file “%(name)s” is empty."), code="empty", params={"name": upload.name})
+    content_type = detect_content_type(upload)
+    if content_type is None:
+        raise ValidationError(
+            _("The file “%(name)s” is not an allowed type. Allowed: %(types)s."),
+            code="forbidden_type",
+            params={"name": upload.name, "types": allowed_labels()},
+        )
+    return content_type
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class AttachmentsField(forms.FileField):
+    """Zero or more files; each checked by content and size; at most ATTACHMENT_MAX_COUNT."""
+
+    widget = MultipleFileInput
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("label", _("Attachments"))
+        kwargs.setdefault(
+            "help_text",
+            _("PDF, images or office documents, at most %(size)s per file.")
+            % {"size": filesizeformat(settings.ATTACHMENT_MAX_BYTES)},
+        )
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        files = data if isinstance(data, list | tuple) else ([data] if data else [])
+        if len(files) > settings.ATTACHMENT_MAX_COUNT:
+            raise ValidationError(
+                _("You can attach at most %(count)s files."), params={"count": settings.ATTACHMENT_MAX_COUNT}
+            )
+        errors = []
+        cleaned = []
+        for upload in files:
+            try:
+                cleaned.append((upload, validate_upload(upload)))
+            except ValidationError as exc:
+                errors.extend(exc.error_list)
+        if errors:
+            raise ValidationError(errors)
+        return cleaned
+
+
+def attachments_store(files: Sequence[tuple]) -> list[Attachment]:
+    """Store validated uploads (from AttachmentsField) unattached; message_store attaches them."""
+    stored = []
+    for upload, content_type in files:
+        attachment = Attachment(
+            filename=(upload.name or "bilaga")[-200:], content_type=content_type, size=upload.size
+        )
+        attachment.file.save(upload.name or "bilaga", upload, save=False)
+        attachment.save()
+        stored.append(attachment)
+    return stored
