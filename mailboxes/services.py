@@ -257,3 +257,153 @@ def deliveries_mark_read(*, mailbox: Mailbox, thread: Thread, user) -> int:
             unread_count=Greatest(F("unread_count") - count, 0)
         )
     return count
+
+
+# --- bulk deliveries (added by the absence feature: forwarding existing mail at the start of an ---
+# --- absence and the sweep's guarantee-2 re-check; same rules as deliveries_create) ----------------
+
+
+@transaction.atomic
+def deliveries_create_many(*, plans_by_message: dict[int, Sequence[DeliveryPlan]]) -> list[Delivery]:
+    """`deliveries_create` for many messages at once, in a fixed number of queries (a sick call with
+    thousands of unread messages forwards them in one go).
+
+    Same guarantees: one row per (message, mailbox) — existing rows are skipped; forwarded copies are
+    linked to the copy they stand for (`forwarded_from`), which gets `away_forwarded_at`; the
+    per-(mailbox, thread) summaries are updated in the same transaction. Lock order as everywhere:
+    message rows by id, then summary rows by id. Returns the deliveries created by this call.
+    """
+
+    message_ids = sorted(plans_by_message)
+    if not message_ids:
+        return []
+    messages = {
+        m.pk: m
+        for m in Message.objects.select_for_update(of=("self",))
+        .filter(pk__in=message_ids)
+        .only("pk", "thread_id", "created_at", "sender_id", "body")
+        .order_by("pk")
+    }
+    existing = {
+        (m, mb): pk
+        for m, mb, pk in Delivery.objects.filter(message_id__in=list(messages)).values_list(
+            "message_id", "mailbox_id", "pk"
+        )
+    }
+    now = timezone.now()
+    new: list[Delivery] = []
+    plan_of: dict[tuple[int, int], DeliveryPlan] = {}
+    for message_id in message_ids:
+        message = messages.get(message_id)
+        if message is None:
+            continue
+        for plan in plans_by_message[message_id]:
+            key = (message_id, plan.mailbox_id)
+            if key in existing or key in plan_of:
+                continue
+            plan_of[key] = plan
+            origin = plan.forwarded_from_mailbox_id
+            new.append(
+                Delivery(
+                    message_id=message_id,
+                    mailbox_id=plan.mailbox_id,
+                    thread_id=message.thread_id,
+                    reason=plan.reason,
+                    forwarded_for_id=plan.forwarded_for_id,
+                    forwarded_by_id=plan.forwarded_by_id,
+                    forward_note=plan.forward_note,
+                    # Links to copies that already exist are set before the insert; links to copies
+                    # made in this same call (a chain of forwards) after it.
+                    forwarded_from_id=existing.get((message_id, origin)) if origin else None,
+                    created_at=now,
+                )
+            )
+    if not new:
+        return []
+    Delivery.objects.bulk_create(new, batch_size=1000)
+    by_key = existing | {(d.message_id, d.mailbox_id): d.pk for d in new}
+    chain_links = []
+    for delivery in new:
+        origin = plan_of[(delivery.message_id, delivery.mailbox_id)].forwarded_from_mailbox_id
+        if origin and delivery.forwarded_from_id is None and (delivery.message_id, origin) in by_key:
+            delivery.forwarded_from_id = by_key[(delivery.message_id, origin)]
+            chain_links.append(delivery)
+    if chain_links:
+        Delivery.objects.bulk_update(chain_links, ["forwarded_from"], batch_size=1000)
+    away_origins = [
+        d.forwarded_from_id
+        for d in new
+        if d.reason == Delivery.Reason.FORWARDED_ABSENCE and d.forwarded_from_id is not None
+    ]
+    if away_origins:
+        Delivery.objects.filter(pk__in=away_origins, away_forwarded_at__isnull=True).update(
+            away_forwarded_at=now
+        )
+    _summaries_add_many(messages=messages, deliveries=new)
+    return new
+
+
+def _summaries_add_many(*, messages: dict[int, Message], deliveries: Sequence[Delivery]) -> None:
+    from django.contrib.auth import get_user_model
+
+    User = get_user_model()
+    # (mailbox, thread) -> the new deliveries there
+    groups: dict[tuple[int, int], list[Delivery]] = {}
+    for delivery in deliveries:
+        groups.setdefault((delivery.mailbox_id, delivery.thread_id), []).append(delivery)
+    user_ids = {messages[d.message_id].sender_id for d in deliveries if messages[d.message_id].sender_id}
+    user_ids |= {d.forwarded_for_id for d in deliveries if d.forwarded_for_id}
+    names = {u.pk: _display_name(u) for u in User.objects.filter(pk__in=user_ids)}
+
+    def latest(items: list[Delivery]) -> Message:
+        return max((messages[d.message_id] for d in items), key=lambda m: (m.created_at, m.pk))
+
+    MailboxThread.objects.bulk_create(
+        [
+            MailboxThread(mailbox_id=mid, thread_id=tid, last_activity_at=latest(items).created_at)
+            for (mid, tid), items in groups.items()
+        ],
+        ignore_conflicts=True,
+        batch_size=1000,
+    )
+    mailbox_ids = {mid for mid, _ in groups}
+    thread_ids = {tid for _, tid in groups}
+    rows = [
+        row
+        for row in MailboxThread.objects.select_for_update()
+        .filter(mailbox_id__in=mailbox_ids, thread_id__in=thread_ids)
+        .order_by("id")
+        if (row.mailbox_id, row.thread_id) in groups
+    ]
+    for row in rows:
+        items = groups[(row.mailbox_id, row.thread_id)]
+        newest = latest(items)
+        unread = sum(1 for d in items if d.read_at is None)
+        row.message_count += len(items)
+        row.unread_count += unread
+        if newest.created_at >= row.last_activity_at:
+            row.last_activity_at = newest.created_at
+            row.latest_sender_name = names.get(newest.sender_id, "") if newest.sender_id else ""
+            row.latest_snippet = " ".join(newest.body.split())[:SNIPPET_LENGTH]
+        forwarded = [d for d in items if d.reason == Delivery.Reason.FORWARDED_ABSENCE and d.forwarded_for_id]
+        if forwarded:
+            newest_fwd = max(forwarded, key=lambda d: (messages[d.message_id].created_at, d.message_id))
+            row.forwarded_for_name = names.get(newest_fwd.forwarded_for_id, "")
+        if unread:
+            # A new unread message reopens the thread in that mailbox.
+            row.handled_at = None
+            row.handled_by = None
+    MailboxThread.objects.bulk_update(
+        rows,
+        [
+            "message_count",
+            "unread_count",
+            "last_activity_at",
+            "latest_sender_name",
+            "latest_snippet",
+            "forwarded_for_name",
+            "handled_at",
+            "handled_by",
+        ],
+        batch_size=500,
+    )
