@@ -20,6 +20,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from audit.services import audit_event_record
 from mailboxes.models import Delivery, Mailbox, Message
@@ -461,9 +462,12 @@ def _escalate_mailbox(*, mailbox: Mailbox, cutoff: datetime, now: datetime) -> i
         subject = _("Unread messages in the group mailbox %(mailbox)s") % {"mailbox": mailbox.name}
         body = "\n\n".join(
             [
-                _(
-                    "%(count)s message(s) have been unread in the group mailbox %(mailbox)s for more than "
-                    "%(hours)s hours. The oldest arrived %(oldest)s."
+                ngettext(
+                    "%(count)s message has been unread in the group mailbox %(mailbox)s for more than "
+                    "%(hours)s hours. It arrived %(oldest)s.",
+                    "%(count)s messages have been unread in the group mailbox %(mailbox)s for more than "
+                    "%(hours)s hours. The oldest arrived %(oldest)s.",
+                    len(deliveries),
                 )
                 % {
                     "count": len(deliveries),

@@ -4,14 +4,16 @@ from local midnight on the 1st to local midnight after the 5th, whatever the day
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from django.utils import timezone
 
 
 def local_dt(day: date, at: time | None = None) -> datetime:
-    """`day` at `at` (default midnight) in local time, as an aware datetime."""
-    return timezone.make_aware(datetime.combine(day, at or time(0)), timezone.get_default_timezone())
+    """`day` at `at` (default midnight) in local time, as an aware datetime in UTC (so that arithmetic
+    on it counts real hours, not wall-clock hours, across daylight-saving changes)."""
+    local = timezone.make_aware(datetime.combine(day, at or time(0)), timezone.get_default_timezone())
+    return local.astimezone(UTC)
 
 
 def start_of(day: date, at: time | None = None) -> datetime:

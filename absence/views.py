@@ -12,6 +12,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from . import selectors, services
@@ -94,8 +95,9 @@ def _render_mine(request, *, form, preview, now, editing: Absence | None = None,
         "form": form,
         "preview": preview,
         "editing": editing,
-        "current": [_texts(a) for a in own.current],
-        "upcoming": [_texts(a) for a in own.upcoming],
+        # Not "current": base.html binds that name to the language code.
+        "away_now": [_texts(a) for a in own.current],
+        "away_planned": [_texts(a) for a in own.upcoming],
         "past": own.past,
         "has_targets": bool(form.targets),
         "return_notice": return_notice,
@@ -206,9 +208,12 @@ def sick_call(request: HttpRequest) -> HttpResponse:
                 forwarded = selectors.forwarded_count(absence=absence)
                 messages.success(
                     request,
-                    _(
-                        "Forwarding is on for %(name)s. %(count)s unread message(s) were forwarded to "
-                        "%(target)s."
+                    ngettext(
+                        "Forwarding is on for %(name)s. %(count)s unread message was forwarded to "
+                        "%(target)s.",
+                        "Forwarding is on for %(name)s. %(count)s unread messages were forwarded to "
+                        "%(target)s.",
+                        forwarded,
                     )
                     % {"name": handler.display_name, "count": forwarded, "target": absence.forward_to.name},
                 )
@@ -219,7 +224,7 @@ def sick_call(request: HttpRequest) -> HttpResponse:
         "search": search,
         "results": results,
         "handler": handler,
-        "current": current,
+        "current_absence": current,
         "form": form,
         "units": selectors.absences_by_unit(when=now),
     }

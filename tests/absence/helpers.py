@@ -49,7 +49,9 @@ def planned(
     )
 
 
-def citizen_writes(case, body: str = "Hej, jag har en fråga om mitt ärende.", *, route: bool = True) -> Message:
+def citizen_writes(
+    case, body: str = "Hej, jag har en fråga om mitt ärende.", *, route: bool = True
+) -> Message:
     """A citizen message in the case's thread, routed at once (the `db` fixture never runs
     on-commit callbacks, so routing is called the way the task would)."""
     message = citizen_message_send(case=case, citizen_user=case.citizen.user, body=body)
@@ -58,7 +60,9 @@ def citizen_writes(case, body: str = "Hej, jag har en fråga om mitt ärende.", 
     return message
 
 
-def internal_message(sender, recipients, body: str = "Internt meddelande", *, route: bool = True, thread=None):
+def internal_message(
+    sender, recipients, body: str = "Internt meddelande", *, route: bool = True, thread=None
+):
     thread = thread or thread_create(subject="Intern fråga")
     message = message_store(
         thread=thread,
