@@ -14,3 +14,9 @@ def org(db):
     transactional test's flush (worker and browser tests) removes; put them back first."""
     roles_migration.create_roles(apps, None)
     return factories.Organisation.build()
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args):
+    # Swedish users' browsers ask for Swedish; Chromium's default (en-US) would get the English UI.
+    return {**browser_context_args, "locale": "sv-SE"}
