@@ -38,7 +38,9 @@ def _group_of(user):
 
 
 def _citizen_writes(handler, body: str) -> None:
-    case = Case.objects.select_related("thread", "citizen__user").filter(handler=handler).order_by("id").first()
+    case = (
+        Case.objects.select_related("thread", "citizen__user").filter(handler=handler).order_by("id").first()
+    )
     if case is None:
         return
     message = message_store(thread=case.thread, sender=case.citizen.user, body=body)

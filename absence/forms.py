@@ -114,6 +114,12 @@ class OwnAbsenceForm(ForwardTargetMixin, forms.Form):
         super().__init__(*args, **kw)
         self._setup_target(handler, instance.forward_to if instance else None)
         self.started = instance is not None and instance.starts_at <= self.now
+        # A sick leave may stay open-ended; a planned absence always has a last day.
+        self.open_ended_allowed = instance is not None and instance.kind == Absence.Kind.UNPLANNED
+        if self.open_ended_allowed:
+            self.fields["end_date"].required = False
+            self.fields["end_date"].label = _("Last day (optional)")
+            self.fields["end_date"].help_text = _("Leave empty to stay away until further notice.")
         if self.started:
             # An absence under way keeps its start; only the rest can change.
             for name in ("start_date", "start_time"):
@@ -123,17 +129,20 @@ class OwnAbsenceForm(ForwardTargetMixin, forms.Form):
     def clean(self):
         data = super().clean()
         start_day, end_day = data.get("start_date"), data.get("end_date")
-        if start_day is None or end_day is None:
+        open_ended = end_day is None and self.open_ended_allowed and "end_date" not in self.errors
+        if start_day is None or (end_day is None and not open_ended):
             return data
         today = timezone.localdate(self.now)
         starts_at = start_of(start_day, data.get("start_time"))
-        ends_at = end_of(end_day, data.get("end_time"))
+        ends_at = None if open_ended else end_of(end_day, data.get("end_time"))
         if self.started:
             starts_at = self.instance.starts_at
         elif start_day < today:
             self.add_error("start_date", _("The first day cannot be in the past."))
             return data
-        if ends_at <= starts_at:
+        if ends_at is None:
+            pass
+        elif ends_at <= starts_at:
             self.add_error(
                 "end_date", _("The last day must be on or after the first day, and end after it starts.")
             )
@@ -157,7 +166,8 @@ class OwnAbsenceForm(ForwardTargetMixin, forms.Form):
 
     def preview_absence(self) -> Absence:
         """An unsaved Absence with what was typed, to show what citizens and colleagues will see."""
-        return Absence(handler=self.handler, kind=Absence.Kind.PLANNED, **self.service_kwargs())
+        kind = self.instance.kind if self.instance is not None else Absence.Kind.PLANNED
+        return Absence(handler=self.handler, kind=kind, **self.service_kwargs())
 
 
 class SickCallForm(ForwardTargetMixin, forms.Form):

@@ -229,6 +229,8 @@ def absence_update(*, absence: Absence, actor, now: datetime | None = None, **ch
         setattr(absence, field, value)
     if "forward_to" in changes:
         _check_target(handler=absence.handler, forward_to=absence.forward_to)
+    if absence.kind == Absence.Kind.PLANNED and absence.ends_at is None:
+        raise ValidationError(_("A planned absence needs an end date."), code="end_required")
     _check_times(starts_at=absence.starts_at, ends_at=absence.ends_at, now=now)
     other = _overlapping(
         handler=absence.handler,

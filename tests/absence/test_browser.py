@@ -129,6 +129,6 @@ def test_manager_sees_the_unit_overview(page: Page, live_server, org):
     page.get_by_role("link", name="Enhetsöversikt").click()
     expect(page.get_by_role("heading", name=org.unit_a.name, exact=True)).to_be_visible()
     expect(page.get_by_text("Bo Berg")).to_be_visible()
-    expect(page.locator("#figures-%d" % org.unit_a.pk)).to_contain_text("Olästa meddelanden")
+    expect(page.locator(f"#figures-{org.unit_a.pk}")).to_contain_text("Olästa meddelanden")
     expect(page.locator("main")).not_to_contain_text("Hemlig orsak")
     _axe(page)

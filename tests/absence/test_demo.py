@@ -11,7 +11,12 @@ pytestmark = pytest.mark.django_db
 
 
 def _counts():
-    return (Absence.objects.count(), Delivery.objects.count(), Message.objects.count(), AuditEvent.objects.count())
+    return (
+        Absence.objects.count(),
+        Delivery.objects.count(),
+        Message.objects.count(),
+        AuditEvent.objects.count(),
+    )
 
 
 def test_demo_has_the_three_absences_with_forwarded_mail_and_is_idempotent(monkeypatch):

@@ -109,6 +109,21 @@ def test_handler_edits_and_ends_own_absence(client, org):
     assert not absence.is_active()
 
 
+def test_handler_adds_a_text_to_the_sick_leave_set_for_them_and_it_stays_open_ended(client, org):
+    absence = sick_leave(org.handler_a1, actor=org.admin)
+    login(client, org.handler_a1)
+    page = client.get(reverse("absence:mine_edit", args=[absence.pk])).content.decode()
+    assert "Sista dagen (valfritt)" in page
+    response = client.post(
+        reverse("absence:mine_edit", args=[absence.pk]),
+        _plan_form(org, start_date=_day(0), end_date="", message_to_colleagues="Sjuk, åter okänt"),
+    )
+    assert response.status_code == 302
+    absence.refresh_from_db()
+    assert absence.ends_at is None and absence.message_to_colleagues == "Sjuk, åter okänt"
+    assert absence.kind == Absence.Kind.UNPLANNED and absence.set_by == org.admin
+
+
 def test_someone_elses_absence_is_404_on_my_pages(client, org):
     other = sick_leave(org.handler_a2, actor=org.admin)
     login(client, org.handler_a1)
