@@ -143,12 +143,18 @@ def forward_unread_in_mailbox(*, mailbox: Mailbox, when: datetime | None = None)
 
 def stranded_unread(when: datetime | None = None) -> dict[int, list[int]]:
     """Guarantee 2, checked: {personal mailbox id: [message ids]} for unread messages whose only
-    copies are in mailboxes of people who are away now (no group mailbox, no present colleague)."""
+    copies are in mailboxes of people who are away now (no group mailbox, no present colleague;
+    a sender's own sent copy does not count)."""
     when = when or timezone.now()
     absent = Absence.objects.active_at(when).values("handler_id")
-    somewhere_actionable = Delivery.objects.filter(message_id=OuterRef("message_id")).filter(
-        Q(mailbox__kind=Mailbox.Kind.GROUP)
-        | (Q(mailbox__kind=Mailbox.Kind.PERSONAL) & ~Q(mailbox__owner_id__in=Subquery(absent)))
+    # The sender's own "sent" copy does not count: the sender expects someone else to act on it.
+    somewhere_actionable = (
+        Delivery.objects.filter(message_id=OuterRef("message_id"))
+        .exclude(reason=Delivery.Reason.SENT)
+        .filter(
+            Q(mailbox__kind=Mailbox.Kind.GROUP)
+            | (Q(mailbox__kind=Mailbox.Kind.PERSONAL) & ~Q(mailbox__owner_id__in=Subquery(absent)))
+        )
     )
     rows = (
         Delivery.objects.filter(

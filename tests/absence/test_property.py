@@ -120,7 +120,9 @@ def _check_invariants(now):
         assert message.routed_at is not None
         # Guarantee 2.
         actionable = any(
-            d.mailbox.kind == Mailbox.Kind.GROUP or d.mailbox.owner_id not in absent for d in deliveries
+            d.reason != Delivery.Reason.SENT
+            and (d.mailbox.kind == Mailbox.Kind.GROUP or d.mailbox.owner_id not in absent)
+            for d in deliveries
         )
         stranded_unread = any(
             d.read_at is None

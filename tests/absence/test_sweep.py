@@ -12,7 +12,7 @@ from absence.tasks import sweep
 from mailboxes.models import Delivery
 from mailboxes.services import DeliveryPlan, deliveries_create, mailbox_personal_for
 from tests import factories
-from tests.absence.helpers import citizen_writes, mailboxes_of, sick_leave
+from tests.absence.helpers import citizen_writes, internal_message, mailboxes_of, sick_leave
 
 pytestmark = pytest.mark.django_db
 
@@ -93,6 +93,19 @@ def test_unread_mail_with_a_present_colleague_is_not_stranded(org):
     sick_leave(org.handler_a2)
     assert stranded_unread() == {}
     assert Delivery.objects.filter(mailbox=org.unit_a.group_mailbox).count() == 1
+
+
+def test_internal_mail_is_not_kept_back_by_the_senders_own_sent_copy(org):
+    message = internal_message(org.handler_b1, [org.handler_a1])
+    Absence.objects.create(
+        handler=org.handler_a1,
+        kind=Absence.Kind.UNPLANNED,
+        starts_at=timezone.now() - timedelta(minutes=5),
+        forward_to=org.unit_a.group_mailbox,
+        set_by=org.admin,
+    )
+    assert sweep()["forwarded"] == 1
+    assert org.unit_a.group_mailbox.pk in mailboxes_of(message)
 
 
 def test_read_mail_is_not_forwarded_by_the_sweep(org):
