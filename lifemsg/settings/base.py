@@ -97,6 +97,9 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
+    # Loads sessions of citizens who logged in with e-ID; authenticates only when called by the citizen
+    # OIDC callback view itself (eservices/oidc.py), never for other login flows.
+    "eservices.oidc.CitizenOIDCBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -147,6 +150,11 @@ vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="lifemsg <no-reply@example.invalid>")
 SMS_BACKEND = env.str("SMS_BACKEND", default="eservices.sms.ConsoleSmsBackend")
 CITIZEN_PORTAL_URL = env.str("CITIZEN_PORTAL_URL", default="http://127.0.0.1:8000/medborgare/")
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=15)
+# Citizen notifications: the sweep enqueues what a lost task or exhausted retries left unsent, for
+# messages up to this old, once they are this many seconds old.
+CITIZEN_NOTIFY_SWEEP_HOURS = env.int("CITIZEN_NOTIFY_SWEEP_HOURS", default=24)
+CITIZEN_NOTIFY_SWEEP_DELAY_SECONDS = env.int("CITIZEN_NOTIFY_SWEEP_DELAY_SECONDS", default=120)
 
 # Celery: Redis when REDIS_URL is set; otherwise kombu's filesystem transport (local.py).
 REDIS_URL = env.str("REDIS_URL", default="")
@@ -167,6 +175,7 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict = {
     "absence-tick": {"task": "absence.tick", "schedule": timedelta(seconds=30)},
     "routing-sweep": {"task": "absence.sweep", "schedule": timedelta(seconds=60)},
+    "citizen-notify-sweep": {"task": "eservices.notify_sweep", "schedule": timedelta(minutes=5)},
     "retention": {"task": "audit.retention", "schedule": crontab(hour=2, minute=30)},
 }
 ROUTING_SWEEP_AGE_SECONDS = env.int("ROUTING_SWEEP_AGE_SECONDS", default=60)
@@ -184,7 +193,16 @@ OIDC_OP_USER_ENDPOINT = env.str("OIDC_OP_USER_ENDPOINT", default="")
 OIDC_OP_JWKS_ENDPOINT = env.str("OIDC_OP_JWKS_ENDPOINT", default="")
 OIDC_RP_SCOPES = env.str("OIDC_RP_SCOPES", default="openid profile")
 OIDC_PERSONNUMMER_CLAIM = env.str("OIDC_PERSONNUMMER_CLAIM", default="personal_identity_number")
-OIDC_REQUIRED_ACR = env.str("OIDC_REQUIRED_ACR", default="")
+# Accepted assurance levels (acr), space-separated, most wanted first; sent as acr_values. Empty
+# refuses every e-ID login (fail closed). Default: the Swedish eID framework's LoA3 and LoA4.
+OIDC_REQUIRED_ACR = env.str(
+    "OIDC_REQUIRED_ACR",
+    default="http://id.elegnamnden.se/loa/1.0/loa3 http://id.elegnamnden.se/loa/1.0/loa4",
+)
+OIDC_OP_ISSUER = env.str("OIDC_OP_ISSUER", default="")  # checked against the ID token's iss when set
+OIDC_OP_LOGOUT_ENDPOINT = env.str("OIDC_OP_LOGOUT_ENDPOINT", default="")  # end the broker session too
+OIDC_USE_PKCE = env.bool("OIDC_USE_PKCE", default=True)
+OIDC_TIMEOUT = env.int("OIDC_TIMEOUT", default=10)
 CITIZEN_OIDC_ENABLED = bool(OIDC_RP_CLIENT_ID and OIDC_OP_AUTHORIZATION_ENDPOINT)
 
 # django-axes: lock out brute force against staff and the test e-ID login.
