@@ -155,6 +155,7 @@ class CaseFilterForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["unit"].queryset = units
         self.fields["unit"].empty_label = _("All my units")
+        self.fields["eservice"].empty_label = _("All e-services")
 
 
 class StaffChoiceField(forms.ModelChoiceField):

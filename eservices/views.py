@@ -145,9 +145,7 @@ def case_detail(request, case_id: int):
         for m in thread_messages
         if not m.sent_by_citizen and (read_before is None or m.created_at > read_before)
     }
-    if thread_messages:
-        case_mark_read_by_citizen(case=case, up_to=thread_messages[-1].created_at)
-    return render(
+    response = render(
         request,
         "eservices/case_detail.html",
         {
@@ -158,6 +156,10 @@ def case_detail(request, case_id: int):
             "handler_away": case.is_open and handler_is_away(case.handler_id),
         },
     )
+    # Marked read only once the page has rendered: a failed render leaves them unread.
+    if thread_messages:
+        case_mark_read_by_citizen(case=case, up_to=thread_messages[-1].created_at)
+    return response
 
 
 @citizen_required

@@ -18,7 +18,8 @@ import polib
 ROOT = Path(__file__).resolve().parent.parent
 APPS = ["accounts", "audit", "mailboxes", "eservices", "absence"]
 LANGS = ["sv", "en"]
-DJANGO_ADMIN = [sys.executable, "-m", "django"]
+# -P: the cwd (an app directory) must not shadow stdlib modules, e.g. an app's selectors.py.
+DJANGO_ADMIN = [sys.executable, "-P", "-m", "django"]
 ENV = {**os.environ, "PYTHONPATH": str(ROOT), "DJANGO_SETTINGS_MODULE": "lifemsg.settings.local"}
 
 
