@@ -136,7 +136,7 @@ def case_create(
         actor=actor, action="case.create", target=case, after={"eservice": eservice.slug, "unit": unit.slug}
     )
     if handler is not None or co_handlers:
-        case_assign(case=case, handler=handler, co_handlers=co_handlers, actor=actor)
+        case = case_assign(case=case, handler=handler, co_handlers=co_handlers, actor=actor)
     return case
 
 

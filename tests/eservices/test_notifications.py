@@ -87,7 +87,11 @@ def test_retry_after_partial_success_sends_only_the_failed_channel(org):
         message_notify(message_id=message.pk)
     assert (len(mail.outbox), len(sms.outbox)) == (0, 1)
     email_log = NotificationLog.objects.get(message=message, channel="email")
-    assert (email_log.sent_at, email_log.attempts, email_log.last_error) == (None, 1, "SMTPServerDisconnected")
+    assert (email_log.sent_at, email_log.attempts, email_log.last_error) == (
+        None,
+        1,
+        "SMTPServerDisconnected",
+    )
 
     assert message_notify(message_id=message.pk) == ["email"]
     assert (len(mail.outbox), len(sms.outbox)) == (1, 1)
@@ -128,7 +132,9 @@ def test_retries_are_bounded_and_the_message_stays(org):
 @pytest.mark.django_db
 def test_internal_note_and_citizens_own_message_never_notify(org):
     case = _notified_case(org)
-    note = message_store(thread=case.thread, sender=org.handler_a1, body="Intern anteckning", kind=Message.Kind.NOTE)
+    note = message_store(
+        thread=case.thread, sender=org.handler_a1, body="Intern anteckning", kind=Message.Kind.NOTE
+    )
     own = citizen_message_send(case=case, citizen_user=case.citizen.user, body="Hej")
     assert message_notify(message_id=note.pk) == []
     assert message_notify(message_id=own.pk) == []
@@ -147,7 +153,9 @@ def test_no_notification_when_the_citizen_chose_none(org):
 @pytest.mark.django_db
 def test_sweep_enqueues_only_unsent_staff_messages_to_citizens_who_want_notifications(org, monkeypatch):
     enqueued = []
-    monkeypatch.setattr("eservices.tasks.notify_citizen.delay", lambda **kw: enqueued.append(kw["message_id"]))
+    monkeypatch.setattr(
+        "eservices.tasks.notify_citizen.delay", lambda **kw: enqueued.append(kw["message_id"])
+    )
     old = timezone.now() - timedelta(minutes=10)
     wants = _notified_case(org)
     lost = message_store(thread=wants.thread, sender=org.handler_a1, body="Tappad", created_at=old)

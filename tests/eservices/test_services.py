@@ -20,8 +20,8 @@ from eservices.services import (
     citizen_notification_settings_update,
     staff_message_send,
 )
-from mailboxes.models import Attachment, Delivery, Message
 from mailboxes.attachments import validate_upload
+from mailboxes.models import Attachment, Delivery, Message
 from tests import factories
 from tests.eservices.conftest import pdf_upload
 
@@ -32,9 +32,7 @@ def test_citizen_message_is_stored_at_once_and_routing_enqueued_on_commit(
     org, case_a, django_capture_on_commit_callbacks, monkeypatch
 ):
     enqueued = []
-    monkeypatch.setattr(
-        "absence.tasks.route_message_task.delay", lambda **kwargs: enqueued.append(kwargs)
-    )
+    monkeypatch.setattr("absence.tasks.route_message_task.delay", lambda **kwargs: enqueued.append(kwargs))
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         message = citizen_message_send(case=case_a, citizen_user=case_a.citizen.user, body="Hej!")
         # Stored (the citizen sees it as sent) before routing ran.
@@ -61,7 +59,9 @@ def test_closed_case_refuses_citizen_messages(org, case_a):
 def test_citizen_message_write_stores_and_attaches_uploads(org, case_a):
     upload = pdf_upload()
     files = [(upload, validate_upload(upload))]
-    message = citizen_message_write(case=case_a, citizen_user=case_a.citizen.user, body="Se bilaga", files=files)
+    message = citizen_message_write(
+        case=case_a, citizen_user=case_a.citizen.user, body="Se bilaga", files=files
+    )
     attachment = Attachment.objects.get(message=message)
     assert attachment.filename == "intyg.pdf"
     assert attachment.content_type == "application/pdf"
@@ -79,7 +79,9 @@ def test_conversation_start_creates_case_without_handler_in_the_topics_unit(org,
     assert list(Message.objects.filter(thread=case.thread).values_list("body", flat=True)) == [
         "Jag behöver hjälp."
     ]
-    assert AuditEvent.objects.filter(action="case.create", target_id=str(case.pk), actor=citizen.user).exists()
+    assert AuditEvent.objects.filter(
+        action="case.create", target_id=str(case.pk), actor=citizen.user
+    ).exists()
 
 
 def test_conversation_start_requires_a_topic_when_the_eservice_has_topics(org, ifo):
