@@ -50,3 +50,34 @@ def purged_queue():
 
     with app.connection_for_write() as connection:
         app.control.purge(connection=connection)
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args):
+    # Swedish first: the browser asks for Swedish like a Swedish citizen's phone would.
+    return {**browser_context_args, "locale": "sv-SE"}
+
+
+def ensure_migration_data() -> None:
+    """Recreate what migrations put in the database (content types, permissions, the role groups and
+    their permissions), idempotently. A transactional test's flush removes it, and pytest-django's
+    serialized_rollback cannot be relied on to restore it once Playwright's event loop runs in the
+    main thread (the connection object holding the serialized copy is replaced)."""
+    from importlib import import_module
+
+    from django.apps import apps
+    from django.contrib.auth.management import create_permissions
+    from django.contrib.contenttypes.management import create_contenttypes
+
+    for app_config in apps.get_app_configs():
+        create_contenttypes(app_config, verbosity=0)
+        create_permissions(app_config, verbosity=0)
+    import_module("accounts.migrations.0002_roles").create_roles(apps, None)
+    import_module("eservices.migrations.0004_assign_any_case_roles").grant(apps, None)
+
+
+@pytest.fixture
+def live_org(transactional_db):
+    """The `org` organisation for transactional tests (live server, real worker)."""
+    ensure_migration_data()
+    return factories.Organisation.build()
