@@ -20,7 +20,6 @@ other. Concretely:
 from __future__ import annotations
 
 import logging
-import time
 from urllib.parse import urlencode
 
 import jwt
@@ -216,6 +215,7 @@ class CitizenOIDCCallbackView(CitizenOIDCEnabledMixin, OIDCAuthenticationCallbac
         return resolve_url("eservices:portal")
 
     def login_failure(self, reason: str | None = None):
+        self.request.session.pop("oidc_id_token", None)
         messages.error(self.request, _refusal_message(reason))
         return HttpResponseRedirect(resolve_url("eservices:login"))
 
@@ -258,9 +258,6 @@ class CitizenOIDCCallbackView(CitizenOIDCEnabledMixin, OIDCAuthenticationCallbac
             logger.info("citizen e-ID login refused (%s)", reason or "token")
             return self.login_failure(reason)
         self.user = user
-        request.session["oidc_id_token_expiration"] = time.time() + citizen_setting(
-            "OIDC_RENEW_ID_TOKEN_EXPIRY_SECONDS", 15 * 60
-        )
         return self.login_success()
 
 

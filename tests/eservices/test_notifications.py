@@ -186,7 +186,10 @@ def test_with_the_mail_backend_raising_the_message_is_stored_routed_and_notifica
             message = staff_message_send(case=case, sender=org.handler_a1, body="Svar från handläggaren")
         assert Message.objects.filter(pk=message.pk).exists()
         assert wait_for(lambda: Message.objects.get(pk=message.pk).routed_at is not None)
-        assert wait_for(lambda: len(mail.outbox) == 1, timeout=30)
+        # The log row is committed after the backend returns: wait for it, not for the outbox.
+        sent = NotificationLog.objects.filter(message=message, sent_at__isnull=False)
+        assert wait_for(sent.exists, timeout=30)
+        assert len(mail.outbox) == 1
         assert FlakyEmail.calls == 2
         log = NotificationLog.objects.get(message=message)
         assert log.attempts == 2 and log.sent_at is not None
