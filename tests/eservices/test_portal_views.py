@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from absence.models import Absence
 from eservices.models import Case, Citizen
-from eservices.services import citizen_message_write, staff_message_send
+from eservices.services import case_assign, citizen_message_write, staff_message_send
 from mailboxes.attachments import validate_upload
 from mailboxes.models import Attachment, Delivery, Message
 from mailboxes.services import message_store
@@ -17,6 +17,11 @@ from tests import factories
 from tests.eservices.conftest import PDF_BYTES, login_citizen, pdf_upload
 
 pytestmark = pytest.mark.django_db
+
+
+def _fresh(user):
+    # guardian caches object permissions on the user instance
+    return type(user).objects.get(pk=user.pk)
 
 
 def _with_attachment(case, sender_user, body="Se bilaga"):
@@ -367,3 +372,27 @@ def test_message_written_in_the_portal_is_routed_on_commit(
     message = Message.objects.get(thread=case_a.thread)
     route_message(message_id=message.pk)
     assert Delivery.objects.get(message=message).mailbox.owner == org.handler_a1
+
+
+def test_thread_query_count_is_flat(client, org, case_a, django_assert_max_num_queries):
+    _with_attachment(case_a, case_a.citizen.user)
+    staff_message_send(case=case_a, sender=org.handler_a1, body="Svar")
+    login_citizen(client, case_a.citizen)
+    url = reverse("eservices:case", args=[case_a.pk])
+    with django_assert_max_num_queries(30) as one:
+        client.get(url)
+    case_assign(case=case_a, handler=org.handler_a1, co_handlers=[org.handler_a2], actor=org.manager_a)
+    for n in range(5):
+        _with_attachment(case_a, case_a.citizen.user, body=f"Bilaga {n}")
+        sender = _fresh(org.handler_a2) if n % 2 else org.handler_a1
+        staff_message_send(case=case_a, sender=sender, body=f"Svar {n}")
+    with django_assert_max_num_queries(len(one.captured_queries)):
+        client.get(url)
+
+
+def test_portal_is_available_in_english(client, org, case_a):
+    login_citizen(client, case_a.citizen)
+    client.post(reverse("set_language"), {"language": "en", "next": reverse("eservices:portal")})
+    body = client.get(reverse("eservices:portal")).content.decode()
+    assert 'lang="en"' in body
+    assert "My messages" in body and "Mina meddelanden" not in body
