@@ -79,6 +79,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.roles",
             ],
+            "libraries": {"lifemsg_text": "lifemsg.templatetags.lifemsg_text"},
         },
     },
 ]
