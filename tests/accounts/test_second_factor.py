@@ -15,7 +15,9 @@ def _code(device: TOTPDevice) -> str:
 
 
 def _password_login(client, user):
-    response = client.post(reverse("accounts:login"), {"username": user.username, "password": "test-password-123"})
+    response = client.post(
+        reverse("accounts:login"), {"username": user.username, "password": "test-password-123"}
+    )
     assert response.status_code == 302
 
 
@@ -31,7 +33,9 @@ def test_privileged_role_must_enrol_before_reaching_anything(client, settings):
     page = client.get(reverse("accounts:otp_setup"))
     assert "Aktivera tvåstegsverifiering" in page.content.decode()
     device = TOTPDevice.objects.get(user=user, confirmed=False)
-    wrong = client.post(reverse("accounts:otp_setup"), {"token": "000000" if _code(device) != "000000" else "111111"})
+    wrong = client.post(
+        reverse("accounts:otp_setup"), {"token": "000000" if _code(device) != "000000" else "111111"}
+    )
     assert "Koden är fel" in wrong.content.decode()
 
     done = client.post(reverse("accounts:otp_setup"), {"token": _code(device)})
