@@ -224,7 +224,6 @@ class CitizenOIDCCallbackView(CitizenOIDCEnabledMixin, OIDCAuthenticationCallbac
         if request.user.is_authenticated and request.user.pk != self.user.pk:
             auth.logout(request)
         auth.login(request, self.user, backend=CITIZEN_BACKEND)
-        request.session.set_expiry(settings.CITIZEN_SESSION_IDLE_SECONDS)
         return HttpResponseRedirect(self.success_url)
 
     def get(self, request):

@@ -72,7 +72,6 @@ def citizen_login(request):
                 if request.user.is_authenticated:
                     logout(request)
                 login(request, citizen.user, backend="django.contrib.auth.backends.ModelBackend")
-                request.session.set_expiry(settings.CITIZEN_SESSION_IDLE_SECONDS)
                 return redirect("eservices:portal")
     elif request.method == "POST":
         raise PermissionDenied
