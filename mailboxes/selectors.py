@@ -135,7 +135,7 @@ def reply_recipients(*, messages: list[Message], user, via_mailbox: Mailbox) -> 
             found.setdefault(r.pk, r)
     return sorted(
         (mb for mb in found.values() if mb.owner_id != user.pk and mb.pk != via_mailbox.pk),
-        key=lambda mb: (mb.kind, mb.name),
+        key=lambda mb: (mb.is_group, mb.name),
     )
 
 

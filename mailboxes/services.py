@@ -202,7 +202,7 @@ def _counterpart_names(*, message: Message, mailbox_ids: Sequence[int]) -> dict[
     for mid in mailbox_ids:
         if mid == message.sender_mailbox_id:
             if recipients is None:
-                recipients = ", ".join(m.name for m in message.recipients.order_by("kind", "name"))
+                recipients = ", ".join(m.name for m in message.recipients.order_by("-kind", "name"))
             names[mid] = recipients
         else:
             names[mid] = sender_name

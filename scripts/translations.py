@@ -19,7 +19,14 @@ ROOT = Path(__file__).resolve().parent.parent
 APPS = ["accounts", "audit", "mailboxes", "eservices", "absence"]
 LANGS = ["sv", "en"]
 DJANGO_ADMIN = [sys.executable, "-m", "django"]
-ENV = {**os.environ, "PYTHONPATH": str(ROOT), "DJANGO_SETTINGS_MODULE": "lifemsg.settings.local"}
+# PYTHONSAFEPATH: makemessages runs inside each app folder, where a module such as selectors.py would
+# otherwise shadow the standard library module of the same name.
+ENV = {
+    **os.environ,
+    "PYTHONPATH": str(ROOT),
+    "PYTHONSAFEPATH": "1",
+    "DJANGO_SETTINGS_MODULE": "lifemsg.settings.local",
+}
 
 
 def catalogues() -> list[Path]:
