@@ -46,12 +46,12 @@ from .services import (
 # --- mailbox list, unread counts, thread list --------------------------------------------------
 
 
-def _nav_context(user, current=None) -> dict:
+def _nav_context(user) -> dict:
     mailboxes = list(selectors.mailboxes_with_unread(user))
     return {
         "nav_mailboxes": mailboxes,
         "nav_fingerprint": selectors.unread_fingerprint(mailboxes),
-        "nav_current_id": current.pk if current is not None else "",
+        "nav_current_id": "",
         "nav_total_unread": sum(m.unread for m in mailboxes),
     }
 
@@ -80,13 +80,14 @@ def unread_counts(request):
 @require_GET
 @staff_mailbox_required
 def mailbox_view(request, mailbox_id: int):
-    mailbox = access_mailbox(user=request.user, mailbox_id=mailbox_id)
+    context = _nav_context(request.user)
+    mailbox = access_mailbox(user=request.user, mailbox_id=mailbox_id, among=context["nav_mailboxes"])
+    context["nav_current_id"] = mailbox.pk
     view = request.GET.get("visa", selectors.ThreadFilter.ALL)
     if view not in selectors.ThreadFilter.CHOICES:
         view = selectors.ThreadFilter.ALL
     threads = selectors.mailbox_threads(mailbox=mailbox, user=request.user, view=view)
     page = Paginator(threads, selectors.THREADS_PER_PAGE).get_page(request.GET.get("sida"))
-    context = _nav_context(request.user, current=mailbox)
     context.update(
         {
             "mailbox": mailbox,

@@ -75,7 +75,9 @@ def test_missing_and_forbidden_look_the_same(client, org, group_thread):
 
 
 def without_tokens(content: bytes) -> bytes:
-    return re.sub(rb'(csrf-token" content="|csrfmiddlewaretoken" value="|name="next" value=")[^"]*', rb"\1", content)
+    return re.sub(
+        rb'(csrf-token" content="|csrfmiddlewaretoken" value="|name="next" value=")[^"]*', rb"\1", content
+    )
 
 
 def test_a_member_opens_the_group_mailbox_its_thread_and_attachment(client, org, group_thread):

@@ -111,7 +111,11 @@ def test_every_read_of_a_citizen_thread_is_logged_with_route_and_mailbox(client,
     entry = AccessLogEntry.objects.get(user=org.handler_a2)
     assert entry.action == AccessLogEntry.Action.READ_THREAD
     assert entry.route == AccessLogEntry.Route.GROUP_MAILBOX
-    assert (entry.thread_id, entry.mailbox_id, entry.case_id) == (case.thread_id, group(org.unit_a).pk, case.pk)
+    assert (entry.thread_id, entry.mailbox_id, entry.case_id) == (
+        case.thread_id,
+        group(org.unit_a).pk,
+        case.pk,
+    )
     assert entry.citizen_id == case.citizen.user_id
 
 
@@ -144,7 +148,9 @@ def test_attachment_download_is_logged_and_checked(client, org):
     from eservices.services import citizen_message_send
 
     files = pdf_attachment(case.citizen.user, name="lonespec.pdf")
-    message = citizen_message_send(case=case, citizen_user=case.citizen.user, body="Bifogar", attachments=files)
+    message = citizen_message_send(
+        case=case, citizen_user=case.citizen.user, body="Bifogar", attachments=files
+    )
     route_message(message_id=message.pk)
     attachment = message.attachments.get()
     own = personal(org.handler_a1)
