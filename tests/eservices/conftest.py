@@ -81,3 +81,33 @@ def live_org(transactional_db):
     """The `org` organisation for transactional tests (live server, real worker)."""
     ensure_migration_data()
     return factories.Organisation.build()
+
+
+_serialized: dict[str, str] = {}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _remember_serialized_db(django_db_setup, django_db_blocker):
+    """Keep the serialized test database that pytest-django's serialized_rollback restores from.
+
+    Django's connections live in asgiref's thread-critical Local, which switches to context-variable
+    storage whenever an event loop is running in the thread. Playwright's sync API leaves its loop
+    running in the main thread, so after the first browser test `connections["default"]` is a new
+    object without `_test_serialized_contents`, and every later serialized_rollback test (in any
+    app) silently restores nothing. _carry_serialized_db hands the copy to the new object."""
+    from django.db import connections
+
+    for alias in connections:
+        contents = getattr(connections[alias], "_test_serialized_contents", None)
+        if contents is not None:
+            _serialized[alias] = contents
+
+
+@pytest.fixture(autouse=True)
+def _carry_serialized_db():
+    yield
+    from django.db import connections
+
+    for alias, contents in _serialized.items():
+        if not hasattr(connections[alias], "_test_serialized_contents"):
+            connections[alias]._test_serialized_contents = contents
