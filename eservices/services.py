@@ -233,7 +233,7 @@ def citizen_message_write(*, case: Case, citizen_user, body: str, files: Sequenc
         raise PermissionDenied
     if not case.is_open:
         raise CaseClosed
-    attachments = attachments_store(files) if files else []
+    attachments = attachments_store(files, uploaded_by=citizen_user) if files else []
     return citizen_message_send(case=case, citizen_user=citizen_user, body=body, attachments=attachments)
 
 
