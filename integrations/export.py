@@ -52,6 +52,9 @@ def _register_fonts() -> None:
         if regular.exists() and bold.exists():
             pdfmetrics.registerFont(TTFont(FONT, str(regular)))
             pdfmetrics.registerFont(TTFont(FONT_BOLD, str(bold)))
+            pdfmetrics.registerFontFamily(
+                FONT, normal=FONT, bold=FONT_BOLD, italic=FONT, boldItalic=FONT_BOLD
+            )
             return
     raise RuntimeError("no TrueType font found for PDF export")
 
@@ -99,7 +102,7 @@ def thread_pdf(
         (_("Personal identity number"), citizen.personnummer_formatted),
         (_("Subject"), case.thread.subject),
         (_("Handler"), case.handler.display_name if case.handler_id else "–"),
-        (_("Exported"), f"{local_time(exported_at)}, {exported_by.display_name}"),
+        (_("Exported at"), f"{local_time(exported_at)}, {exported_by.display_name}"),
         (
             _("Messages"),
             _("%(chosen)s of %(total)s in the thread") % {"chosen": len(messages), "total": total},
@@ -128,14 +131,17 @@ def thread_pdf(
         head,
         Spacer(1, 6 * mm),
     ]
+    label_from = _text(_("From"))
+    label_received = _text(_("Received"))
+    label_attachments = _text(_("Attachments"))
     for number, message in enumerate(messages, start=1):
         attachments = list(message.attachments.all())
         parts = [
             Paragraph(
                 _text(_("Message %(n)s of %(count)s") % {"n": number, "count": len(messages)}), styles["h2"]
             ),
-            Paragraph(f"<b>{_text(_('From'))}:</b> {_text(sender_label(message, case))}", styles["meta"]),
-            Paragraph(f"<b>{_text(_('Received'))}:</b> {local_time(message.created_at)}", styles["meta"]),
+            Paragraph(f"<b>{label_from}:</b> {_text(sender_label(message, case))}", styles["meta"]),
+            Paragraph(f"<b>{label_received}:</b> {local_time(message.created_at)}", styles["meta"]),
         ]
         if message.kind == Message.Kind.NOTE:
             parts.append(Paragraph(_text(_("Internal note, not shown to the citizen.")), styles["meta"]))
@@ -144,7 +150,7 @@ def thread_pdf(
         story.append(Paragraph(_text(message.body) or "–", styles["body"]))
         story.append(Spacer(1, 2 * mm))
         if attachments:
-            story.append(Paragraph(f"<b>{_text(_('Attachments'))}:</b>", styles["meta"]))
+            story.append(Paragraph(f"<b>{label_attachments}:</b>", styles["meta"]))
             for attachment in attachments:
                 story.append(
                     Paragraph(

@@ -26,7 +26,9 @@ def export_thread(request: HttpRequest, thread_id: int) -> HttpResponse:
         .order_by("created_at", "id")
     )
     ids = [m.pk for m in messages]
-    form = ExportForm(request.POST or None, message_ids=ids, initial={"messages": ids})
+    form = ExportForm(
+        request.POST if request.method == "POST" else None, message_ids=ids, initial={"messages": ids}
+    )
     if request.method == "POST" and form.is_valid():
         chosen_ids = set(form.cleaned_data["messages"])
         chosen = [m for m in messages if m.pk in chosen_ids]
