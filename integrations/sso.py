@@ -28,6 +28,7 @@ from django.core.exceptions import ImproperlyConfigured, SuspiciousOperation
 from django.db import transaction
 from django.http import Http404
 from django.shortcuts import render
+from django.urls import reverse
 from mozilla_django_oidc.auth import OIDCAuthenticationBackend
 from mozilla_django_oidc.views import OIDCAuthenticationCallbackView, OIDCAuthenticationRequestView
 
@@ -51,7 +52,6 @@ _FIXED = {
     "OIDC_USE_NONCE": True,
     "OIDC_VERIFY_SSL": True,
     "OIDC_AUTH_REQUEST_EXTRA_PARAMS": {},
-    "LOGIN_REDIRECT_URL_FAILURE": "integrations:sso_failed",
 }
 
 
@@ -245,6 +245,10 @@ class StaffSSOCallbackView(OIDCAuthenticationCallbackView):
     """/sso/callback/: the library's callback, authenticating with the staff backend only."""
 
     get_settings = staticmethod(staff_oidc_setting)
+
+    @property
+    def failure_url(self) -> str:
+        return reverse("integrations:sso_failed")
 
     def get(self, request):
         if not settings.STAFF_OIDC_ENABLED:
