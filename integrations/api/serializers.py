@@ -27,17 +27,17 @@ class CaseWriteSerializer(serializers.Serializer):
     name (slug), handler and co-handlers by username."""
 
     personnummer = serializers.CharField(
-        max_length=13, help_text=_("The citizen's personal identity number, YYYYMMDD-NNNN.")
+        max_length=13, help_text="The citizen's personal identity number, YYYYMMDD-NNNN."
     )
     first_name = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
     last_name = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
-    eservice = serializers.SlugField(max_length=60, help_text=_("Short name (slug) of the e-service."))
+    eservice = serializers.SlugField(max_length=60, help_text="Short name (slug) of the e-service.")
     unit = serializers.SlugField(
         max_length=60,
         required=False,
         allow_null=True,
         default=None,
-        help_text=_("Short name of the unit; empty means the e-service's unit."),
+        help_text="Short name of the unit; empty means the e-service's unit.",
     )
     subject = serializers.CharField(max_length=200)
     handler = serializers.CharField(
@@ -45,14 +45,14 @@ class CaseWriteSerializer(serializers.Serializer):
         required=False,
         allow_null=True,
         default=None,
-        help_text=_("Username of the handler; empty leaves the case to the unit's group mailbox."),
+        help_text="Username of the handler; empty leaves the case to the unit's group mailbox.",
     )
     co_handlers = serializers.ListField(
         child=serializers.CharField(max_length=150),
         required=False,
         default=list,
         max_length=MAX_CO_HANDLERS,
-        help_text=_("Usernames of the co-handlers."),
+        help_text="Usernames of the co-handlers.",
     )
 
     def validate_personnummer(self, value: str) -> str:
@@ -103,7 +103,7 @@ class CaseWriteSerializer(serializers.Serializer):
 
 class CaseSerializer(serializers.Serializer):
     external_id = serializers.CharField(read_only=True)
-    reference = serializers.CharField(read_only=True, help_text=_("The case number in lifemsg."))
+    reference = serializers.CharField(read_only=True, help_text="The case number in lifemsg.")
     status = serializers.ChoiceField(choices=Case.Status.choices, read_only=True)
     personnummer = serializers.CharField(source="citizen.personnummer", read_only=True)
     first_name = serializers.CharField(source="citizen.first_name", read_only=True)
@@ -140,7 +140,7 @@ class MessageSerializer(serializers.Serializer):
         source="first_read_at",
         read_only=True,
         allow_null=True,
-        help_text=_("When staff first read the message in a mailbox; empty while unread."),
+        help_text="When staff first read the message in a mailbox; empty while unread.",
     )
     handled_at = serializers.DateTimeField(source="first_handled_at", read_only=True, allow_null=True)
     attachment_count = serializers.IntegerField(read_only=True)
@@ -171,7 +171,7 @@ class ThreadQuerySerializer(serializers.Serializer):
     content = serializers.BooleanField(
         required=False,
         default=False,
-        help_text=_("Include message text and attachment names (needs the scope messages:content)."),
+        help_text="Include message text and attachment names (needs the scope messages:content).",
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.parsers import JSONParser
@@ -45,6 +45,22 @@ EXTERNAL_ID_PARAM = OpenApiParameter(
     OpenApiParameter.PATH,
     description="The case system's id of the case.",
     pattern=f"^{EXTERNAL_ID_PATTERN}$",
+    examples=[OpenApiExample("Case-system id", value="LC-2026-0001")],
+)
+# Matches the demo organisation (manage.py seed_demo), so the example works against a demo install.
+CASE_EXAMPLE = OpenApiExample(
+    "New case with handler",
+    value={
+        "personnummer": "19800101-9812",
+        "first_name": "Alva",
+        "last_name": "Lindqvist",
+        "eservice": "ekonomiskt-bistand",
+        "unit": None,
+        "subject": "Ansökan om ekonomiskt bistånd",
+        "handler": "gunilla.gran",
+        "co_handlers": ["hassan.haddad"],
+    },
+    request_only=True,
 )
 ERRORS = {
     401: OpenApiResponse(ErrorSerializer, description="Missing or invalid token."),
@@ -135,6 +151,7 @@ class CaseDetailView(ApiView):
         ),
         parameters=[EXTERNAL_ID_PARAM],
         request=CaseWriteSerializer,
+        examples=[CASE_EXAMPLE],
         responses={200: CaseSerializer, 201: CaseSerializer, **BAD_INPUT, **ERRORS},
     )
     def put(self, request, external_id: str) -> Response:
@@ -153,6 +170,11 @@ class CaseDetailView(ApiView):
         summary="Change some fields of a case",
         parameters=[EXTERNAL_ID_PARAM],
         request=CaseWriteSerializer(partial=True),
+        examples=[
+            OpenApiExample(
+                "Change handler", value={"handler": "hassan.haddad", "co_handlers": []}, request_only=True
+            )
+        ],
         responses={200: CaseSerializer, **BAD_INPUT, **ERRORS, **NOT_FOUND},
     )
     def patch(self, request, external_id: str) -> Response:
