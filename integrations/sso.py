@@ -40,6 +40,9 @@ from mailboxes.services import mailbox_personal_for, membership_add, membership_
 logger = logging.getLogger(__name__)
 
 SESSION_BACKEND = "django.contrib.auth.backends.ModelBackend"
+# Set in the session of a staff SSO login: the IdP did the multi-factor, so lifemsg's own second
+# factor (accounts, STAFF_OTP_ENABLED) need not ask again.
+SSO_SESSION_KEY = "staff_sso_login"
 
 # Library settings that staff SSO fixes rather than reads from the environment.
 _FIXED = {
@@ -280,7 +283,9 @@ class StaffSSOCallbackView(OIDCAuthenticationCallbackView):
             auth.logout(request)
         user.backend = SESSION_BACKEND
         self.user = user
-        return self.login_success()
+        response = self.login_success()
+        request.session[SSO_SESSION_KEY] = True  # after login(): the session key was rotated
+        return response
 
 
 def sso_failed(request):

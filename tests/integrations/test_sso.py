@@ -23,6 +23,7 @@ from django.urls import reverse
 
 from accounts import roles
 from audit.models import AuditEvent
+from integrations.sso import SSO_SESSION_KEY
 from mailboxes.models import UnitMembership
 from tests import factories
 
@@ -192,6 +193,7 @@ def test_first_login_creates_a_staff_user_with_mapped_roles_and_units_and_logs_i
     # the code was exchanged with the client secret and the PKCE verifier
     assert provider.token_requests[0]["grant_type"] == "authorization_code"
     assert AuditEvent.objects.filter(action="sso.user_create", target_id=str(user.pk)).exists()
+    assert client.session[SSO_SESSION_KEY] is True
     assert client.get(reverse("accounts:home")).status_code == 200
 
 
