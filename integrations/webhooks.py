@@ -81,12 +81,14 @@ def _case_ref(case) -> dict:
     return {"external_id": case.external_id, "reference": case.reference}
 
 
-def webhook_event_create(*, event: str, payload: dict) -> list[WebhookDelivery]:
+def webhook_event_create(
+    *, event: str, payload: dict, receivers: list[ApiClient] | None = None
+) -> list[WebhookDelivery]:
     """One delivery per receiving client, enqueued on commit."""
     now = timezone.now()
     deliveries = [
         WebhookDelivery(client=client, event=event, payload=payload, next_attempt_at=now, created_at=now)
-        for client in _receivers()
+        for client in (_receivers() if receivers is None else receivers)
     ]
     if not deliveries:
         return []
@@ -124,10 +126,12 @@ def citizen_message_routed(*, message, deliveries) -> None:
     def create() -> None:
         from eservices.models import Case
 
-        case = Case.objects.filter(thread_id=thread.pk).first()
+        receivers = _receivers()  # usually none: then this hook costs routing one small query
+        case = Case.objects.filter(thread_id=thread.pk).first() if receivers else None
         if case is None:
             return
         webhook_event_create(
+            receivers=receivers,
             event=EVENT_RECEIVED,
             payload={
                 "event": EVENT_RECEIVED,
@@ -153,10 +157,12 @@ def citizen_thread_handled(
     def create() -> None:
         from eservices.models import Case
 
-        case = Case.objects.filter(thread_id=thread.pk).first()
+        receivers = _receivers()
+        case = Case.objects.filter(thread_id=thread.pk).first() if receivers else None
         if case is None:
             return
         webhook_event_create(
+            receivers=receivers,
             event=EVENT_HANDLED,
             payload={
                 "event": EVENT_HANDLED,
