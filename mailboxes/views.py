@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
@@ -53,6 +54,7 @@ def _nav_context(user) -> dict:
         "nav_fingerprint": selectors.unread_fingerprint(mailboxes),
         "nav_current_id": "",
         "nav_total_unread": sum(m.unread for m in mailboxes),
+        "nav_poll_seconds": getattr(settings, "MAILBOX_UNREAD_POLL_SECONDS", 15),
     }
 
 
