@@ -12,7 +12,9 @@ BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(environ.Env().str("LIFEMSG_VAR_DIR", default=str(BASE_DIR / "var")))
 
 env = environ.Env()
-if (BASE_DIR / ".env").exists():
+# A `.env` in the checkout is read only when asked: the compose `.env` (hosts db, redis) must not leak
+# into `make run` or manage.py on the host.
+if env.bool("LIFEMSG_READ_DOTENV", default=False) and (BASE_DIR / ".env").exists():
     environ.Env.read_env(BASE_DIR / ".env")
 
 SECRET_KEY = env.str("SECRET_KEY", default="")
@@ -29,6 +31,8 @@ INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.postgres",
     "guardian",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "axes",
     "django_htmx",
     "django_celery_results",
@@ -53,10 +57,13 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "accounts.middleware.IdleTimeoutMiddleware",
     "accounts.middleware.SessionKindMiddleware",
+    "accounts.middleware.SecondFactorMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
 
@@ -76,6 +83,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.roles",
             ],
+            "libraries": {"lifemsg_text": "lifemsg.templatetags.lifemsg_text"},
         },
     },
 ]
@@ -109,10 +117,12 @@ LOGIN_REDIRECT_URL = "accounts:home"
 LOGOUT_REDIRECT_URL = "accounts:login"
 ANONYMOUS_USER_NAME = None  # guardian: no anonymous user row
 
-# Sessions: staff sessions idle out (issue 7 adds the warning); citizens much sooner.
-SESSION_COOKIE_AGE = env.int("STAFF_SESSION_IDLE_SECONDS", default=30 * 60)
+# Sessions end after idle time (accounts.middleware.IdleTimeoutMiddleware): staff 30 min by default,
+# with a warning before; citizens sooner. Background polling does not count as activity.
+STAFF_SESSION_IDLE_SECONDS = env.int("STAFF_SESSION_IDLE_SECONDS", default=30 * 60)
 CITIZEN_SESSION_IDLE_SECONDS = env.int("CITIZEN_SESSION_IDLE_SECONDS", default=15 * 60)
-SESSION_SAVE_EVERY_REQUEST = True
+SESSION_IDLE_WARNING_SECONDS = env.int("SESSION_IDLE_WARNING_SECONDS", default=2 * 60)
+SESSION_COOKIE_AGE = 12 * 60 * 60  # absolute upper bound of a session
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
@@ -161,8 +171,16 @@ CELERY_TASK_TIME_LIMIT = 120
 CELERY_TASK_SOFT_TIME_LIMIT = 100
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-# A web request must never hang on a dead broker: the sweep routes what a lost publish missed.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2}
+# A web request must never hang on a dead broker: publishing gives up quickly and the sweep routes
+# what a lost publish missed.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout": 5}
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.2,
+}
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict = {
     "absence-tick": {"task": "absence.tick", "schedule": timedelta(seconds=30)},
@@ -186,6 +204,11 @@ OIDC_RP_SCOPES = env.str("OIDC_RP_SCOPES", default="openid profile")
 OIDC_PERSONNUMMER_CLAIM = env.str("OIDC_PERSONNUMMER_CLAIM", default="personal_identity_number")
 OIDC_REQUIRED_ACR = env.str("OIDC_REQUIRED_ACR", default="")
 CITIZEN_OIDC_ENABLED = bool(OIDC_RP_CLIENT_ID and OIDC_OP_AUTHORIZATION_ENDPOINT)
+
+# Second factor for staff (TOTP, django-otp). When on, required for the privileged roles and
+# available to every staff member. With staff SSO, multi-factor is the identity provider's job.
+STAFF_OTP_ENABLED = env.bool("STAFF_OTP_ENABLED", default=False)
+OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="lifemsg")
 
 # django-axes: lock out brute force against staff and the test e-ID login.
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
