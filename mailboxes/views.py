@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from absence.selectors import away_notices_for_mailboxes
+from accounts.idle import idle_passive
 from audit.models import AccessLogEntry
 from eservices.permissions import can_send_to_citizen
 
@@ -66,6 +67,7 @@ def index(request):
     return render(request, "mailboxes/index.html", context)
 
 
+@idle_passive  # background polling keeps no unattended session alive
 @require_GET
 @staff_mailbox_required
 def unread_counts(request):
