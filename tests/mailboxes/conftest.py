@@ -40,22 +40,6 @@ def citizen_writes(case, body="Hej, jag har en fråga om mitt ärende."):
     return message
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _serialized_contents_for_every_connection(django_db_setup, django_db_blocker):
-    """serialized_rollback restores the database as migrations left it (role groups included) after
-    a transactional test flushed it. Django keeps that snapshot on the connection object; once the
-    Playwright fixtures run an event loop in the main thread, ORM calls may get a fresh connection
-    object without it, and the restore is silently skipped. Keep it on the class instead."""
-    from django.db import connections
-
-    with django_db_blocker.unblock():
-        wrapper = connections["default"]
-        contents = getattr(wrapper, "_test_serialized_contents", None)
-        if contents is not None:
-            type(wrapper)._test_serialized_contents = contents
-    yield
-
-
 @pytest.fixture
 def citizen_case(org):
     """A case in unit A handled by handler_a1, with one unread message from the citizen."""
