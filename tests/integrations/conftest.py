@@ -29,13 +29,3 @@ def make_api():
 def api(db, make_api):
     return make_api()[1]
 
-
-@pytest.fixture
-def role_groups(transactional_db):
-    """The role groups, for transactional tests: a data migration makes them, and the flush after an
-    earlier transactional test removes them."""
-    from importlib import import_module
-
-    from django.apps import apps
-
-    import_module("accounts.migrations.0002_roles").create_roles(apps, None)

@@ -34,7 +34,7 @@ def browser_login(page, live_server, username: str) -> None:
     page.wait_for_url(lambda url: "logga-in" not in url)
 
 
-def test_handler_exports_with_the_keyboard_and_the_page_passes_axe(role_groups, live_server, page, org):
+def test_handler_exports_with_the_keyboard_and_the_page_passes_axe(live_server, page, org):
     case = factories.case(eservice_obj=org.eservice_a, handler=org.handler_a1)
     for text in ("Första frågan", "Andra frågan"):
         message = citizen_message_send(case=case, citizen_user=case.citizen.user, body=text)

@@ -156,7 +156,7 @@ def test_unreachable_receiver_is_a_retry_not_an_error(org):
 @pytest.mark.worker
 @responses.activate
 @override_settings(**FAST_RETRIES)
-def test_worker_retries_with_backoff_until_the_receiver_answers(role_groups, live_celery_worker, org):
+def test_worker_retries_with_backoff_until_the_receiver_answers(live_celery_worker, org):
     issued = receiver_client()
     responses.post(RECEIVER, status=500)
     responses.post(RECEIVER, status=502)
