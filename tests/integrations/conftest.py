@@ -28,4 +28,3 @@ def make_api():
 @pytest.fixture
 def api(db, make_api):
     return make_api()[1]
-
