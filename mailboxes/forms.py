@@ -3,6 +3,7 @@ from __future__ import annotations
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from .attachments import AttachmentsField, attachments_store
@@ -139,6 +140,16 @@ class ComposeForm(AttachmentsMixin):
         }
         people = [(pk, _person_label(m)) for pk, m in self._mailboxes.items() if not m.is_group]
         groups = [(pk, m.name) for pk, m in self._mailboxes.items() if m.is_group]
+        # With JavaScript, the mail tip appears as soon as the recipients change (htmx); without it,
+        # "Check recipients" or the send button shows it before anything is sent.
+        self.fields["recipients"].widget.attrs.update(
+            {
+                "hx-get": reverse("mailboxes:away_tip"),
+                "hx-trigger": "change",
+                "hx-target": "#away-tip",
+                "hx-swap": "innerHTML",
+            }
+        )
         self.fields["recipients"].choices = [
             (_("Colleagues"), people),
             (_("Group mailboxes"), groups),

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
@@ -17,6 +18,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from absence.selectors import away_notices_for_mailboxes
+from accounts.idle import idle_passive
 from audit.models import AccessLogEntry
 from eservices.permissions import can_send_to_citizen
 
@@ -53,6 +55,7 @@ def _nav_context(user) -> dict:
         "nav_fingerprint": selectors.unread_fingerprint(mailboxes),
         "nav_current_id": "",
         "nav_total_unread": sum(m.unread for m in mailboxes),
+        "nav_poll_seconds": getattr(settings, "MAILBOX_UNREAD_POLL_SECONDS", 15),
     }
 
 
@@ -64,6 +67,7 @@ def index(request):
     return render(request, "mailboxes/index.html", context)
 
 
+@idle_passive  # background polling keeps no unattended session alive
 @require_GET
 @staff_mailbox_required
 def unread_counts(request):

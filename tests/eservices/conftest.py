@@ -58,56 +58,8 @@ def browser_context_args(browser_context_args):
     return {**browser_context_args, "locale": "sv-SE"}
 
 
-def ensure_migration_data() -> None:
-    """Recreate what migrations put in the database (content types, permissions, the role groups and
-    their permissions), idempotently. A transactional test's flush removes it, and pytest-django's
-    serialized_rollback cannot be relied on to restore it once Playwright's event loop runs in the
-    main thread (the connection object holding the serialized copy is replaced)."""
-    from importlib import import_module
-
-    from django.apps import apps
-    from django.contrib.auth.management import create_permissions
-    from django.contrib.contenttypes.management import create_contenttypes
-
-    for app_config in apps.get_app_configs():
-        create_contenttypes(app_config, verbosity=0)
-        create_permissions(app_config, verbosity=0)
-    import_module("accounts.migrations.0002_roles").create_roles(apps, None)
-    import_module("eservices.migrations.0004_assign_any_case_roles").grant(apps, None)
-
-
 @pytest.fixture
 def live_org(transactional_db):
-    """The `org` organisation for transactional tests (live server, real worker)."""
-    ensure_migration_data()
+    """The `org` organisation for transactional tests (live server, real worker); the migration data
+    it needs is recreated by tests/conftest.py for every transactional test."""
     return factories.Organisation.build()
-
-
-_serialized: dict[str, str] = {}
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _remember_serialized_db(django_db_setup, django_db_blocker):
-    """Keep the serialized test database that pytest-django's serialized_rollback restores from.
-
-    Django's connections live in asgiref's thread-critical Local, which switches to context-variable
-    storage whenever an event loop is running in the thread. Playwright's sync API leaves its loop
-    running in the main thread, so after the first browser test `connections["default"]` is a new
-    object without `_test_serialized_contents`, and every later serialized_rollback test (in any
-    app) silently restores nothing. _carry_serialized_db hands the copy to the new object."""
-    from django.db import connections
-
-    for alias in connections:
-        contents = getattr(connections[alias], "_test_serialized_contents", None)
-        if contents is not None:
-            _serialized[alias] = contents
-
-
-@pytest.fixture(autouse=True)
-def _carry_serialized_db():
-    yield
-    from django.db import connections
-
-    for alias, contents in _serialized.items():
-        if not hasattr(connections[alias], "_test_serialized_contents"):
-            connections[alias]._test_serialized_contents = contents

@@ -34,7 +34,7 @@ def citizen_login(page, live_server, citizen) -> None:
 
 @pytest.mark.browser
 @pytest.mark.worker
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_citizen_writes_handler_receives_and_replies_citizen_is_notified_without_content(
     purged_queue, live_celery_worker, live_server, page, browser, live_org
 ):
@@ -101,7 +101,7 @@ def test_citizen_writes_handler_receives_and_replies_citizen_is_notified_without
 
 
 @pytest.mark.browser
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_citizen_pages_pass_axe_on_a_phone(live_server, page, live_org):
     org = live_org
     page.set_viewport_size({"width": 390, "height": 844})
@@ -146,7 +146,7 @@ def test_citizen_pages_pass_axe_on_a_phone(live_server, page, live_org):
 
 
 @pytest.mark.browser
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_case_assignment_pages_pass_axe_and_assign(live_server, page, live_org):
     org = live_org
     case = factories.case(eservice_obj=org.eservice_a, handler=None, subject="Väntar")

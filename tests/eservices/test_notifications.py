@@ -175,7 +175,7 @@ def test_sweep_enqueues_only_unsent_staff_messages_to_citizens_who_want_notifica
 
 
 @pytest.mark.worker
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_with_the_mail_backend_raising_the_message_is_stored_routed_and_notification_retried(
     purged_queue, live_celery_worker, live_org
 ):

@@ -58,7 +58,7 @@ def test_citizen_started_conversation_goes_to_the_chosen_units_group_mailbox(org
 
 
 @pytest.mark.worker
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_worker_routes_citizen_message_after_commit_to_the_group_mailbox(
     purged_queue, live_celery_worker, live_org
 ):
@@ -73,7 +73,7 @@ def test_worker_routes_citizen_message_after_commit_to_the_group_mailbox(
 
 
 @pytest.mark.worker
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_worker_running_the_routing_task_twice_delivers_once(purged_queue, live_celery_worker, live_org):
     org = live_org
     case = factories.case(eservice_obj=org.eservice_a, handler=org.handler_a1)

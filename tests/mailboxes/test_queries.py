@@ -99,7 +99,7 @@ def test_page_query_counts_do_not_grow_with_the_mailbox(client, org, pages, djan
             assert client.get(url).status_code == 200
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_pages_stay_within_the_query_budget(client, pages, org):
     """Counted outside any test transaction, as in production (BEGIN/COMMIT included)."""
     bulk_threads(mailbox=group(org.unit_a), sender=org.handler_b1, count=500)

@@ -47,7 +47,7 @@ def away(user, *, forward_to, set_by=None) -> Absence:
 # --- uniqueness under concurrency ---------------------------------------------------------------
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_two_concurrent_deliveries_of_one_message_to_one_mailbox_make_one_row():
     unit = factories.unit()
     sender = factories.staff(units=(unit,))
@@ -78,7 +78,7 @@ def test_two_concurrent_deliveries_of_one_message_to_one_mailbox_make_one_row():
     assert (row.message_count, row.unread_count) == (1, 1)
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_the_database_refuses_a_second_row_even_past_the_service_lock():
     """The unique constraint holds on its own: a second insert racing the first, on another
     connection, waits for it and then fails."""

@@ -317,3 +317,30 @@ def test_unread_counts_partial_answers_204_until_a_count_changes(client, org):
     assert changed.status_code == 200
     assert "1 oläst" in changed.content.decode()
     assert "<html" not in changed.content.decode()  # a fragment, not a page
+
+
+def test_polling_the_unread_counts_does_not_keep_the_session_alive(client, org):
+    import time
+
+    login(client, org.handler_a1)
+    client.get(reverse("mailboxes:index"))
+    session = client.session
+    earlier = time.time() - 60
+    session["last_activity"] = earlier
+    session.save()
+    client.get(reverse("mailboxes:unread"))
+    assert client.session["last_activity"] == earlier
+    client.get(reverse("mailboxes:index"))
+    assert client.session["last_activity"] > earlier
+
+
+def test_message_bodies_are_plain_text_with_safe_links(client, org):
+    inbox = personal(org.handler_a1)
+    message = internal_thread(
+        org.handler_a2, [inbox], body="Se https://example.org/rutin och <script>alert(1)</script>"
+    )
+    login(client, org.handler_a1)
+    page = client.get(reverse("mailboxes:thread", args=[inbox.pk, message.thread_id])).content.decode()
+    assert '<a href="https://example.org/rutin" rel="noopener noreferrer nofollow"' in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "<script>alert(1)" not in page
