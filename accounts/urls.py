@@ -9,4 +9,5 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("logga-in/", views.StaffLoginView.as_view(), name="login"),
     path("logga-ut/", auth_views.LogoutView.as_view(), name="logout"),
+    path("session/keepalive/", views.keepalive, name="keepalive"),
 ]

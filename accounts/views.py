@@ -1,7 +1,9 @@
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
+from django.views.decorators.http import require_POST
 
 from .forms import StaffAuthenticationForm
 
@@ -48,3 +50,11 @@ def home(request):
         if url:
             links.append({"url": url, "key": key})
     return render(request, "accounts/home.html", {"links": links})
+
+
+@require_POST
+def keepalive(request):
+    """The idle-warning dialog's "stay logged in": any non-passive request counts as activity."""
+    if not request.user.is_authenticated:
+        return HttpResponse(status=401)
+    return HttpResponse(status=204)

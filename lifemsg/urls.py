@@ -15,3 +15,5 @@ urlpatterns = [
     path("tillganglighet/", TemplateView.as_view(template_name="accessibility.html"), name="accessibility"),
     path("django-admin/", admin.site.urls),
 ]
+
+handler500 = "lifemsg.views.server_error"

@@ -18,7 +18,7 @@ import polib
 ROOT = Path(__file__).resolve().parent.parent
 APPS = ["accounts", "audit", "mailboxes", "eservices", "absence", "administration"]
 LANGS = ["sv", "en"]
-DJANGO_ADMIN = [sys.executable, "-m", "django"]
+DJANGO_ADMIN = [sys.executable, "-P", "-m", "django"]
 ENV = {**os.environ, "PYTHONPATH": str(ROOT), "DJANGO_SETTINGS_MODULE": "lifemsg.settings.local"}
 
 
