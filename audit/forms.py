@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from eservices import personnummer as pnr
 from eservices.models import Citizen
@@ -66,7 +67,9 @@ class LogSearchForm(PeriodMixin, forms.Form):
     date_from = forms.DateField(label=_("From date"), required=False, widget=DateInput())
     date_to = forms.DateField(label=_("To date"), required=False, widget=DateInput())
     action = forms.ChoiceField(
-        label=_("Action"), required=False, choices=_blank(AccessLogEntry.Action.choices, _("All actions"))
+        label=pgettext_lazy("access log", "Action"),
+        required=False,
+        choices=_blank(AccessLogEntry.Action.choices, _("All actions")),
     )
     route = forms.ChoiceField(
         label=_("Access route"), required=False, choices=_blank(AccessLogEntry.Route.choices, _("All routes"))
@@ -171,7 +174,9 @@ class SampleForm(PeriodMixin, forms.Form):
 
 
 class ReviewConclusionForm(forms.Form):
-    outcome = forms.ChoiceField(label=_("Outcome"), choices=LogReview.Outcome.choices, widget=forms.RadioSelect)
+    outcome = forms.ChoiceField(
+        label=_("Outcome"), choices=LogReview.Outcome.choices, widget=forms.RadioSelect
+    )
     conclusion = forms.CharField(
         label=_("Conclusion"),
         max_length=5000,
@@ -185,7 +190,10 @@ class ReviewRecordForm(ReviewConclusionForm):
     by the view, never trusted as sent."""
 
     kind = forms.ChoiceField(
-        choices=[(LogReview.Kind.SEARCH, LogReview.Kind.SEARCH), (LogReview.Kind.TARGETED, LogReview.Kind.TARGETED)],
+        choices=[
+            (LogReview.Kind.SEARCH, LogReview.Kind.SEARCH),
+            (LogReview.Kind.TARGETED, LogReview.Kind.TARGETED),
+        ],
         widget=forms.HiddenInput,
     )
     query = forms.CharField(required=False, max_length=2000, widget=forms.HiddenInput)
@@ -225,7 +233,10 @@ class EventFilterForm(PeriodMixin, forms.Form):
     ]
     area = forms.ChoiceField(label=_("Area"), required=False, choices=AREAS)
     actor = forms.CharField(
-        label=_("Done by"), required=False, max_length=120, help_text=_("User name, or first and/or last name.")
+        label=_("Done by"),
+        required=False,
+        max_length=120,
+        help_text=_("User name, or first and/or last name."),
     )
     date_from = forms.DateField(label=_("From date"), required=False, widget=DateInput())
     date_to = forms.DateField(label=_("To date"), required=False, widget=DateInput())

@@ -2,6 +2,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class AuditEvent(models.Model):
@@ -148,7 +149,7 @@ class LogReview(models.Model):
 
     class Kind(models.TextChoices):
         SAMPLE = "sample", _("Random sample")
-        SEARCH = "search", _("Search")
+        SEARCH = "search", pgettext_lazy("kind of log review", "Search")
         TARGETED = "targeted", _("Targeted check")
 
     class Status(models.TextChoices):

@@ -24,6 +24,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import DatabaseError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from .models import AccessLogEntry, AccessLogHead, AccessLogPruning, AuditEvent, LogReview
 
@@ -265,7 +266,7 @@ def _require_reviewer(user) -> None:
 
 def _check_period(period_start: dt.date, period_end: dt.date) -> None:
     if period_end < period_start:
-        raise ValidationError("The period ends before it starts.", code="period")
+        raise ValidationError(_("The period ends before it starts."), code="period")
 
 
 def _period_bounds(period_start: dt.date, period_end: dt.date) -> tuple[dt.datetime, dt.datetime]:
@@ -282,7 +283,7 @@ def log_review_sample_draw(*, reviewer, period_start: dt.date, period_end: dt.da
     _require_reviewer(reviewer)
     _check_period(period_start, period_end)
     if size < 1:
-        raise ValidationError("The sample must hold at least one entry.", code="size")
+        raise ValidationError(_("The sample must hold at least one entry."), code="size")
     start, end = _period_bounds(period_start, period_end)
     seqs = list(
         AccessLogEntry.objects.filter(at__gte=start, at__lt=end)
@@ -316,9 +317,9 @@ def log_review_complete(*, review: LogReview, reviewer, outcome: str, conclusion
     if review.reviewer_id != reviewer.pk or review.status != LogReview.Status.OPEN:
         raise PermissionDenied
     if outcome not in LogReview.Outcome.values:
-        raise ValidationError("Choose an outcome.", code="outcome")
+        raise ValidationError(_("Choose an outcome."), code="outcome")
     if not conclusion.strip():
-        raise ValidationError("Write a conclusion.", code="conclusion")
+        raise ValidationError(_("Write a conclusion."), code="conclusion")
     review.status = LogReview.Status.DONE
     review.completed_at = timezone.now()
     review.outcome = outcome

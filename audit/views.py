@@ -18,6 +18,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from eservices.models import Citizen
@@ -35,19 +36,21 @@ from .forms import (
     SampleForm,
     default_period,
 )
-from .http import refuse_unlogged_reads
 from .labels import purpose_label
 from .models import AccessLogEntry, LogReview
 from .permissions import reviewer_required
+from .readguard import refuse_unlogged_reads
 
 PAGE_SIZE = 50
 Action = AccessLogEntry.Action
 Route = AccessLogEntry.Route
 
 
-def _log_review_access(request: HttpRequest, *, action: str, what: str, citizen_id=None, unit_id=None, **detail):
+def _log_review_access(
+    request: HttpRequest, *, action: str, what: str, citizen_id=None, unit_id=None, **detail
+):
     """The reviewer's own access-log entry, written before anything is shown."""
-    services.access_log_record(
+    return services.access_log_record(
         user=request.user,
         action=action,
         route=Route.LOG_REVIEW,
@@ -83,6 +86,8 @@ def search(request: HttpRequest) -> HttpResponse:
     filters = form.filters()
     paginator = Paginator(selectors.access_log_search(filters=filters), PAGE_SIZE)
     page = paginator.get_page(request.GET.get("page"))
+    # Read the page now, so the list and its count are the same moment (the entry below is not in it).
+    page.object_list = list(page.object_list)
     _log_review_access(
         request,
         action=Action.SEARCH,
@@ -145,7 +150,7 @@ def _entry_header() -> list[str]:
         _("Staff member"),
         _("Staff member's units at the time"),
         _("Staff member's roles at the time"),
-        _("Action"),
+        pgettext("access log", "Action"),
         _("Access route"),
         _("Object type"),
         _("Object id"),
@@ -169,7 +174,7 @@ def export(request: HttpRequest) -> HttpResponse:
         return render(request, "audit/search.html", {"form": form}, status=400)
     filters = form.filters()
     entries = selectors.access_log_search(filters=filters)
-    _log_review_access(
+    own = _log_review_access(
         request,
         action=Action.EXPORT,
         what="access_log",
@@ -178,7 +183,8 @@ def export(request: HttpRequest) -> HttpResponse:
         filters=filters.describe(),
         results=entries.count(),
     )
-    rows = (_entry_row(e) for e in entries.iterator(chunk_size=2000))
+    # The file holds what existed when it was asked for, not this export's own entry.
+    rows = (_entry_row(e) for e in entries.filter(seq__lt=own.seq).iterator(chunk_size=2000))
     return csv_response(f"atkomstlogg-{_stamp()}.csv", _entry_header(), rows)
 
 
@@ -229,7 +235,9 @@ def checks(request: HttpRequest) -> HttpResponse:
             paginator = Paginator(result, PAGE_SIZE)
             context["page"] = paginator.get_page(request.GET.get("page"))
             count = paginator.count
-        _log_review_access(request, action=Action.SEARCH, what="access_log_check", results=count, **_check_detail(form))
+        _log_review_access(
+            request, action=Action.SEARCH, what="access_log_check", results=count, **_check_detail(form)
+        )
         query = request.GET.copy()
         query.pop("page", None)
         context.update(
@@ -258,12 +266,28 @@ def checks_export(request: HttpRequest) -> HttpResponse:
     result = _run_check(form)
     check = form.cleaned_data["check"]
     count = len(result) if check == ChecksForm.BULK else result.count()
-    _log_review_access(request, action=Action.EXPORT, what="access_log_check", results=count, **_check_detail(form))
+    _log_review_access(
+        request, action=Action.EXPORT, what="access_log_check", results=count, **_check_detail(form)
+    )
     filename = f"kontroll-{check}-{_stamp()}.csv"
     if check == ChecksForm.BULK:
-        header = [_("User name"), _("Staff member"), _("First read"), _("Last read"), _("Citizens"), _("Reads")]
+        header = [
+            _("User name"),
+            _("Staff member"),
+            _("First read"),
+            _("Last read"),
+            _("Citizens"),
+            _("Reads"),
+        ]
         rows = (
-            [b.user.username, b.user.display_name, _local(b.first_at), _local(b.last_at), b.citizen_count, b.read_count]
+            [
+                b.user.username,
+                b.user.display_name,
+                _local(b.first_at),
+                _local(b.last_at),
+                b.citizen_count,
+                b.read_count,
+            ]
             for b in result
         )
         return csv_response(filename, header, rows)
@@ -281,7 +305,10 @@ def sample(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             data = form.cleaned_data
             review = services.log_review_sample_draw(
-                reviewer=request.user, period_start=data["date_from"], period_end=data["date_to"], size=data["size"]
+                reviewer=request.user,
+                period_start=data["date_from"],
+                period_end=data["date_to"],
+                size=data["size"],
             )
             if not review.sample_seqs:
                 messages.warning(request, _("There were no reads in the period, so the sample is empty."))
@@ -319,9 +346,19 @@ def _describe_selection(review: LogReview) -> list[tuple[str, str]]:
         unit = Unit.objects.filter(pk=sel["unit"]).first()
         rows.append((_("Unit"), unit.name if unit else "–"))
     if sel.get("action"):
-        rows.append((_("Action"), str(Action(sel["action"]).label) if sel["action"] in Action.values else sel["action"]))
+        rows.append(
+            (
+                pgettext("access log", "Action"),
+                str(Action(sel["action"]).label) if sel["action"] in Action.values else sel["action"],
+            )
+        )
     if sel.get("route"):
-        rows.append((_("Access route"), str(Route(sel["route"]).label) if sel["route"] in Route.values else sel["route"]))
+        rows.append(
+            (
+                _("Access route"),
+                str(Route(sel["route"]).label) if sel["route"] in Route.values else sel["route"],
+            )
+        )
     if review.kind == LogReview.Kind.SAMPLE:
         rows.append((_("Sample size"), f"{len(review.sample_seqs)} / {sel.get('population', 0)}"))
     return rows
@@ -330,8 +367,15 @@ def _describe_selection(review: LogReview) -> list[tuple[str, str]]:
 def _selection_url(review: LogReview) -> str | None:
     sel = review.selection or {}
     if review.kind == LogReview.Kind.SEARCH:
-        keys = {"citizen": "citizen", "staff": "staff", "unit": "unit", "from": "date_from", "to": "date_to",
-                "action": "action", "route": "route"}
+        keys = {
+            "citizen": "citizen",
+            "staff": "staff",
+            "unit": "unit",
+            "from": "date_from",
+            "to": "date_to",
+            "action": "action",
+            "route": "route",
+        }
         query = {target: sel[key] for key, target in keys.items() if sel.get(key)}
         return f"{reverse('audit:search')}?{urlencode(query)}" if query else reverse("audit:search")
     if review.kind == LogReview.Kind.TARGETED and sel.get("check"):
@@ -364,7 +408,9 @@ def review(request: HttpRequest, pk: int) -> HttpResponse:
     entries = None
     if obj.kind == LogReview.Kind.SAMPLE and obj.sample_seqs:
         entries = list(selectors.sample_entries(review=obj))
-        _log_review_access(request, action=Action.SEARCH, what="log_review", review=obj.pk, results=len(entries))
+        _log_review_access(
+            request, action=Action.SEARCH, what="log_review", review=obj.pk, results=len(entries)
+        )
     return render(
         request,
         "audit/review.html",
@@ -396,7 +442,9 @@ def review_record(request: HttpRequest) -> HttpResponse:
         data = form.cleaned_data
         selection = _selection_from_query(data["kind"], data["query"])
         if selection is None:
-            form.add_error(None, _("The selection could not be read again. Run the search again and record it."))
+            form.add_error(
+                None, _("The selection could not be read again. Run the search again and record it.")
+            )
         else:
             try:
                 obj = services.log_review_record(
