@@ -185,7 +185,7 @@ def staff_member(request: HttpRequest, user_id: int) -> HttpResponse:
         raise Http404
     own_account = person.pk == request.user.pk
     current = [g.name for g in person.role_groups]
-    form = RolesForm(request.POST or None, initial={"roles": current})
+    form = RolesForm(request.POST if request.method == "POST" else None, initial={"roles": current})
     if request.method == "POST":
         if own_account or not request.user.has_perm(MANAGE_ROLES):
             raise PermissionDenied

@@ -392,7 +392,7 @@ def review(request: HttpRequest, pk: int) -> HttpResponse:
     if obj is None:
         raise Http404
     can_complete = obj.status == LogReview.Status.OPEN and obj.reviewer_id == request.user.pk
-    form = ReviewConclusionForm(request.POST or None) if can_complete else None
+    form = ReviewConclusionForm(request.POST if request.method == "POST" else None) if can_complete else None
     if request.method == "POST":
         if not can_complete:
             raise PermissionDenied
