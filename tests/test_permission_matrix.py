@@ -1,0 +1,311 @@
+"""Permission matrix: every URL × every kind of user → the status they must get.
+
+To cover a new URL, add a Row to ROWS (a completeness test fails until every named URL has one).
+A Row names the URL, how to build its arguments and request data from the `World`, and the expected
+outcome per user; helpers (staff_only, citizen_only, everyone) fill in the usual patterns, and
+`expect={...}` overrides single users. Outcomes are a status code, or LOGIN / EID for a redirect to
+the staff login or the citizen e-ID login.
+
+Users (WHO): anonymous; citizen (owns the world's case); handlaggare (handler of the case, member of
+unit A); enhetschef (unit A); administrator, superanvandare, systemforvaltare, loggranskare (no
+unit); other_unit (a handläggare in unit B only). Objects of another unit or another citizen must
+answer 404 (or 403 before any lookup) — never 200.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from django.db import transaction
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
+
+from accounts import roles
+from audit.models import LogReview
+from tests import factories
+from tests.conftest import login
+
+LOGIN = "login"  # 302 to the staff login page
+EID = "eid"  # 302 to the citizen login page
+REDIRECT = "redirect"  # any 302 elsewhere
+
+WHO = (
+    "anonymous",
+    "citizen",
+    "handlaggare",
+    "enhetschef",
+    "administrator",
+    "superanvandare",
+    "systemforvaltare",
+    "loggranskare",
+    "other_unit",
+)
+STAFF = WHO[2:]
+
+
+@dataclass
+class World:
+    """One organisation with a case, built per test through the real services."""
+
+    org: factories.Organisation
+    case: Any
+    other_citizen: Any
+    review: LogReview
+
+    @classmethod
+    def build(cls) -> World:
+        org = factories.Organisation.build()
+        case = factories.case(eservice_obj=org.eservice_a, handler=org.handler_a1)
+        other = factories.citizen("Annan", "Medborgare")
+        today = timezone.localdate()
+        review = LogReview.objects.create(
+            reviewer=org.log_reviewer, kind=LogReview.Kind.SAMPLE, period_start=today, period_end=today
+        )
+        return cls(org=org, case=case, other_citizen=other, review=review)
+
+    def user(self, who: str):
+        o = self.org
+        return {
+            "anonymous": None,
+            "citizen": self.case.citizen.user,
+            "handlaggare": o.handler_a1,
+            "enhetschef": o.manager_a,
+            "administrator": o.admin,
+            "superanvandare": o.superuser,
+            "systemforvaltare": o.sysadmin,
+            "loggranskare": o.log_reviewer,
+            "other_unit": o.handler_b1,
+        }[who]
+
+
+Args = Callable[[World], tuple] | tuple
+Data = Callable[[World], dict] | dict | None
+
+
+@dataclass(frozen=True)
+class Row:
+    name: str
+    expect: dict[str, int | str]
+    method: str = "GET"
+    args: Args = ()
+    data: Data = None
+    label: str = ""  # tells two rows of one URL apart in test ids
+
+    @property
+    def id(self) -> str:
+        return f"{self.method} {self.name}{' ' + self.label if self.label else ''}"
+
+
+def outcomes(default: int | str, **overrides: int | str) -> dict[str, int | str]:
+    table = dict.fromkeys(WHO, default)
+    table.update(overrides)
+    return table
+
+
+def staff_only(allowed: tuple[str, ...], ok: int | str = 200, refused: int = 403, **overrides) -> dict:
+    """A staff page for some roles: anonymous to the login page, citizens and other staff 403."""
+    table = outcomes(refused, anonymous=LOGIN, citizen=403)
+    table.update(dict.fromkeys(allowed, ok))
+    table.update(overrides)
+    return table
+
+
+def citizen_only(ok: int | str = 200, **overrides) -> dict:
+    table = outcomes(403, anonymous=EID, citizen=ok)
+    table.update(overrides)
+    return table
+
+
+def everyone(ok: int | str = 200, **overrides) -> dict:
+    return outcomes(ok, **overrides)
+
+
+ALL_STAFF = STAFF
+REVIEWERS = ("loggranskare",)
+MEMBERSHIP = ("superanvandare", "systemforvaltare")
+ROLE_ADMINS = ("superanvandare", "systemforvaltare")
+
+
+def _period(w: World) -> dict:
+    today = timezone.localdate().isoformat()
+    return {"date_from": today, "date_to": today}
+
+
+ROWS: list[Row] = [
+    # --- public and session ---------------------------------------------------------------------
+    Row("set_language", everyone(302), method="POST", data={"language": "sv", "next": "/tillganglighet/"}),
+    Row("healthz", everyone(200)),
+    Row("accessibility", everyone(200)),
+    Row("accounts:keepalive", everyone(204, anonymous=401), method="POST"),
+    # --- staff login and landing ------------------------------------------------------------------
+    Row("accounts:home", staff_only(ALL_STAFF)),
+    Row("accounts:login", outcomes(REDIRECT, anonymous=200, citizen=403)),
+    Row("accounts:logout", outcomes(REDIRECT, citizen=403), method="POST"),
+    # --- citizen portal -----------------------------------------------------------------------------
+    Row("eservices:login", outcomes(200, citizen=REDIRECT)),
+    Row("eservices:logout", citizen_only(REDIRECT, anonymous=REDIRECT), method="POST"),
+    Row("eservices:portal", citizen_only()),
+    Row("audit_citizen:extract", citizen_only()),
+    # --- log review (accounts.review_access_log) ----------------------------------------------------
+    Row("audit:search", staff_only(REVIEWERS)),
+    Row(
+        "audit:search",
+        staff_only(REVIEWERS),
+        args=(),
+        data=lambda w: {"citizen": w.case.citizen.user_id},
+        label="by citizen",
+    ),
+    Row(
+        "audit:search",
+        staff_only(REVIEWERS, ok=302),
+        method="POST",
+        data=lambda w: {"personnummer": w.case.citizen.personnummer},
+    ),
+    Row("audit:export", staff_only(REVIEWERS)),
+    Row("audit:checks", staff_only(REVIEWERS)),
+    Row(
+        "audit:checks", staff_only(REVIEWERS), data=lambda w: {"check": "outside", **_period(w)}, label="run"
+    ),
+    Row("audit:checks_export", staff_only(REVIEWERS), data=lambda w: {"check": "bulk", **_period(w)}),
+    Row("audit:sample", staff_only(REVIEWERS)),
+    Row(
+        "audit:sample", staff_only(REVIEWERS, ok=302), method="POST", data=lambda w: {**_period(w), "size": 5}
+    ),
+    Row("audit:reviews", staff_only(REVIEWERS)),
+    Row("audit:review", staff_only(REVIEWERS), args=lambda w: (w.review.pk,)),
+    Row("audit:review", staff_only(REVIEWERS, ok=404), args=(999999,), label="missing"),
+    Row("audit:review_record", staff_only(REVIEWERS, ok=400), method="POST", data={}),
+    Row("audit:events", staff_only(REVIEWERS)),
+    # --- membership and roles (accounts.manage_membership / manage_roles) ---------------------------
+    Row("administration:units", staff_only(MEMBERSHIP)),
+    Row("administration:units_export", staff_only(MEMBERSHIP)),
+    Row("administration:unit", staff_only(MEMBERSHIP), args=lambda w: (w.org.unit_b.pk,)),
+    Row("administration:unit", staff_only(MEMBERSHIP, ok=404), args=(999999,), label="missing"),
+    Row("administration:unit_export", staff_only(MEMBERSHIP), args=lambda w: (w.org.unit_a.pk,)),
+    Row(
+        "administration:member_add",
+        staff_only(MEMBERSHIP, ok=302),
+        method="POST",
+        args=lambda w: (w.org.unit_b.pk,),
+        data=lambda w: {"user": w.org.handler_a2.pk},
+    ),
+    Row(
+        "administration:member_add",
+        staff_only(MEMBERSHIP, ok=400),
+        method="POST",
+        args=lambda w: (w.org.unit_b.pk,),
+        data=lambda w: {"user": w.case.citizen.user_id},
+        label="citizen",
+    ),
+    Row(
+        "administration:member_remove",
+        staff_only(MEMBERSHIP),
+        args=lambda w: (w.org.unit_a.pk, w.org.handler_a2.pk),
+    ),
+    Row(
+        "administration:member_remove",
+        staff_only(MEMBERSHIP, ok=302),
+        method="POST",
+        args=lambda w: (w.org.unit_a.pk, w.org.handler_a2.pk),
+    ),
+    Row(
+        "administration:member_remove",
+        staff_only(MEMBERSHIP, ok=404),
+        method="POST",
+        args=lambda w: (w.org.unit_b.pk, w.org.handler_a2.pk),
+        label="not a member",
+    ),
+    Row(
+        "administration:access_reset",
+        staff_only(MEMBERSHIP, ok=302),
+        method="POST",
+        args=lambda w: (w.org.unit_a.pk,),
+    ),
+    Row("administration:staff", staff_only(ROLE_ADMINS)),
+    Row("administration:staff_member", staff_only(ROLE_ADMINS), args=lambda w: (w.org.handler_b1.pk,)),
+    Row(
+        "administration:staff_member",
+        staff_only(ROLE_ADMINS, ok=302),
+        method="POST",
+        args=lambda w: (w.org.handler_b1.pk,),
+        data={"roles": [roles.HANDLAGGARE]},
+    ),
+    Row(
+        "administration:staff_member",
+        staff_only(ROLE_ADMINS, ok=404),
+        args=lambda w: (w.case.citizen.user_id,),
+        label="a citizen",
+    ),
+]
+
+# Named URLs that are not application pages.
+NOT_IN_MATRIX = {"django-admin"}
+
+
+def _resolve(value, world: World):
+    return value(world) if callable(value) else value
+
+
+def _mismatch(response, expected: int | str) -> str | None:
+    got = response.status_code
+    location = response.get("Location", "")
+    if expected == LOGIN:
+        ok = got == 302 and location.startswith(reverse("accounts:login"))
+    elif expected == EID:
+        ok = got == 302 and location.startswith(reverse("eservices:login"))
+    elif expected == REDIRECT:
+        ok = got == 302
+    else:
+        ok = got == expected
+    return None if ok else f"expected {expected}, got {got} {location}".strip()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("row", [pytest.param(row, id=row.id) for row in ROWS])
+def test_permission_matrix(client, row: Row):
+    """Each kind of user in turn, each inside a savepoint that is rolled back, so a POST one user may
+    make does not change what the next one finds."""
+    world = World.build()
+    url = reverse(row.name, args=_resolve(row.args, world))
+    data = _resolve(row.data, world) or {}
+    problems = []
+    for who in WHO:
+        with transaction.atomic():
+            client.logout()
+            user = world.user(who)
+            if user is not None:
+                login(client, user)
+            response = client.post(url, data) if row.method == "POST" else client.get(url, data)
+            problem = _mismatch(response, row.expect[who])
+            if problem:
+                problems.append(f"{who}: {problem}")
+            transaction.set_rollback(True)
+    assert not problems, f"{row.id} ({url}):\n  " + "\n  ".join(problems)
+
+
+def _named_urls(resolver=None, namespace: str = "") -> set[str]:
+    names: set[str] = set()
+    for pattern in (resolver or get_resolver()).url_patterns:
+        if isinstance(pattern, URLResolver):
+            if pattern.namespace == "admin":
+                names.add("django-admin")
+                continue
+            inner = f"{namespace}{pattern.namespace}:" if pattern.namespace else namespace
+            names |= _named_urls(pattern, inner)
+        elif isinstance(pattern, URLPattern) and pattern.name:
+            names.add(f"{namespace}{pattern.name}")
+    return names
+
+
+def test_every_named_url_has_a_row_in_the_matrix():
+    covered = {row.name for row in ROWS} | NOT_IN_MATRIX
+    missing = sorted(_named_urls() - covered)
+    assert not missing, f"add Rows to tests/test_permission_matrix.py for: {missing}"
+
+
+def test_every_row_states_an_outcome_for_every_kind_of_user():
+    for row in ROWS:
+        assert set(row.expect) == set(WHO), row.id
