@@ -198,7 +198,7 @@ def test_a_log_write_that_fails_inside_a_caller_transaction_keeps_the_callers_tr
         assert AccessLogEntry.objects.count() == 1
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_concurrent_appends_keep_one_unbroken_chain():
     org = factories.Organisation.build()
     case = factories.case(eservice_obj=org.eservice_a, handler=org.handler_a1)
