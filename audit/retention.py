@@ -113,3 +113,19 @@ def access_log_prune(*, now: datetime | None = None) -> AccessLogPruneResult:
     return AccessLogPruneResult(
         cutoff=cutoff, deleted=deleted, first_seq=pruning.first_seq, through_seq=through
     )
+
+
+def access_log_check_chain():
+    """Verify the whole remaining chain (run nightly after retention). A break is logged as an error
+    and recorded as an audit event, so tampering is noticed even if nobody runs verify_access_log."""
+    result = access_log_verify()
+    if not result.ok:
+        logger.error("Access-log chain broken at entry #%s: %s", result.first_bad_seq, result.problem)
+        head, _ = AccessLogHead.objects.get_or_create(id=1)
+        audit_event_record(
+            actor=None,
+            action="retention.access_log_chain_broken",
+            target=head,
+            after={"first_bad_seq": result.first_bad_seq, "problem": result.problem},
+        )
+    return result

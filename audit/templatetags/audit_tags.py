@@ -21,6 +21,7 @@ EVENT_LABELS = {
     "absence.end": _("Forwarding switched off"),
     "retention.access_log": _("Old access-log entries removed"),
     "retention.access_log_refused": _("Access-log retention refused (chain broken)"),
+    "retention.access_log_chain_broken": _("Access log chain found broken"),
     "log_review.sample": _("Random sample drawn"),
     "log_review.complete": _("Log review recorded"),
 }

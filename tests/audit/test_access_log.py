@@ -221,3 +221,12 @@ def test_concurrent_appends_keep_one_unbroken_chain():
     assert errors == []
     assert list(AccessLogEntry.objects.order_by("seq").values_list("seq", flat=True)) == list(range(1, 17))
     assert access_log_verify().ok
+
+
+def test_no_admin_page_shows_or_changes_access_log_entries():
+    from django.contrib import admin
+
+    from audit.models import AccessLogHead as Head
+
+    for model in (AccessLogEntry, AccessLogPruning, Head):
+        assert model not in admin.site._registry

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from audit.models import AccessLogEntry, AuditEvent, LogReview
 from audit.selectors import bulk_reads
-from mailboxes.services import membership_remove
+from mailboxes.services import membership_add, membership_remove
 from tests import factories
 from tests.conftest import login
 
@@ -252,3 +252,53 @@ def test_citizen_extract_is_for_citizens_only(client, org):
     assert client.get(reverse("audit_citizen:extract")).status_code == 403
     login(client, org.log_reviewer)
     assert client.get(reverse("audit_citizen:extract")).status_code == 403
+
+
+def _many_reads(org, n):
+    for _ in range(n):
+        case = factories.case(eservice_obj=org.eservice_a, handler=org.handler_a1)
+        read_thread(org.handler_b1, case)
+        membership_remove(unit=org.unit_b, user=org.handler_b1, actor=org.superuser)
+        membership_add(unit=org.unit_b, user=org.handler_b1, actor=org.superuser)
+
+
+@pytest.mark.parametrize(
+    ("name", "params"),
+    [
+        ("audit:checks", {"check": "outside"}),
+        ("audit:checks", {"check": "protected"}),
+        ("audit:checks", {"check": "bulk"}),
+        ("audit:events", {}),
+        ("audit:reviews", {}),
+    ],
+)
+def test_review_list_query_counts_do_not_grow_with_rows(
+    client, org, name, params, django_assert_max_num_queries
+):
+    params = {**params, **_period()} if "check" in params else params
+    login(client, org.log_reviewer)
+    _many_reads(org, 1)
+    today = timezone.localdate()
+    LogReview.objects.create(reviewer=org.log_reviewer, kind="sample", period_start=today, period_end=today)
+    with django_assert_max_num_queries(25) as few:
+        assert client.get(reverse(name), params).status_code == 200
+    _many_reads(org, 12)
+    for _ in range(5):
+        LogReview.objects.create(
+            reviewer=org.log_reviewer, kind="sample", period_start=today, period_end=today
+        )
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        assert client.get(reverse(name), params).status_code == 200
+
+
+def test_citizen_extract_query_count_does_not_grow_with_rows(
+    client, org, case_a, django_assert_max_num_queries
+):
+    login(client, case_a.citizen.user)
+    read_thread(org.handler_a1, case_a)
+    with django_assert_max_num_queries(20) as few:
+        client.get(reverse("audit_citizen:extract"))
+    for _ in range(15):
+        read_thread(org.handler_a2, case_a, route=Route.GROUP_MAILBOX)
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        client.get(reverse("audit_citizen:extract"))

@@ -118,5 +118,27 @@ def test_beat_task_is_registered_under_the_scheduled_name_and_runs_retention(his
     assert settings.CELERY_BEAT_SCHEDULE["retention"]["task"] == "audit.retention"
     app.loader.import_default_modules()  # what a worker does at start: autodiscovery
     task = app.tasks["audit.retention"]
-    assert task.run() == {"access_log_deleted": 3, "access_log_through_seq": 3, "access_log_refused": ""}
+    head = history[1][-1]
+    assert task.run() == {
+        "access_log_deleted": 3,
+        "access_log_through_seq": 3,
+        "access_log_refused": "",
+        "access_log_chain_ok": True,
+        "access_log_head": f"5:{head.entry_hash}",
+    }
     assert task.run()["access_log_deleted"] == 0
+
+
+def test_nightly_run_records_a_broken_chain_in_the_audit_log(org, case_a):
+    read_thread(org.handler_a1, case_a)
+    read_thread(org.handler_a1, case_a)
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute("ALTER TABLE audit_accesslogentry DISABLE TRIGGER USER")
+        cursor.execute("UPDATE audit_accesslogentry SET route = 'api' WHERE seq = 2")
+        cursor.execute("ALTER TABLE audit_accesslogentry ENABLE TRIGGER USER")
+    from audit.tasks import retention
+
+    assert retention.run()["access_log_chain_ok"] is False
+    event = AuditEvent.objects.get(action="retention.access_log_chain_broken")
+    assert event.after["first_bad_seq"] == 2
