@@ -71,3 +71,29 @@ class IdleTimeoutMiddleware:
     def process_view(self, request, view_func, view_args, view_kwargs):
         if getattr(view_func, "idle_passive", False):
             request.idle_passive = True
+
+
+class SecondFactorMiddleware:
+    """With STAFF_OTP_ENABLED, staff who need a second factor reach nothing but the second-factor
+    pages (and logout) until they have verified one in this session."""
+
+    ALLOWED = ("/tvastegsverifiering/", "/logga-ut/", "/session/")
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        from .otp import confirmed_device, otp_required_for
+
+        user = getattr(request, "user", None)
+        path = request.path_info
+        if (
+            user is not None
+            and user.is_authenticated
+            and not path.startswith(OPEN_PREFIXES + self.ALLOWED)
+            and otp_required_for(user)
+            and not user.is_verified()
+        ):
+            target = "accounts:otp_verify" if confirmed_device(user) else "accounts:otp_setup"
+            return redirect(f"{reverse(target)}?next={request.path}")
+        return self.get_response(request)

@@ -15,7 +15,7 @@ def main() -> None:
     for path in ROOT.glob("**/locale/sv/LC_MESSAGES/django.po"):
         if ".venv" in path.parts:
             continue
-        po = polib.pofile(str(path))
+        po = polib.pofile(str(path), wrapwidth=0)
         changed = False
         for entry in po:
             value = table.get(entry.msgid)

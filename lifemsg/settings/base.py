@@ -31,6 +31,8 @@ INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.postgres",
     "guardian",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "axes",
     "django_htmx",
     "django_celery_results",
@@ -56,11 +58,13 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "accounts.middleware.IdleTimeoutMiddleware",
     "accounts.middleware.SessionKindMiddleware",
+    "accounts.middleware.SecondFactorMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
 
@@ -80,6 +84,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.roles",
             ],
+            "libraries": {"lifemsg_text": "lifemsg.templatetags.lifemsg_text"},
         },
     },
 ]
@@ -200,6 +205,11 @@ OIDC_RP_SCOPES = env.str("OIDC_RP_SCOPES", default="openid profile")
 OIDC_PERSONNUMMER_CLAIM = env.str("OIDC_PERSONNUMMER_CLAIM", default="personal_identity_number")
 OIDC_REQUIRED_ACR = env.str("OIDC_REQUIRED_ACR", default="")
 CITIZEN_OIDC_ENABLED = bool(OIDC_RP_CLIENT_ID and OIDC_OP_AUTHORIZATION_ENDPOINT)
+
+# Second factor for staff (TOTP, django-otp). When on, required for the privileged roles and
+# available to every staff member. With staff SSO, multi-factor is the identity provider's job.
+STAFF_OTP_ENABLED = env.bool("STAFF_OTP_ENABLED", default=False)
+OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="lifemsg")
 
 # django-axes: lock out brute force against staff and the test e-ID login.
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
