@@ -46,25 +46,94 @@ WHO = (
 STAFF = WHO[2:]
 
 
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+def _png(name: str):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from mailboxes.attachments import attachments_store, validate_upload
+
+    upload = SimpleUploadedFile(name, PNG, content_type="image/png")
+    [attachment] = attachments_store([(upload, validate_upload(upload))])
+    return attachment
+
+
+def _citizen_writes(case, body: str, attachment):
+    from absence.routing import route_message
+    from eservices.services import citizen_message_send
+
+    message = citizen_message_send(
+        case=case, citizen_user=case.citizen.user, body=body, attachments=[attachment]
+    )
+    route_message(message_id=message.pk)
+    return message
+
+
 @dataclass
 class World:
-    """One organisation with a case, built per test through the real services."""
+    """One organisation, built per test through the real services and routing:
+    - `case`: handled by handler_a1 in unit A; the citizen's message (with `case_attachment`) is in
+      handler_a1's personal mailbox;
+    - `group_case`: unassigned, in unit A; the citizen's message (with `group_attachment`) is in unit
+      A's group mailbox;
+    - `internal`: an internal thread from handler_a2 to handler_a1;
+    - `review`: a log review by the log reviewer."""
 
     org: factories.Organisation
     case: Any
+    group_case: Any
+    case_attachment: Any
+    group_attachment: Any
+    internal: Any
     other_citizen: Any
     review: LogReview
 
     @classmethod
     def build(cls) -> World:
+        from absence.routing import route_message
+        from mailboxes.services import internal_thread_start, mailbox_personal_for
+
         org = factories.Organisation.build()
         case = factories.case(eservice_obj=org.eservice_a, handler=org.handler_a1)
-        other = factories.citizen("Annan", "Medborgare")
+        case_attachment = _png("intyg.png")
+        _citizen_writes(case, "Hej, här är intyget.", case_attachment)
+        group_case = factories.case(
+            eservice_obj=org.eservice_a, citizen_obj=factories.citizen("Olle", "Utan")
+        )
+        group_attachment = _png("kvitto.png")
+        _citizen_writes(group_case, "Hej! Jag vill ansöka om stöd.", group_attachment)
+        internal = internal_thread_start(
+            sender=org.handler_a2,
+            recipients=[mailbox_personal_for(org.handler_a1)],
+            subject="Fråga om rutinen",
+            body="Hur gör vi?",
+        )
+        route_message(message_id=internal.pk)
         today = timezone.localdate()
         review = LogReview.objects.create(
             reviewer=org.log_reviewer, kind=LogReview.Kind.SAMPLE, period_start=today, period_end=today
         )
-        return cls(org=org, case=case, other_citizen=other, review=review)
+        return cls(
+            org=org,
+            case=case,
+            group_case=group_case,
+            case_attachment=case_attachment,
+            group_attachment=group_attachment,
+            internal=internal,
+            other_citizen=factories.citizen("Annan", "Medborgare"),
+            review=review,
+        )
+
+    @property
+    def group_mailbox(self):
+        return self.org.unit_a.group_mailbox
+
+    @property
+    def handler_mailbox(self):
+        from mailboxes.services import mailbox_personal_for
+
+        return mailbox_personal_for(self.org.handler_a1)
 
     def user(self, who: str):
         o = self.org
@@ -124,6 +193,7 @@ def everyone(ok: int | str = 200, **overrides) -> dict:
 
 
 ALL_STAFF = STAFF
+MAILBOX_USERS = ("handlaggare", "enhetschef", "other_unit")  # accounts.use_mailboxes
 REVIEWERS = ("loggranskare",)
 MEMBERSHIP = ("superanvandare", "systemforvaltare")
 ROLE_ADMINS = ("superanvandare", "systemforvaltare")
@@ -144,11 +214,135 @@ ROWS: list[Row] = [
     Row("accounts:home", staff_only(ALL_STAFF)),
     Row("accounts:login", outcomes(REDIRECT, anonymous=200, citizen=403)),
     Row("accounts:logout", outcomes(REDIRECT, citizen=403), method="POST"),
+    # Second factor is off in tests (STAFF_OTP_ENABLED): nothing to set up or verify.
+    Row("accounts:otp_setup", staff_only(ALL_STAFF, ok=404, refused=404)),
+    Row("accounts:otp_verify", staff_only(ALL_STAFF, ok=404, refused=404)),
     # --- citizen portal -----------------------------------------------------------------------------
     Row("eservices:login", outcomes(200, citizen=REDIRECT)),
     Row("eservices:logout", citizen_only(REDIRECT, anonymous=REDIRECT), method="POST"),
     Row("eservices:portal", citizen_only()),
     Row("audit_citizen:extract", citizen_only()),
+    # --- staff mailboxes (accounts.use_mailboxes; a mailbox or thread one may not open is 404) -------
+    Row("mailboxes:index", staff_only(MAILBOX_USERS)),
+    Row("mailboxes:unread", staff_only(MAILBOX_USERS)),
+    Row("mailboxes:compose", staff_only(MAILBOX_USERS)),
+    Row("mailboxes:away_tip", staff_only(MAILBOX_USERS)),
+    Row("mailboxes:search", staff_only(MAILBOX_USERS), data={"q": "ansöka"}),
+    Row("mailboxes:mailbox", staff_only(MAILBOX_USERS, other_unit=404), args=lambda w: (w.group_mailbox.pk,)),
+    Row(
+        "mailboxes:mailbox",
+        staff_only(MAILBOX_USERS, enhetschef=404, other_unit=404),
+        args=lambda w: (w.handler_mailbox.pk,),
+        label="a colleague's personal",
+    ),
+    Row(
+        "mailboxes:thread",
+        staff_only(MAILBOX_USERS, other_unit=404),
+        args=lambda w: (w.group_mailbox.pk, w.group_case.thread_id),
+    ),
+    Row(
+        "mailboxes:thread",
+        staff_only(MAILBOX_USERS, enhetschef=404, other_unit=404),
+        args=lambda w: (w.handler_mailbox.pk, w.case.thread_id),
+        label="in a colleague's personal",
+    ),
+    Row(
+        "mailboxes:thread",
+        staff_only(MAILBOX_USERS, ok=404),
+        args=lambda w: (w.group_mailbox.pk, w.case.thread_id),
+        label="not in that mailbox",
+    ),
+    Row(
+        "mailboxes:reply",
+        staff_only(MAILBOX_USERS, handlaggare=302, enhetschef=404, other_unit=404),
+        method="POST",
+        args=lambda w: (w.handler_mailbox.pk, w.internal.thread_id),
+        data={"reply-body": "Tack, då gör vi så."},
+    ),
+    Row(
+        "mailboxes:send_citizen",
+        staff_only(MAILBOX_USERS, ok=403, other_unit=404),
+        method="POST",
+        args=lambda w: (w.group_mailbox.pk, w.group_case.thread_id),
+        data={"citizen-body": "Hej!"},
+        label="nobody's case",
+    ),
+    Row(
+        "mailboxes:send_citizen",
+        staff_only(MAILBOX_USERS, handlaggare=302, enhetschef=404, other_unit=404),
+        method="POST",
+        args=lambda w: (w.handler_mailbox.pk, w.case.thread_id),
+        data={"citizen-body": "Hej! Tack för intyget."},
+        label="as handler",
+    ),
+    Row(
+        "mailboxes:note",
+        staff_only(MAILBOX_USERS, ok=302, other_unit=404),
+        method="POST",
+        args=lambda w: (w.group_mailbox.pk, w.group_case.thread_id),
+        data={"note-body": "Ringde upp, inväntar underlag."},
+    ),
+    *[
+        Row(
+            f"mailboxes:{name}",
+            staff_only(MAILBOX_USERS, ok=302, other_unit=404),
+            method="POST",
+            args=lambda w: (w.group_mailbox.pk, w.group_case.thread_id),
+        )
+        for name in ("take", "release", "handled", "reopen")
+    ],
+    Row(
+        "mailboxes:forward",
+        staff_only(MAILBOX_USERS, other_unit=404),
+        args=lambda w: (w.group_mailbox.pk, w.group_case.thread_id),
+    ),
+    Row(
+        "mailboxes:attachment",
+        staff_only(MAILBOX_USERS, other_unit=404),
+        args=lambda w: (w.group_mailbox.pk, w.group_attachment.pk),
+    ),
+    Row(
+        "mailboxes:attachment",
+        staff_only(MAILBOX_USERS, ok=404),
+        args=lambda w: (w.group_mailbox.pk, w.case_attachment.pk),
+        label="not in that mailbox",
+    ),
+    Row(
+        "mailboxes:case_thread",
+        staff_only(MAILBOX_USERS, ok=404, handlaggare=200),
+        args=lambda w: (w.case.pk,),
+    ),
+    Row(
+        "mailboxes:case_thread",
+        staff_only(MAILBOX_USERS, ok=404),
+        args=lambda w: (w.group_case.pk,),
+        label="not one's case",
+    ),
+    Row(
+        "mailboxes:case_send_citizen",
+        staff_only(MAILBOX_USERS, ok=404, handlaggare=302),
+        method="POST",
+        args=lambda w: (w.case.pk,),
+        data={"citizen-body": "Hej!"},
+    ),
+    Row(
+        "mailboxes:case_note",
+        staff_only(MAILBOX_USERS, ok=404, handlaggare=302),
+        method="POST",
+        args=lambda w: (w.case.pk,),
+        data={"note-body": "Anteckning"},
+    ),
+    Row(
+        "mailboxes:case_attachment",
+        staff_only(MAILBOX_USERS, ok=404, handlaggare=200),
+        args=lambda w: (w.case.pk, w.case_attachment.pk),
+    ),
+    Row(
+        "mailboxes:case_attachment",
+        staff_only(MAILBOX_USERS, ok=404),
+        args=lambda w: (w.case.pk, w.group_attachment.pk),
+        label="of another case",
+    ),
     # --- log review (accounts.review_access_log) ----------------------------------------------------
     Row("audit:search", staff_only(REVIEWERS)),
     Row(
@@ -263,12 +457,25 @@ def _mismatch(response, expected: int | str) -> str | None:
     return None if ok else f"expected {expected}, got {got} {location}".strip()
 
 
+@pytest.fixture(scope="module")
+def world(django_db_setup, django_db_blocker):
+    """Built once for the module inside a transaction that is rolled back at the end: every test
+    below runs in savepoints nested in it, so nothing it does is seen by another test or module."""
+    with django_db_blocker.unblock():
+        outer = transaction.atomic()
+        outer.__enter__()
+        try:
+            yield World.build()
+        finally:
+            transaction.set_rollback(True)
+            outer.__exit__(None, None, None)
+
+
 @pytest.mark.django_db
 @pytest.mark.parametrize("row", [pytest.param(row, id=row.id) for row in ROWS])
-def test_permission_matrix(client, row: Row):
+def test_permission_matrix(client, world: World, row: Row):
     """Each kind of user in turn, each inside a savepoint that is rolled back, so a POST one user may
     make does not change what the next one finds."""
-    world = World.build()
     url = reverse(row.name, args=_resolve(row.args, world))
     data = _resolve(row.data, world) or {}
     problems = []

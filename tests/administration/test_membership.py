@@ -228,3 +228,35 @@ def test_landing_page_links_the_membership_tool_for_superusers(client, org):
     assert reverse("administration:units") in body
     login(client, org.handler_a1)
     assert reverse("administration:units") not in client.get(reverse("accounts:home")).content.decode()
+
+
+def _citizen_message_in_group_mailbox(org):
+    from absence.routing import route_message
+    from eservices.services import citizen_message_send
+
+    case = factories.case(eservice_obj=org.eservice_a, citizen_obj=factories.citizen("Olle", "Utan"))
+    message = citizen_message_send(case=case, citizen_user=case.citizen.user, body="Hej! Jag vill ansöka.")
+    route_message(message_id=message.pk)
+    return case
+
+
+def test_a_removed_member_gets_404_on_the_group_mailbox_in_the_very_next_request(org):
+    from django.test import Client
+
+    case = _citizen_message_in_group_mailbox(org)
+    mailbox = org.unit_a.group_mailbox
+    mailbox_url = reverse("mailboxes:mailbox", args=[mailbox.pk])
+    thread_url = reverse("mailboxes:thread", args=[mailbox.pk, case.thread_id])
+    member = login(Client(), org.handler_a2)
+    assert member.get(mailbox_url).status_code == 200
+    assert member.get(thread_url).status_code == 200
+
+    superuser = login(Client(), org.superuser)
+    superuser.post(reverse("administration:member_remove", args=[org.unit_a.pk, org.handler_a2.pk]))
+
+    # Same session, next request: the group mailbox and its threads are gone for them.
+    assert member.get(mailbox_url).status_code == 404
+    assert member.get(thread_url).status_code == 404
+    assert mailbox.name not in member.get(reverse("mailboxes:index")).content.decode()
+    event = AuditEvent.objects.get(action="membership.remove")
+    assert (event.actor, event.before) == (org.superuser, {"user": org.handler_a2.username})

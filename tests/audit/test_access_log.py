@@ -230,3 +230,29 @@ def test_no_admin_page_shows_or_changes_access_log_entries():
 
     for model in (AccessLogEntry, AccessLogPruning, Head):
         assert model not in admin.site._registry
+
+
+def test_a_thread_read_whose_log_entry_cannot_be_written_fails_and_shows_nothing(client, org, monkeypatch):
+    from django.urls import reverse
+
+    from absence.routing import route_message
+    from eservices.services import citizen_message_send
+    from mailboxes.models import MailboxThread
+    from tests.conftest import login
+
+    case = factories.case(eservice_obj=org.eservice_a, citizen_obj=factories.citizen("Olle", "Utan"))
+    body = "Mitt nya kontonummer är 1234-5678."
+    route_message(message_id=citizen_message_send(case=case, citizen_user=case.citizen.user, body=body).pk)
+    taken = read_thread(org.handler_a1, case).entry_hash
+    # A real database failure on the write: the unique index on entry_hash refuses a duplicate.
+    monkeypatch.setattr(services, "entry_hash", lambda entry: taken)
+    mailbox = org.unit_a.group_mailbox
+    client.raise_request_exception = False
+    login(client, org.handler_a2)
+    response = client.get(reverse("mailboxes:thread", args=[mailbox.pk, case.thread_id]))
+    assert response.status_code == 500
+    page = response.content.decode()
+    assert body not in page and case.thread.subject not in page and "Olle" not in page
+    assert not AccessLogEntry.objects.filter(user=org.handler_a2).exists()
+    # Nothing happened as a side effect of the refused read either.
+    assert MailboxThread.objects.get(mailbox=mailbox, thread=case.thread).unread_count == 1

@@ -21,27 +21,6 @@ def browser_context_args(browser_context_args):
     return {**browser_context_args, "locale": "sv-SE", "accept_downloads": True}
 
 
-@pytest.fixture(autouse=True)
-def base_data(transactional_db):
-    """Content types, permissions and role groups, as migrations leave them. serialized_rollback does
-    not restore them in tests that use `page` (seen: the Playwright event loop gives the test another
-    database connection object than the one that holds the serialized data), so after an earlier
-    transactional test has flushed the database they are recreated here; idempotent otherwise."""
-    from importlib import import_module
-
-    from django.apps import apps
-    from django.contrib.auth.management import create_permissions
-    from django.contrib.contenttypes.models import ContentType
-
-    ContentType.objects.clear_cache()
-    for app_config in apps.get_app_configs():
-        create_permissions(app_config, verbosity=0)
-    import_module("accounts.migrations.0002_roles").create_roles(apps, None)
-    yield
-    # The ids made here die with the flush; later tests must not find them cached.
-    ContentType.objects.clear_cache()
-
-
 WCAG = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}}
 
 
