@@ -93,6 +93,8 @@ class SecondFactorMiddleware:
             and not path.startswith(OPEN_PREFIXES + self.ALLOWED)
             and otp_required_for(user)
             and not user.is_verified()
+            # Signed in through the staff IdP: multi-factor is the IdP's job then.
+            and not request.session.get("staff_sso_login")
         ):
             target = "accounts:otp_verify" if confirmed_device(user) else "accounts:otp_setup"
             return redirect(f"{reverse(target)}?next={request.path}")

@@ -19,6 +19,7 @@ from guardian.shortcuts import assign_perm
 
 from audit.services import audit_event_record
 
+from . import hooks
 from .models import Attachment, Delivery, Mailbox, MailboxThread, Message, Thread, Unit, UnitMembership
 
 SNIPPET_LENGTH = 140
@@ -489,6 +490,8 @@ def thread_mark_handled(*, mailbox: Mailbox, thread: Thread, user) -> None:
         summary_filter=Q(),
         summary_updates={"handled_by": user, "handled_at": now},
     )
+    for hook in hooks.AFTER_HANDLED:
+        hook(mailbox=mailbox, thread=thread, user=user)
 
 
 @transaction.atomic

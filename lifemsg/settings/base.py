@@ -40,12 +40,14 @@ INSTALLED_APPS = [
     "mozilla_django_oidc",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     # ours
     "accounts",
     "audit",
     "mailboxes",
     "eservices",
     "absence",
+    "integrations",
     "administration",
 ]
 
@@ -252,3 +254,60 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+
+# --- Integrations (issue 9): REST API, webhooks, staff SSO, export to the case file -------------
+# API docs (Swagger UI) served from our own static files: CSP allows no CDN and no inline script.
+SPECTACULAR_SETTINGS.update(
+    {
+        "DESCRIPTION": "Case-system integration: cases by external id, thread metadata, webhooks.",
+        "SERVE_INCLUDE_SCHEMA": False,
+        "SWAGGER_UI_DIST": "SIDECAR",
+        "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+        "REDOC_DIST": "SIDECAR",
+        "COMPONENT_SPLIT_REQUEST": True,
+        "SCHEMA_PATH_PREFIX": "/api/v1",
+    }
+)
+# Webhooks: POST with HMAC-SHA256 signature; retried with exponential backoff (base * 2^n, capped)
+# until WEBHOOK_MAX_ATTEMPTS; the sweep re-sends deliveries whose task was lost.
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
+WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=10)
+WEBHOOK_BACKOFF_BASE_SECONDS = env.float("WEBHOOK_BACKOFF_BASE_SECONDS", default=30.0)
+WEBHOOK_BACKOFF_MAX_SECONDS = env.float("WEBHOOK_BACKOFF_MAX_SECONDS", default=3600.0)
+WEBHOOK_SWEEP_GRACE_SECONDS = env.int("WEBHOOK_SWEEP_GRACE_SECONDS", default=120)
+# A receiver that hangs holds a worker for up to WEBHOOK_TIMEOUT_SECONDS: name a queue here (and run a
+# worker with -Q <queue>) to keep webhook sending apart from routing. Empty: the default queue.
+WEBHOOK_QUEUE = env.str("WEBHOOK_QUEUE", default="")
+if WEBHOOK_QUEUE:
+    CELERY_TASK_ROUTES = {"integrations.deliver_webhook": {"queue": WEBHOOK_QUEUE}}
+CELERY_BEAT_SCHEDULE["integrations-webhook-sweep"] = {
+    "task": "integrations.webhook_sweep",
+    "schedule": timedelta(seconds=60),
+}
+
+# Staff single sign-on (OpenID Connect: Entra ID, ADFS, Keycloak ...), separate from the citizens'
+# e-ID settings (OIDC_*). On when a client id and an authorization endpoint are set. Group claims
+# map to roles and units as "idp-group=value;idp-group2=value2" (a group may appear more than once).
+STAFF_OIDC_RP_CLIENT_ID = env.str("STAFF_OIDC_RP_CLIENT_ID", default="")
+STAFF_OIDC_RP_CLIENT_SECRET = env.str("STAFF_OIDC_RP_CLIENT_SECRET", default="")
+STAFF_OIDC_RP_SIGN_ALGO = env.str("STAFF_OIDC_RP_SIGN_ALGO", default="RS256")
+STAFF_OIDC_RP_SCOPES = env.str("STAFF_OIDC_RP_SCOPES", default="openid profile email")
+STAFF_OIDC_OP_ISSUER = env.str("STAFF_OIDC_OP_ISSUER", default="")
+STAFF_OIDC_OP_AUTHORIZATION_ENDPOINT = env.str("STAFF_OIDC_OP_AUTHORIZATION_ENDPOINT", default="")
+STAFF_OIDC_OP_TOKEN_ENDPOINT = env.str("STAFF_OIDC_OP_TOKEN_ENDPOINT", default="")
+STAFF_OIDC_OP_USER_ENDPOINT = env.str("STAFF_OIDC_OP_USER_ENDPOINT", default="")
+STAFF_OIDC_OP_JWKS_ENDPOINT = env.str("STAFF_OIDC_OP_JWKS_ENDPOINT", default="")
+STAFF_OIDC_USE_PKCE = env.bool("STAFF_OIDC_USE_PKCE", default=True)
+STAFF_OIDC_TIMEOUT = env.float("STAFF_OIDC_TIMEOUT", default=10.0)
+STAFF_OIDC_CREATE_USER = env.bool("STAFF_OIDC_CREATE_USER", default=True)
+STAFF_OIDC_USERNAME_CLAIM = env.str("STAFF_OIDC_USERNAME_CLAIM", default="preferred_username")
+STAFF_OIDC_EMAIL_CLAIM = env.str("STAFF_OIDC_EMAIL_CLAIM", default="email")
+STAFF_OIDC_FIRST_NAME_CLAIM = env.str("STAFF_OIDC_FIRST_NAME_CLAIM", default="given_name")
+STAFF_OIDC_LAST_NAME_CLAIM = env.str("STAFF_OIDC_LAST_NAME_CLAIM", default="family_name")
+STAFF_OIDC_GROUPS_CLAIM = env.str("STAFF_OIDC_GROUPS_CLAIM", default="groups")
+STAFF_OIDC_ROLE_MAP = env.str("STAFF_OIDC_ROLE_MAP", default="")
+STAFF_OIDC_UNIT_MAP = env.str("STAFF_OIDC_UNIT_MAP", default="")
+# Optional: require proof of multi-factor in the ID token's `amr` claim (any of these values).
+STAFF_OIDC_REQUIRED_AMR = env.list("STAFF_OIDC_REQUIRED_AMR", default=[])
+STAFF_OIDC_ENABLED = bool(STAFF_OIDC_RP_CLIENT_ID and STAFF_OIDC_OP_AUTHORIZATION_ENDPOINT)
