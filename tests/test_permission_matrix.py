@@ -343,6 +343,28 @@ ROWS: list[Row] = [
         args=lambda w: (w.case.pk, w.group_attachment.pk),
         label="of another case",
     ),
+    # --- integrations: the case system's API (bearer tokens only: a browser session gets nothing),
+    # staff SSO (off in tests), export of a thread to the case file (like reading the thread) -------
+    Row("integrations:api_case", outcomes(401, citizen=403), args=("EXT-1",)),
+    Row("integrations:api_case_close", outcomes(401, citizen=403), method="POST", args=("EXT-1",)),
+    Row("integrations:api_case_thread", outcomes(401, citizen=403), args=("EXT-1",)),
+    Row("integrations:api_schema", outcomes(200, citizen=403)),
+    Row("integrations:api_docs", outcomes(200, citizen=403)),
+    Row("integrations:sso_login", outcomes(404, citizen=403)),
+    Row("integrations:sso_callback", outcomes(404, citizen=403)),
+    Row("integrations:sso_failed", outcomes(403)),
+    Row(
+        "integrations:export_thread",
+        staff_only(MAILBOX_USERS, enhetschef=404, other_unit=404),
+        args=lambda w: (w.case.thread_id,),
+        label="as handler",
+    ),
+    Row(
+        "integrations:export_thread",
+        staff_only(MAILBOX_USERS, other_unit=404),
+        args=lambda w: (w.group_case.thread_id,),
+        label="via the group mailbox",
+    ),
     # --- log review (accounts.review_access_log) ----------------------------------------------------
     Row("audit:search", staff_only(REVIEWERS)),
     Row(
