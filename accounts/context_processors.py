@@ -1,9 +1,21 @@
+from django.conf import settings
+
+from .idle import idle_seconds_for
 from .roles import ALL_ROLES, ROLE_LABELS
 
 
 def roles(request):
     user = getattr(request, "user", None)
-    if user is None or not user.is_authenticated or user.is_citizen:
+    if user is None or not user.is_authenticated:
         return {}
-    names = [g.name for g in user.groups.all() if g.name in ALL_ROLES]
-    return {"user_roles": [ROLE_LABELS[n] for n in names]}
+    idle = idle_seconds_for(user)
+    warning = min(settings.SESSION_IDLE_WARNING_SECONDS, idle // 2)
+    context = {
+        "idle_seconds": idle,
+        "idle_warning_seconds": warning,
+        "idle_warning_minutes": max(1, warning // 60),
+    }
+    if not user.is_citizen:
+        names = [g.name for g in user.groups.all() if g.name in ALL_ROLES]
+        context["user_roles"] = [ROLE_LABELS[n] for n in names]
+    return context

@@ -1,15 +1,21 @@
-from django.conf import settings
+import time
+
+from django.contrib import messages
+from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from .idle import idle_seconds_for
 
 CITIZEN_PREFIX = "/medborgare/"
 # Reachable by anyone whatever their session: assets, language switch, health, public pages.
-OPEN_PREFIXES = ("/static/", "/i18n/", "/healthz", "/tillganglighet/", "/favicon")
+OPEN_PREFIXES = ("/static/", "/i18n/", "/healthz", "/tillganglighet/", "/favicon", "/session/")
 
 
 class SessionKindMiddleware:
-    """Citizens never reach staff pages and staff sessions never reach citizen pages; citizen
-    sessions idle out after CITIZEN_SESSION_IDLE_SECONDS."""
+    """Citizens never reach staff pages and staff sessions never reach citizen pages."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -20,9 +26,80 @@ class SessionKindMiddleware:
         if user is not None and user.is_authenticated and not path.startswith(OPEN_PREFIXES):
             is_citizen_path = path.startswith(CITIZEN_PREFIX)
             if user.is_citizen:
-                request.session.set_expiry(settings.CITIZEN_SESSION_IDLE_SECONDS)
                 if not is_citizen_path:
                     return render(request, "403.html", status=403)
             elif is_citizen_path and not path.startswith(CITIZEN_PREFIX + "logga-in"):
                 return render(request, "403.html", status=403)
+        return self.get_response(request)
+
+
+class IdleTimeoutMiddleware:
+    """Log out after STAFF_SESSION_IDLE_SECONDS (citizens: CITIZEN_SESSION_IDLE_SECONDS) without
+    activity. Views marked @idle_passive (background polling) are not activity."""
+
+    SESSION_KEY = "last_activity"
+    RESOLUTION = 15
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = getattr(request, "user", None)
+        now = time.time()
+        if user is not None and user.is_authenticated:
+            last = request.session.get(self.SESSION_KEY)
+            if last is not None and now - last > idle_seconds_for(user):
+                was_citizen = user.is_citizen
+                logout(request)
+                login_url = reverse("eservices:login" if was_citizen else "accounts:login")
+                if request.headers.get("HX-Request"):
+                    response = HttpResponse(status=401)
+                    response["HX-Redirect"] = login_url
+                    return response
+                messages.info(request, _("You were logged out because you were inactive for a while."))
+                return redirect(f"{login_url}?next={request.path}" if request.method == "GET" else login_url)
+        response = self.get_response(request)
+        user = getattr(request, "user", None)
+        if (
+            user is not None
+            and user.is_authenticated
+            and not getattr(request, "idle_passive", False)
+            and hasattr(request, "session")
+        ):
+            last = request.session.get(self.SESSION_KEY)
+            # Written at most every RESOLUTION seconds: a session save per request costs three queries.
+            if last is None or now - last >= self.RESOLUTION:
+                request.session[self.SESSION_KEY] = now
+        return response
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        if getattr(view_func, "idle_passive", False):
+            request.idle_passive = True
+
+
+class SecondFactorMiddleware:
+    """With STAFF_OTP_ENABLED, staff who need a second factor reach nothing but the second-factor
+    pages (and logout) until they have verified one in this session."""
+
+    ALLOWED = ("/tvastegsverifiering/", "/logga-ut/", "/session/")
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        from .otp import confirmed_device, otp_required_for
+
+        user = getattr(request, "user", None)
+        path = request.path_info
+        if (
+            user is not None
+            and user.is_authenticated
+            and not path.startswith(OPEN_PREFIXES + self.ALLOWED)
+            and otp_required_for(user)
+            and not user.is_verified()
+            # Signed in through the staff IdP: multi-factor is the IdP's job then.
+            and not request.session.get("staff_sso_login")
+        ):
+            target = "accounts:otp_verify" if confirmed_device(user) else "accounts:otp_setup"
+            return redirect(f"{reverse(target)}?next={request.path}")
         return self.get_response(request)

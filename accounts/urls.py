@@ -9,4 +9,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("logga-in/", views.StaffLoginView.as_view(), name="login"),
     path("logga-ut/", auth_views.LogoutView.as_view(), name="logout"),
+    path("session/keepalive/", views.keepalive, name="keepalive"),
+    path("tvastegsverifiering/", views.otp_verify, name="otp_verify"),
+    path("tvastegsverifiering/aktivera/", views.otp_setup, name="otp_setup"),
 ]

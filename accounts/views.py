@@ -1,7 +1,11 @@
+from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
+from django.views.decorators.http import require_POST
+from django_otp import login as otp_login
 
 from .forms import StaffAuthenticationForm
 
@@ -48,3 +52,66 @@ def home(request):
         if url:
             links.append({"url": url, "key": key})
     return render(request, "accounts/home.html", {"links": links})
+
+
+@require_POST
+def keepalive(request):
+    """The idle-warning dialog's "stay logged in": any non-passive request counts as activity."""
+    if not request.user.is_authenticated:
+        return HttpResponse(status=401)
+    return HttpResponse(status=204)
+
+
+def _safe_next(request) -> str:
+    from django.utils.http import url_has_allowed_host_and_scheme
+
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return target
+    return reverse("accounts:home")
+
+
+@login_required
+def otp_setup(request):
+    from audit.services import audit_event_record
+
+    from .forms import OtpTokenForm
+    from .otp import confirmed_device, pending_device, qr_data_uri, secret_base32
+
+    if request.user.is_citizen or not settings.STAFF_OTP_ENABLED:
+        raise Http404
+    if confirmed_device(request.user) is not None and not request.user.is_verified():
+        return redirect("accounts:otp_verify")
+    device = pending_device(request.user)
+    form = OtpTokenForm(request.POST or None, device=device)
+    if request.method == "POST" and form.is_valid():
+        device.confirmed = True
+        device.save(update_fields=["confirmed"])
+        otp_login(request, device)
+        audit_event_record(actor=request.user, action="otp.enrol", target=request.user)
+        return redirect(_safe_next(request))
+    return render(
+        request,
+        "accounts/otp_setup.html",
+        {
+            "form": form,
+            "qr": qr_data_uri(device),
+            "secret": secret_base32(device),
+            "next": _safe_next(request),
+        },
+    )
+
+
+@login_required
+def otp_verify(request):
+    from .forms import OtpTokenForm
+    from .otp import confirmed_device
+
+    device = confirmed_device(request.user) if not request.user.is_citizen else None
+    if device is None:
+        raise Http404
+    form = OtpTokenForm(request.POST or None, device=device)
+    if request.method == "POST" and form.is_valid():
+        otp_login(request, device)
+        return redirect(_safe_next(request))
+    return render(request, "accounts/otp_verify.html", {"form": form, "next": _safe_next(request)})

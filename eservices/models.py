@@ -3,7 +3,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from mailboxes.models import Thread, Unit
+from mailboxes.models import Message, Thread, Unit
 
 from . import personnummer
 
@@ -88,13 +88,85 @@ class Case(models.Model):
     external_id = models.CharField(_("external case id"), max_length=64, null=True, blank=True, unique=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
     created_at = models.DateTimeField(default=timezone.now)
+    # The citizen's read state: every message shown to them up to this time has been read. One
+    # timestamp per case (not a flag per message) so marking read is one UPDATE, and "unread" is
+    # created_at > citizen_last_read_at.
+    citizen_last_read_at = models.DateTimeField(_("read by the citizen up to"), null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
         verbose_name = _("case")
         verbose_name_plural = _("cases")
-        permissions = [("send_to_citizen", "Can send messages to the citizen in this case")]
+        permissions = [
+            ("send_to_citizen", "Can send messages to the citizen in this case"),
+            # accounts.assign_cases lets a unit manager assign in their own unit(s); this one widens
+            # it to every unit (Administratör med särskild behörighet, Systemförvaltare).
+            ("assign_any_case", "Can assign handlers and co-handlers to cases in every unit"),
+        ]
         indexes = [models.Index(fields=["unit", "handler"])]
 
     def __str__(self) -> str:
         return self.reference
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == self.Status.OPEN
+
+
+class ConversationTopic(models.Model):
+    """For an e-service where citizens start conversations themselves ("Meddelande IFO – barn och
+    familj samt vuxen"): the choice the citizen makes, and the unit whose group mailbox receives it."""
+
+    class Topic(models.TextChoices):
+        CHILDREN_FAMILY = "children_family", _("Children and family")
+        ADULTS = "adults", _("Adults")
+
+    eservice = models.ForeignKey(EService, on_delete=models.CASCADE, related_name="topics")
+    topic = models.CharField(_("topic"), max_length=20, choices=Topic.choices)
+    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="+", verbose_name=_("unit"))
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+
+    class Meta:
+        ordering = ["eservice", "position", "id"]
+        verbose_name = _("conversation topic")
+        verbose_name_plural = _("conversation topics")
+        constraints = [
+            models.UniqueConstraint(fields=["eservice", "topic"], name="unique_topic_per_eservice"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.eservice}: {self.get_topic_display()}"
+
+
+class NotificationLog(models.Model):
+    """One row per (message, channel): a retry after partial success never sends twice. Holds no
+    address and no content; `last_error` is the exception class only."""
+
+    class Channel(models.TextChoices):
+        EMAIL = "email", _("E-mail")
+        SMS = "sms", _("Text message (SMS)")
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="+")
+    citizen = models.ForeignKey(Citizen, on_delete=models.CASCADE, related_name="notifications")
+    channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    last_attempt_at = models.DateTimeField(_("last attempt"), null=True, blank=True)
+    last_error = models.CharField(_("last error"), max_length=200, blank=True)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        constraints = [
+            models.UniqueConstraint(fields=["message", "channel"], name="unique_notification_per_channel"),
+        ]
+        indexes = [
+            models.Index(
+                fields=["created_at"], condition=models.Q(sent_at__isnull=True), name="notif_unsent_idx"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.message_id}:{self.channel}"

@@ -1,22 +1,97 @@
+"""Who may do what with cases, checked in one place. `access_*` helpers fetch and authorise in one step
+and raise Http404 alike for "missing" and "not yours", so ids reveal nothing."""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
 from django.http import Http404
+
+from mailboxes.models import Attachment, Message, Unit
 
 from .models import Case
 
 SEND_PERM = "eservices.send_to_citizen"
+ASSIGN_PERM = "accounts.assign_cases"
+ASSIGN_ANY_PERM = "eservices.assign_any_case"
+
+# What a citizen ever sees of their thread: never internal notes.
+CITIZEN_VISIBLE_KINDS = (Message.Kind.NORMAL, Message.Kind.AUTOMATIC)
 
 
 def can_send_to_citizen(*, user, case: Case) -> bool:
     """Only the case's handler and co-handlers (granted through django-guardian by case_assign)."""
-    return user.is_authenticated and not user.is_citizen and user.has_perm(SEND_PERM, case)
+    return bool(
+        user is not None
+        and user.is_authenticated
+        and user.is_active
+        and not user.is_citizen
+        and user.has_perm(SEND_PERM, case)
+    )
 
 
 def access_citizen_case(*, user, case_id: int) -> Case:
     """A citizen's own case, or 404 alike for missing and someone else's."""
+    if not user.is_authenticated or not user.is_citizen:
+        raise Http404
     case = (
-        Case.objects.select_related("eservice", "unit", "thread", "handler")
+        Case.objects.select_related("eservice", "unit", "thread", "handler", "citizen")
         .filter(pk=case_id, citizen__user=user)
         .first()
     )
+    if case is None:
+        raise Http404
+    return case
+
+
+def access_citizen_attachment(*, user, attachment_id: int) -> Attachment:
+    """An attachment of a message the citizen can see in one of their own cases; 404 otherwise
+    (someone else's, an internal note's, not yet attached, or missing)."""
+    if not user.is_authenticated or not user.is_citizen:
+        raise Http404
+    attachment = (
+        Attachment.objects.filter(
+            pk=attachment_id,
+            message__kind__in=CITIZEN_VISIBLE_KINDS,
+            message__thread__case__citizen__user=user,
+        )
+        .only("id", "file", "filename", "content_type", "size")
+        .first()
+    )
+    if attachment is None:
+        raise Http404
+    return attachment
+
+
+# --- staff: case assignment -------------------------------------------------------------------
+
+
+def can_assign_in_every_unit(user) -> bool:
+    return user.has_perm(ASSIGN_ANY_PERM)
+
+
+def assignment_units(user) -> QuerySet[Unit]:
+    """The units whose cases `user` may assign: every unit with eservices.assign_any_case, else the
+    units they are a member of (a unit manager). Callers check ASSIGN_PERM first."""
+    if can_assign_in_every_unit(user):
+        return Unit.objects.all()
+    return Unit.objects.filter(memberships__user=user)
+
+
+def require_assign_permission(user) -> None:
+    """403 for a role without case assignment (handläggare, superanvändare, loggranskare)."""
+    if not user.is_authenticated or user.is_citizen or not user.has_perm(ASSIGN_PERM):
+        raise PermissionDenied
+
+
+def access_case_for_assignment(*, user, case_id: int) -> Case:
+    """A case the user may assign (403 without the role permission; 404 for a case outside their
+    units, alike with a missing one)."""
+    require_assign_permission(user)
+    cases = Case.objects.select_related("eservice", "unit", "citizen", "handler").filter(pk=case_id)
+    if not can_assign_in_every_unit(user):
+        cases = cases.filter(unit__memberships__user=user)
+    case = cases.first()
     if case is None:
         raise Http404
     return case

@@ -1,23 +1,39 @@
+"""Every write to citizens, cases and citizen messages goes through here."""
+
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from datetime import datetime
 
 from django.contrib.auth import get_user_model
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from guardian.shortcuts import assign_perm, remove_perm
 
 from audit.services import audit_event_record
+from mailboxes.attachments import attachments_store
 from mailboxes.models import Message, Thread, Unit
 from mailboxes.services import mailbox_personal_for, message_store, thread_create
 
 from . import personnummer as pnr
-from .models import Case, Citizen, EService
+from .models import Case, Citizen, ConversationTopic, EService
 
 SEND_PERM = "eservices.send_to_citizen"
 logger = logging.getLogger(__name__)
+
+
+class CaseClosed(PermissionDenied):
+    """Writing in a closed case."""
+
+
+class AssignmentConflict(Exception):
+    """Someone else changed the case's handlers since the form was shown."""
+
+
+# --- citizens ----------------------------------------------------------------------------------
 
 
 @transaction.atomic
@@ -33,6 +49,51 @@ def citizen_get_or_create(*, personnummer: str, first_name: str = "", last_name:
     user.set_unusable_password()
     user.save()
     return Citizen.objects.create(user=user, personnummer=number, first_name=first_name, last_name=last_name)
+
+
+@transaction.atomic
+def citizen_from_eid(*, personnummer: str, first_name: str = "", last_name: str = "") -> Citizen:
+    """The citizen an e-ID login identifies, created on first login. Names from the e-ID are the
+    population register's and replace what we had."""
+    citizen = citizen_get_or_create(personnummer=personnummer, first_name=first_name, last_name=last_name)
+    changed = {}
+    if first_name and citizen.first_name != first_name:
+        changed["first_name"] = first_name
+    if last_name and citizen.last_name != last_name:
+        changed["last_name"] = last_name
+    if changed:
+        Citizen.objects.filter(pk=citizen.pk).update(**changed)
+        type(citizen.user).objects.filter(pk=citizen.user_id).update(**changed)
+        citizen.refresh_from_db()
+    return citizen
+
+
+@transaction.atomic
+def citizen_notification_settings_update(
+    *, citizen: Citizen, channel: str, email: str = "", phone: str = ""
+) -> Citizen:
+    """The citizen's own choice of channel and addresses. The audit event records the channel and
+    whether an address changed, never the addresses themselves."""
+    citizen = Citizen.objects.select_for_update().get(pk=citizen.pk)
+    before = {"channel": citizen.notify_channel}
+    email_changed = citizen.notify_email != email
+    phone_changed = citizen.notify_phone != phone
+    citizen.notify_channel = channel
+    citizen.notify_email = email
+    citizen.notify_phone = phone
+    citizen.save(update_fields=["notify_channel", "notify_email", "notify_phone"])
+    if before["channel"] != channel or email_changed or phone_changed:
+        audit_event_record(
+            actor=citizen.user,
+            action="citizen.notification_settings",
+            target=citizen,
+            before=before,
+            after={"channel": channel, "email_changed": email_changed, "phone_changed": phone_changed},
+        )
+    return citizen
+
+
+# --- cases -------------------------------------------------------------------------------------
 
 
 def _next_reference(unit: Unit) -> str:
@@ -75,7 +136,7 @@ def case_create(
         actor=actor, action="case.create", target=case, after={"eservice": eservice.slug, "unit": unit.slug}
     )
     if handler is not None or co_handlers:
-        case_assign(case=case, handler=handler, co_handlers=co_handlers, actor=actor)
+        case = case_assign(case=case, handler=handler, co_handlers=co_handlers, actor=actor)
     return case
 
 
@@ -86,10 +147,34 @@ def _case_state(case: Case) -> dict:
     }
 
 
+def assignment_token(case: Case) -> str:
+    """A fingerprint of the current handler and co-handlers; the assignment form sends it back so a
+    concurrent change by someone else is noticed instead of silently overwritten."""
+    co = sorted(case.co_handlers.values_list("pk", flat=True))
+    return f"{case.handler_id or ''}:{','.join(str(pk) for pk in co)}"
+
+
 @transaction.atomic
-def case_assign(*, case: Case, handler, co_handlers: Iterable, actor=None) -> Case:
-    """Set handler and co-handlers; the send permission follows at once. Audited with before/after."""
+def case_assign(
+    *,
+    case: Case,
+    handler,
+    co_handlers: Iterable,
+    actor=None,
+    reason: str = "",
+    expected_token: str | None = None,
+) -> Case:
+    """Set handler and co-handlers; the send permission follows at once. Audited with before/after.
+
+    With `expected_token` (from assignment_token when the form was shown) a change someone else made
+    in between raises AssignmentConflict and nothing is written."""
     case = Case.objects.select_for_update().get(pk=case.pk)
+    if expected_token is not None and assignment_token(case) != expected_token:
+        raise AssignmentConflict
+    co_handlers = list(co_handlers)
+    for user in [handler, *co_handlers]:
+        if user is not None and user.is_citizen:
+            raise ValidationError("Handlers and co-handlers must be staff.")
     before = _case_state(case)
     new_co = {u.pk: u for u in co_handlers if handler is None or u.pk != handler.pk}
     old_senders = set(case.co_handlers.values_list("pk", flat=True))
@@ -108,8 +193,21 @@ def case_assign(*, case: Case, handler, co_handlers: Iterable, actor=None) -> Ca
         assign_perm(SEND_PERM, user, case)
     after = _case_state(case)
     if before != after:
-        audit_event_record(actor=actor, action="case.assign", target=case, before=before, after=after)
+        audit_event_record(
+            actor=actor, action="case.assign", target=case, before=before, after=after, reason=reason
+        )
     return case
+
+
+@transaction.atomic
+def case_mark_read_by_citizen(*, case: Case, up_to: datetime) -> None:
+    """Everything the citizen has been shown up to `up_to` is read: one UPDATE, never moving back."""
+    Case.objects.filter(pk=case.pk).filter(
+        Q(citizen_last_read_at__isnull=True) | Q(citizen_last_read_at__lt=up_to)
+    ).update(citizen_last_read_at=up_to)
+
+
+# --- messages ----------------------------------------------------------------------------------
 
 
 @transaction.atomic
@@ -120,15 +218,55 @@ def citizen_message_send(*, case: Case, citizen_user, body: str, attachments: It
 
     if case.citizen.user_id != citizen_user.pk:
         raise PermissionDenied
+    if not case.is_open:
+        raise CaseClosed
     message = message_store(thread=case.thread, sender=citizen_user, body=body, attachments=attachments)
     message_route_on_commit(message)
     return message
 
 
 @transaction.atomic
+def citizen_message_write(*, case: Case, citizen_user, body: str, files: Sequence[tuple] = ()) -> Message:
+    """The portal's "send": store the validated uploads (mailboxes.attachments.AttachmentsField) and
+    the message in one transaction."""
+    if case.citizen.user_id != citizen_user.pk:
+        raise PermissionDenied
+    if not case.is_open:
+        raise CaseClosed
+    attachments = attachments_store(files, uploaded_by=citizen_user) if files else []
+    return citizen_message_send(case=case, citizen_user=citizen_user, body=body, attachments=attachments)
+
+
+@transaction.atomic
+def citizen_conversation_start(
+    *,
+    citizen: Citizen,
+    eservice: EService,
+    topic: ConversationTopic | None,
+    subject: str,
+    body: str,
+    files: Sequence[tuple] = (),
+) -> Case:
+    """A citizen starts a conversation through an e-service that allows it: a new case without a
+    handler in the chosen topic's unit, so routing puts the message in that unit's group mailbox."""
+    if not eservice.citizen_can_start:
+        raise PermissionDenied
+    has_topics = eservice.topics.exists()
+    if has_topics and (topic is None or topic.eservice_id != eservice.pk):
+        raise ValidationError("A topic of this e-service is required.")
+    unit = topic.unit if topic is not None else eservice.unit
+    case = case_create(citizen=citizen, eservice=eservice, unit=unit, subject=subject, actor=citizen.user)
+    citizen_message_write(case=case, citizen_user=citizen.user, body=body, files=files)
+    return case
+
+
+@transaction.atomic
 def staff_message_send(*, case: Case, sender, body: str, attachments: Iterable = ()) -> Message:
     """Handler or co-handler writes to the citizen. Anyone else is refused here, whatever the UI
-    showed. The citizen is notified (without content) on commit."""
+    showed. The citizen is notified (without content) on commit; routing marks the message routed
+    (a staff message to the citizen reaches no staff inbox, but routing's hooks still run)."""
+    from absence.routing import message_route_on_commit
+
     from .permissions import can_send_to_citizen
     from .tasks import notify_citizen
 
@@ -141,6 +279,7 @@ def staff_message_send(*, case: Case, sender, body: str, attachments: Iterable =
         body=body,
         attachments=attachments,
     )
+    message_route_on_commit(message)
     transaction.on_commit(lambda: _enqueue(notify_citizen, message_id=message.pk))
     return message
 
@@ -148,5 +287,5 @@ def staff_message_send(*, case: Case, sender, body: str, attachments: Iterable =
 def _enqueue(task, **kwargs) -> None:
     try:
         task.delay(**kwargs)
-    except Exception:  # broker down: the message is stored; the notification sweep retries
+    except Exception:  # broker down: the message is stored; eservices.notify_sweep sends it later
         logger.warning("could not enqueue %s", task.name)

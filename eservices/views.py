@@ -1,27 +1,58 @@
+"""The citizen portal ("Mina meddelanden") under /medborgare/. accounts.middleware keeps staff sessions
+out of these URLs and citizen sessions out of everything else; `citizen_required` is the view's own
+check on top of that."""
+
+from __future__ import annotations
+
+from functools import wraps
+
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth import login, logout
-from django.contrib.auth.decorators import login_required
-from django.http import Http404
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from .forms import TestEidLoginForm
-from .models import Citizen
+from absence.selectors import handler_is_away
+
+from . import selectors
+from .forms import CitizenMessageForm, ConversationStartForm, NotificationSettingsForm, TestEidLoginForm
+from .models import Citizen, EService
+from .oidc import broker_logout_url
+from .permissions import access_citizen_attachment, access_citizen_case
+from .services import (
+    CaseClosed,
+    case_mark_read_by_citizen,
+    citizen_conversation_start,
+    citizen_message_write,
+    citizen_notification_settings_update,
+)
 
 
 def citizen_required(view):
-    """Only a logged-in citizen; staff are stopped earlier by SessionKindMiddleware."""
+    """Only a logged-in citizen; anyone else is sent to the citizen login (staff are stopped earlier,
+    with 403, by SessionKindMiddleware)."""
 
-    @login_required(login_url="eservices:login")
+    @wraps(view)
     def wrapper(request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path(), reverse("eservices:login"))
         if not request.user.is_citizen:
             raise Http404
         return view(request, *args, **kwargs)
 
-    wrapper.__name__ = view.__name__
-    return wrapper
+    return never_cache(wrapper)
 
 
+# --- login and logout ------------------------------------------------------------------------
+
+
+@never_cache
 def citizen_login(request):
     """Start page for citizens: e-ID through OIDC in production, a labelled test login in development."""
     if request.user.is_authenticated and request.user.is_citizen:
@@ -32,37 +63,163 @@ def citizen_login(request):
         if request.method == "POST" and form.is_valid():
             citizen = (
                 Citizen.objects.select_related("user")
-                .filter(personnummer=form.cleaned_data["personnummer"])
+                .filter(personnummer=form.cleaned_data["personnummer"], user__is_active=True)
                 .first()
             )
             if citizen is None:
-                form.add_error(None, _no_citizen_message())
+                form.add_error(None, _("We have no messages for this personal identity number."))
             else:
                 if request.user.is_authenticated:
                     logout(request)
                 login(request, citizen.user, backend="django.contrib.auth.backends.ModelBackend")
                 return redirect("eservices:portal")
+    elif request.method == "POST":
+        raise PermissionDenied
     return render(
         request,
         "eservices/login.html",
-        {"form": form, "oidc_enabled": settings.CITIZEN_OIDC_ENABLED},
+        {
+            "form": form,
+            "oidc_enabled": settings.CITIZEN_OIDC_ENABLED,
+            "staff_session": request.user.is_authenticated and not request.user.is_citizen,
+            "idle_minutes": settings.CITIZEN_SESSION_IDLE_SECONDS // 60,
+        },
     )
-
-
-def _no_citizen_message():
-    from django.utils.translation import gettext as _
-
-    return _("We have no messages for this personal identity number.")
 
 
 @require_POST
 def citizen_logout(request):
+    id_token = request.session.get("oidc_id_token")
+    broker_url = broker_logout_url(request, id_token)
     logout(request)
+    if broker_url:
+        return redirect(broker_url)
+    messages.success(request, _("You are logged out."))
     return redirect("eservices:login")
+
+
+# --- portal ----------------------------------------------------------------------------------
 
 
 @citizen_required
 def portal(request):
     citizen = request.user.citizen
-    cases = citizen.cases.select_related("eservice", "thread").order_by("eservice__name", "-created_at")
-    return render(request, "eservices/portal.html", {"citizen": citizen, "cases": cases})
+    cases = list(selectors.citizen_cases(citizen=citizen))
+    return render(
+        request,
+        "eservices/portal.html",
+        {
+            "citizen": citizen,
+            "cases": cases,
+            "unread_total": sum(c.unread_count for c in cases),
+            "startable": selectors.startable_eservices(),
+        },
+    )
+
+
+@citizen_required
+def case_detail(request, case_id: int):
+    """A case's thread: read (marks read for the citizen) and write."""
+    case = access_citizen_case(user=request.user, case_id=case_id)
+    form = CitizenMessageForm(request.POST or None, request.FILES or None)
+    if request.method == "POST":
+        if not case.is_open:
+            raise PermissionDenied
+        if form.is_valid():
+            try:
+                citizen_message_write(
+                    case=case,
+                    citizen_user=request.user,
+                    body=form.cleaned_data["body"],
+                    files=form.cleaned_data["attachments"],
+                )
+            except CaseClosed:
+                raise PermissionDenied
+            messages.success(request, _("Your message has been sent."))
+            return redirect(reverse("eservices:case", args=[case.pk]) + "#latest")
+    thread_messages = selectors.citizen_thread_messages(case=case)
+    read_before = case.citizen_last_read_at
+    new_ids = {
+        m.pk
+        for m in thread_messages
+        if not m.sent_by_citizen and (read_before is None or m.created_at > read_before)
+    }
+    response = render(
+        request,
+        "eservices/case_detail.html",
+        {
+            "case": case,
+            "thread_messages": thread_messages,
+            "new_ids": new_ids,
+            "form": form,
+            "handler_away": case.is_open and handler_is_away(case.handler_id),
+        },
+    )
+    # Marked read only once the page has rendered: a failed render leaves them unread.
+    if thread_messages:
+        case_mark_read_by_citizen(case=case, up_to=thread_messages[-1].created_at)
+    return response
+
+
+@citizen_required
+def attachment_download(request, attachment_id: int):
+    attachment = access_citizen_attachment(user=request.user, attachment_id=attachment_id)
+    try:
+        handle = attachment.file.open("rb")
+    except FileNotFoundError:
+        raise Http404
+    response = FileResponse(
+        handle, as_attachment=True, filename=attachment.filename, content_type=attachment.content_type
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@citizen_required
+def conversation_choose(request):
+    startable = selectors.startable_eservices()
+    if len(startable) == 1:
+        return redirect("eservices:conversation_start", slug=startable[0].slug)
+    return render(request, "eservices/conversation_choose.html", {"startable": startable})
+
+
+@citizen_required
+def conversation_start(request, slug: str):
+    eservice = EService.objects.filter(slug=slug, citizen_can_start=True).first()
+    if eservice is None:
+        raise Http404
+    form = ConversationStartForm(request.POST or None, request.FILES or None, eservice=eservice)
+    if request.method == "POST" and form.is_valid():
+        case = citizen_conversation_start(
+            citizen=request.user.citizen,
+            eservice=eservice,
+            topic=form.cleaned_data.get("topic"),
+            subject=form.cleaned_data["subject"],
+            body=form.cleaned_data["body"],
+            files=form.cleaned_data["attachments"],
+        )
+        messages.success(request, _("Your message has been sent."))
+        return redirect(reverse("eservices:case", args=[case.pk]) + "#latest")
+    return render(request, "eservices/conversation_start.html", {"eservice": eservice, "form": form})
+
+
+@citizen_required
+def notification_settings(request):
+    citizen = request.user.citizen
+    initial = {
+        "channel": citizen.notify_channel,
+        "email": citizen.notify_email,
+        "phone": citizen.notify_phone,
+    }
+    form = NotificationSettingsForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        channel = data["channel"]
+        # Keep only the addresses the chosen channel uses: nothing stored that is not needed.
+        email = data["email"] if channel in (Citizen.Channel.EMAIL, Citizen.Channel.BOTH) else ""
+        phone = data["phone"] if channel in (Citizen.Channel.SMS, Citizen.Channel.BOTH) else ""
+        citizen_notification_settings_update(citizen=citizen, channel=channel, email=email, phone=phone)
+        messages.success(request, _("Your notification settings are saved."))
+        return redirect("eservices:settings")
+    return render(request, "eservices/settings.html", {"form": form, "citizen": citizen})

@@ -155,12 +155,16 @@ class AttachmentsField(forms.FileField):
         return cleaned
 
 
-def attachments_store(files: Sequence[tuple]) -> list[Attachment]:
-    """Store validated uploads (from AttachmentsField) unattached; message_store attaches them."""
+def attachments_store(files: Sequence[tuple], *, uploaded_by=None) -> list[Attachment]:
+    """Store validated uploads (from AttachmentsField) unattached; message_store attaches them.
+    `uploaded_by` lets a re-shown form keep them (see mailboxes.forms.AttachmentsMixin)."""
     stored = []
     for upload, content_type in files:
         attachment = Attachment(
-            filename=(upload.name or "bilaga")[-200:], content_type=content_type, size=upload.size
+            filename=(upload.name or "bilaga")[-200:],
+            content_type=content_type,
+            size=upload.size,
+            uploaded_by=uploaded_by if getattr(uploaded_by, "pk", None) else None,
         )
         attachment.file.save(upload.name or "bilaga", upload, save=False)
         attachment.save()

@@ -186,6 +186,11 @@ class Attachment(models.Model):
     content_type = models.CharField(max_length=100)
     size = models.PositiveBigIntegerField()
     uploaded_at = models.DateTimeField(default=timezone.now)
+    # Who uploaded it: an upload kept across a re-shown form (mail tip, a field error) may only be
+    # attached to a message by the same person.
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
 
     class Meta:
         verbose_name = _("attachment")
@@ -268,9 +273,12 @@ class MailboxThread(models.Model):
     latest_snippet = models.CharField(max_length=200, blank=True)
     counterpart_name = models.CharField(max_length=200, blank=True)
     forwarded_for_name = models.CharField(max_length=200, blank=True)
+    # Who forwarded the thread here by hand (Delivery.Reason.FORWARDED_MANUAL), for the list tag.
+    forwarded_by_name = models.CharField(max_length=200, blank=True)
     taken_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    taken_at = models.DateTimeField(null=True, blank=True)
     handled_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
@@ -285,6 +293,8 @@ class MailboxThread(models.Model):
                 condition=Q(unread_count__gt=0),
                 name="mbthread_unread_idx",
             ),
+            # The "taken by me" filter.
+            models.Index(fields=["mailbox", "taken_by", "-last_activity_at"], name="mbthread_taken_idx"),
         ]
 
     def __str__(self) -> str:

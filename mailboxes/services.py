@@ -9,15 +9,17 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.contrib.auth.models import Group
-from django.db import connection, transaction
-from django.db.models import F
+from django.db import connection, models, transaction
+from django.db.models import F, Q
 from django.db.models.functions import Greatest
 from django.utils import timezone
 from guardian.shortcuts import assign_perm
 
 from audit.services import audit_event_record
 
+from . import hooks
 from .models import Attachment, Delivery, Mailbox, MailboxThread, Message, Thread, Unit, UnitMembership
 
 SNIPPET_LENGTH = 140
@@ -185,35 +187,76 @@ def deliveries_create(*, message: Message, plans: Sequence[DeliveryPlan], read_b
     return new
 
 
+def _counterpart_names(*, message: Message, mailbox_ids: Sequence[int]) -> dict[int, str]:
+    """Who each mailbox's summary names as the other party: the citizen of a citizen thread; on an
+    internal thread the sender, or on the sender's own copy the recipients."""
+    thread = message.thread
+    if thread.kind == Thread.Kind.CITIZEN:
+        from django.contrib.auth import get_user_model
+
+        citizen = get_user_model().objects.filter(pk=thread.citizen_id).first()
+        name = _display_name(citizen)
+        return dict.fromkeys(mailbox_ids, name)
+    sender_name = _display_name(message.sender) if message.sender_id else ""
+    names: dict[int, str] = {}
+    recipients: str | None = None
+    for mid in mailbox_ids:
+        if mid == message.sender_mailbox_id:
+            if recipients is None:
+                recipients = ", ".join(m.name for m in message.recipients.order_by("-kind", "name"))
+            names[mid] = recipients
+        else:
+            names[mid] = sender_name
+    return names
+
+
 def _summaries_add(*, message: Message, deliveries: Sequence[Delivery]) -> None:
     sender_name = _display_name(message.sender) if message.sender_id else ""
     snippet = " ".join(message.body.split())[:SNIPPET_LENGTH]
     mailbox_ids = sorted({d.mailbox_id for d in deliveries})
-    MailboxThread.objects.bulk_create(
-        [
-            MailboxThread(mailbox_id=mid, thread_id=message.thread_id, last_activity_at=message.created_at)
-            for mid in mailbox_ids
-        ],
-        ignore_conflicts=True,
+    existing = set(
+        MailboxThread.objects.filter(thread_id=message.thread_id, mailbox_id__in=mailbox_ids).values_list(
+            "mailbox_id", flat=True
+        )
     )
+    missing = [mid for mid in mailbox_ids if mid not in existing]
+    if missing:
+        counterparts = _counterpart_names(message=message, mailbox_ids=missing)
+        MailboxThread.objects.bulk_create(
+            [
+                MailboxThread(
+                    mailbox_id=mid,
+                    thread_id=message.thread_id,
+                    last_activity_at=message.created_at,
+                    counterpart_name=counterparts.get(mid, "")[:200],
+                )
+                for mid in missing
+            ],
+            ignore_conflicts=True,
+        )
     unread_by_mailbox = Counter(d.mailbox_id for d in deliveries if d.read_at is None)
     forwarded_for = {
         d.mailbox_id: d.forwarded_for_id for d in deliveries if d.reason == Delivery.Reason.FORWARDED_ABSENCE
     }
+    forwarded_by = {
+        d.mailbox_id: d.forwarded_by_id for d in deliveries if d.reason == Delivery.Reason.FORWARDED_MANUAL
+    }
     names = {}
-    if forwarded_for:
+    wanted = {uid for uid in (*forwarded_for.values(), *forwarded_by.values()) if uid}
+    if wanted:
         from django.contrib.auth import get_user_model
 
-        names = {
-            u.pk: _display_name(u)
-            for u in get_user_model().objects.filter(pk__in=set(forwarded_for.values()))
-        }
-    # One UPDATE per distinct (unread, forwarded) shape, rows locked in mailbox order.
-    groups: dict[tuple[int, str], list[int]] = {}
+        names = {u.pk: _display_name(u) for u in get_user_model().objects.filter(pk__in=wanted)}
+    # One UPDATE per distinct (unread, forwarded-for, forwarded-by) shape, rows locked in id order.
+    groups: dict[tuple[int, str, str], list[int]] = {}
     for mid in mailbox_ids:
-        key = (unread_by_mailbox.get(mid, 0), names.get(forwarded_for.get(mid), ""))
+        key = (
+            unread_by_mailbox.get(mid, 0),
+            names.get(forwarded_for.get(mid), ""),
+            names.get(forwarded_by.get(mid), ""),
+        )
         groups.setdefault(key, []).append(mid)
-    for (unread, fwd_name), mids in sorted(groups.items(), key=lambda kv: kv[1][0]):
+    for (unread, fwd_name, fwd_by_name), mids in sorted(groups.items(), key=lambda kv: kv[1][0]):
         list(
             MailboxThread.objects.select_for_update()
             .filter(thread_id=message.thread_id, mailbox_id__in=mids)
@@ -226,6 +269,8 @@ def _summaries_add(*, message: Message, deliveries: Sequence[Delivery]) -> None:
         }
         if fwd_name:
             updates["forwarded_for_name"] = fwd_name
+        if fwd_by_name:
+            updates["forwarded_by_name"] = fwd_by_name
         MailboxThread.objects.filter(
             thread_id=message.thread_id, mailbox_id__in=mids, last_activity_at__lte=message.created_at
         ).update(
@@ -244,19 +289,373 @@ def _summaries_add(*, message: Message, deliveries: Sequence[Delivery]) -> None:
             ).update(handled_at=None, handled_by=None)
 
 
-@transaction.atomic
 def deliveries_mark_read(*, mailbox: Mailbox, thread: Thread, user) -> int:
-    """Mark this mailbox's unread copies of the thread read by `user`: one UPDATE plus the summary."""
-    summary = MailboxThread.objects.select_for_update().filter(mailbox=mailbox, thread=thread).first()
+    """Mark this mailbox's unread copies of the thread read by `user` and lower the summary's unread
+    count by exactly the rows changed, atomically; returns that number. A delivery committed
+    concurrently (counted +1 by its own transaction) stays unread and counted.
+
+    On PostgreSQL this is one statement (a data-modifying CTE), so opening a thread costs one round
+    trip; elsewhere two UPDATEs in one transaction."""
     now = timezone.now()
-    count = Delivery.objects.filter(mailbox=mailbox, thread=thread, read_at__isnull=True).update(
-        read_at=now, read_by=user
-    )
-    if summary is not None and count:
-        MailboxThread.objects.filter(pk=summary.pk).update(
-            unread_count=Greatest(F("unread_count") - count, 0)
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(_MARK_READ_SQL, [now, user.pk, mailbox.pk, thread.pk, mailbox.pk, thread.pk])
+            row = cursor.fetchone()
+        return row[0] if row else 0
+    with transaction.atomic():
+        count = Delivery.objects.filter(mailbox=mailbox, thread=thread, read_at__isnull=True).update(
+            read_at=now, read_by=user
         )
+        if count:
+            MailboxThread.objects.filter(mailbox=mailbox, thread=thread).update(
+                unread_count=Greatest(F("unread_count") - count, 0)
+            )
     return count
+
+
+_MARK_READ_SQL = f"""
+WITH marked AS (
+    UPDATE {Delivery._meta.db_table} SET read_at = %s, read_by_id = %s
+    WHERE mailbox_id = %s AND thread_id = %s AND read_at IS NULL
+    RETURNING 1
+)
+UPDATE {MailboxThread._meta.db_table}
+SET unread_count = GREATEST(unread_count - (SELECT count(*) FROM marked), 0)
+WHERE mailbox_id = %s AND thread_id = %s AND EXISTS (SELECT 1 FROM marked)
+RETURNING (SELECT count(*) FROM marked)
+"""  # noqa: S608 - table names come from the models, values are parameters
+
+
+# --- staff writing in threads (routing is enqueued by mailboxes.sending, not here) -----------
+
+
+@transaction.atomic
+def internal_thread_start(
+    *, sender, recipients: Sequence[Mailbox], subject: str, body: str, attachments: Iterable[Attachment] = ()
+) -> Message:
+    """A new internal thread: stored with the sender's read copy in their personal mailbox. The caller
+    enqueues routing (absence.routing.message_route_on_commit), which delivers to `recipients`."""
+    thread = thread_create(subject=subject)
+    return message_store(
+        thread=thread,
+        sender=sender,
+        sender_mailbox=mailbox_personal_for(sender),
+        recipients=recipients,
+        body=body,
+        attachments=attachments,
+    )
+
+
+@transaction.atomic
+def internal_reply_store(
+    *,
+    thread: Thread,
+    sender,
+    via_mailbox: Mailbox,
+    recipients: Sequence[Mailbox],
+    body: str,
+    attachments: Iterable[Attachment] = (),
+) -> Message:
+    """A reply in an internal thread. The sender's personal mailbox keeps the sent copy; written from a
+    group mailbox, that mailbox gets a read copy too so its members see the answer in the thread."""
+    personal = mailbox_personal_for(sender)
+    message = message_store(
+        thread=thread,
+        sender=sender,
+        sender_mailbox=personal,
+        recipients=recipients,
+        body=body,
+        attachments=attachments,
+    )
+    sent_copy_add(message=message, mailbox=via_mailbox, user=sender)
+    return message
+
+
+def sent_copy_add(*, message: Message, mailbox: Mailbox | None, user) -> None:
+    """A read copy of `message` in `mailbox` (no-op if it holds it already)."""
+    if mailbox is None or mailbox.pk == message.sender_mailbox_id:
+        return
+    deliveries_create(
+        message=message,
+        plans=[DeliveryPlan(mailbox_id=mailbox.pk, reason=Delivery.Reason.SENT)],
+        read_by=user,
+    )
+
+
+@transaction.atomic
+def note_add(*, thread: Thread, author, via_mailbox: Mailbox, body: str) -> Message:
+    """An internal note in a thread: staff only, never shown to the citizen and never routed. It shows
+    in the thread for everyone who can open it; the mailbox it was written from gets a read copy."""
+    return message_store(
+        thread=thread, sender=author, sender_mailbox=via_mailbox, body=body, kind=Message.Kind.NOTE
+    )
+
+
+# --- work on a thread in a mailbox: take, release, handled, reopen ---------------------------
+#
+# Each change applies to the mailbox's deliveries of the thread and its summary, and is mirrored onto
+# the copies they were forwarded from (Delivery.forwarded_from, followed back to the first copy), so
+# an absent handler's own copy shows who took and handled it. Lock order as everywhere: delivery rows
+# (by id), then summary rows (by id).
+
+
+def _origin_delivery_ids(*, mailbox: Mailbox, thread: Thread) -> list[int]:
+    frontier = set(
+        Delivery.objects.filter(mailbox=mailbox, thread=thread, forwarded_from__isnull=False).values_list(
+            "forwarded_from_id", flat=True
+        )
+    )
+    seen: set[int] = set()
+    # A chain is at most FORWARDING_MAX_DEPTH forwards long (plus a manual forward on top).
+    for _ in range(settings.FORWARDING_MAX_DEPTH + 2):
+        frontier -= seen
+        if not frontier:
+            break
+        seen |= frontier
+        frontier = set(
+            Delivery.objects.filter(pk__in=frontier, forwarded_from__isnull=False).values_list(
+                "forwarded_from_id", flat=True
+            )
+        )
+    return sorted(seen)
+
+
+def _thread_state_apply(
+    *,
+    mailbox: Mailbox,
+    thread: Thread,
+    delivery_filter: Q,
+    delivery_updates: dict,
+    summary_filter: Q,
+    summary_updates: dict,
+) -> int:
+    origin_ids = _origin_delivery_ids(mailbox=mailbox, thread=thread)
+    scope = Q(mailbox=mailbox, thread=thread) | Q(pk__in=origin_ids)
+    rows = list(
+        Delivery.objects.select_for_update().filter(scope).order_by("id").values_list("id", "mailbox_id")
+    )
+    changed = (
+        Delivery.objects.filter(pk__in=[r[0] for r in rows])
+        .filter(delivery_filter)
+        .update(**delivery_updates)
+    )
+    mailbox_ids = sorted({mailbox.pk, *(r[1] for r in rows)})
+    list(
+        MailboxThread.objects.select_for_update()
+        .filter(thread=thread, mailbox_id__in=mailbox_ids)
+        .order_by("id")
+        .values_list("id", flat=True)
+    )
+    MailboxThread.objects.filter(thread=thread, mailbox_id__in=mailbox_ids).filter(summary_filter).update(
+        **summary_updates
+    )
+    return changed
+
+
+@transaction.atomic
+def thread_take(*, mailbox: Mailbox, thread: Thread, user) -> None:
+    """ "I'm handling this": shown to every member and on the original recipient's copy."""
+    now = timezone.now()
+    _thread_state_apply(
+        mailbox=mailbox,
+        thread=thread,
+        delivery_filter=Q(),
+        delivery_updates={"taken_by": user, "taken_at": now},
+        summary_filter=Q(),
+        summary_updates={"taken_by": user, "taken_at": now},
+    )
+
+
+@transaction.atomic
+def thread_release(*, mailbox: Mailbox, thread: Thread, user) -> None:
+    """Give back a thread one has taken (only one's own take is undone)."""
+    _thread_state_apply(
+        mailbox=mailbox,
+        thread=thread,
+        delivery_filter=Q(taken_by=user),
+        delivery_updates={"taken_by": None, "taken_at": None},
+        summary_filter=Q(taken_by=user),
+        summary_updates={"taken_by": None, "taken_at": None},
+    )
+
+
+@transaction.atomic
+def thread_mark_handled(*, mailbox: Mailbox, thread: Thread, user) -> None:
+    now = timezone.now()
+    _thread_state_apply(
+        mailbox=mailbox,
+        thread=thread,
+        delivery_filter=Q(handled_at__isnull=True),
+        delivery_updates={"handled_by": user, "handled_at": now},
+        summary_filter=Q(),
+        summary_updates={"handled_by": user, "handled_at": now},
+    )
+    for hook in hooks.AFTER_HANDLED:
+        hook(mailbox=mailbox, thread=thread, user=user)
+
+
+@transaction.atomic
+def thread_reopen(*, mailbox: Mailbox, thread: Thread, user) -> None:
+    """Undo "handled" (marked by mistake, or more is needed)."""
+    _thread_state_apply(
+        mailbox=mailbox,
+        thread=thread,
+        delivery_filter=Q(handled_at__isnull=False),
+        delivery_updates={"handled_by": None, "handled_at": None},
+        summary_filter=Q(),
+        summary_updates={"handled_by": None, "handled_at": None},
+    )
+
+
+@transaction.atomic
+def thread_forward(
+    *, mailbox: Mailbox, thread: Thread, target: Mailbox, user, note: str = ""
+) -> Delivery | None:
+    """Forward a thread by hand from `mailbox` to `target` (a group mailbox): the latest message the
+    mailbox holds is placed there unread, marked as forwarded by `user` with the note. The target's
+    members then open the whole thread through it. Returns None if the target already holds it."""
+    source = (
+        Delivery.objects.filter(mailbox=mailbox, thread=thread)
+        .select_related("message__thread", "message__sender")
+        .order_by(
+            models.Case(models.When(message__kind=Message.Kind.NORMAL, then=0), default=1),
+            "-message__created_at",
+            "-message_id",
+        )
+        .first()
+    )
+    if source is None:
+        return None
+    created = deliveries_create(
+        message=source.message,
+        plans=[
+            DeliveryPlan(
+                mailbox_id=target.pk,
+                reason=Delivery.Reason.FORWARDED_MANUAL,
+                forwarded_from_mailbox_id=mailbox.pk,
+                forwarded_by_id=user.pk,
+                forward_note=note,
+            )
+        ],
+    )
+    if not created:
+        return None
+    audit_event_record(
+        actor=user,
+        action="thread.forward",
+        target=thread,
+        after={"from_mailbox": mailbox.pk, "to_mailbox": target.pk, "message": source.message_id},
+    )
+    return created[0]
+
+
+def access_log_citizen_read(
+    *,
+    user,
+    action: str,
+    route: str,
+    thread: Thread,
+    mailbox: Mailbox | None = None,
+    case=None,
+    object_type: str = "thread",
+    object_id: int | None = None,
+    detail: dict | None = None,
+):
+    """The access-log entry for a staff read of a citizen thread (or its attachment, or a forward).
+    Called before anything is rendered; if it raises, the read fails."""
+    from audit.services import access_log_record
+
+    unit_id = mailbox.unit_id if mailbox is not None and mailbox.unit_id else getattr(case, "unit_id", None)
+    return access_log_record(
+        user=user,
+        action=action,
+        route=route,
+        object_type=object_type,
+        object_id=object_id if object_id is not None else thread.pk,
+        thread_id=thread.pk,
+        mailbox_id=mailbox.pk if mailbox is not None else None,
+        case_id=case.pk if case is not None else None,
+        unit_id=unit_id,
+        citizen_id=thread.citizen_id,
+        detail=detail,
+    )
+
+
+# --- group-mailbox access is exactly the unit's membership (added with the administration UI) ------
+
+
+@transaction.atomic
+def group_mailbox_access_reset(
+    *, unit: Unit, actor=None, user=None, reason: str = ""
+) -> dict[str, list[str]]:
+    """Make access to the unit's group mailbox exactly the unit's membership: take away access held any
+    other way (in the access group without membership, a direct guardian permission on the mailbox,
+    another group's permission on it) and give it back to members who lost it. With `user`, only
+    that person's access is set right. Audited as mailbox_access.revoke / .restore with who and what.
+
+    membership_add/membership_remove keep this true on their own; this repairs what was changed
+    around them (the Django admin, a script) so cross-unit access is only ever an explicit membership.
+    """
+    from django.contrib.auth import get_user_model
+    from django.contrib.contenttypes.models import ContentType
+    from guardian.models import GroupObjectPermission, UserObjectPermission
+
+    mailbox = Mailbox.objects.select_related("access_group").get(unit=unit)
+    group = mailbox.access_group
+    User = get_user_model()
+    members = set(UnitMembership.objects.filter(unit=unit).values_list("user_id", flat=True))
+    in_group = set(group.user_set.values_list("pk", flat=True))
+    perm_rows = {
+        "content_type": ContentType.objects.get_for_model(Mailbox),
+        "object_pk": str(mailbox.pk),
+        "permission__codename": "access_mailbox",
+    }
+    direct = UserObjectPermission.objects.filter(**perm_rows)
+    other_groups = GroupObjectPermission.objects.filter(**perm_rows).exclude(group=group)
+    if user is not None:
+        members &= {user.pk}
+        in_group &= {user.pk}
+        direct = direct.filter(user=user)
+        other_groups = other_groups.none()
+    strays = in_group - members
+    missing = members - in_group
+    direct_ids = set(direct.values_list("user_id", flat=True))
+    group_names = sorted(other_groups.values_list("group__name", flat=True))
+    names = dict(User.objects.filter(pk__in=strays | missing | direct_ids).values_list("pk", "username"))
+    if strays:
+        group.user_set.remove(*strays)
+    if direct_ids:
+        direct.delete()
+    if group_names:
+        other_groups.delete()
+    if missing:
+        group.user_set.add(*missing)
+    summary = {
+        "removed_from_access_group": sorted(names[i] for i in strays),
+        "direct_permissions_removed": sorted(names[i] for i in direct_ids),
+        "group_permissions_removed": group_names,
+        "restored_to_members": sorted(names[i] for i in missing),
+    }
+    revoked = {k: v for k, v in summary.items() if v and k != "restored_to_members"}
+    if revoked:
+        audit_event_record(
+            actor=actor,
+            action="mailbox_access.revoke",
+            target=unit,
+            before=revoked,
+            after=None,
+            reason=reason,
+        )
+    if missing:
+        audit_event_record(
+            actor=actor,
+            action="mailbox_access.restore",
+            target=unit,
+            before=None,
+            after={"users": summary["restored_to_members"]},
+            reason=reason,
+        )
+    return summary
 
 
 # --- bulk deliveries (added by the absence feature: forwarding existing mail at the start of an ---
@@ -283,7 +682,15 @@ def deliveries_create_many(*, plans_by_message: dict[int, Sequence[DeliveryPlan]
         for row in Message.objects.select_for_update(of=("self",))
         .filter(pk__in=message_ids)
         .order_by("pk")
-        .values_list("pk", "thread_id", "created_at", "sender_id")
+        .values_list(
+            "pk",
+            "thread_id",
+            "created_at",
+            "sender_id",
+            "sender_mailbox_id",
+            "thread__kind",
+            "thread__citizen_id",
+        )
     }
     existing = {
         (m, mb): pk
@@ -350,9 +757,15 @@ class _MessageRow:
     thread_id: int
     created_at: object
     sender_id: int | None
+    sender_mailbox_id: int | None
+    thread_kind: str
+    citizen_id: int | None
 
 
 def _summaries_add_many(*, messages: dict[int, _MessageRow], deliveries: Sequence[Delivery]) -> None:
+    """`_summaries_add` for many messages: same fields, same rules (counterpart on new rows, latest
+    sender and snippet when newer, forwarded-for/by names, reopen on unread), a fixed number of
+    queries."""
     from django.contrib.auth import get_user_model
 
     User = get_user_model()
@@ -360,23 +773,51 @@ def _summaries_add_many(*, messages: dict[int, _MessageRow], deliveries: Sequenc
     groups: dict[tuple[int, int], list[Delivery]] = {}
     for delivery in deliveries:
         groups.setdefault((delivery.mailbox_id, delivery.thread_id), []).append(delivery)
-    user_ids = {messages[d.message_id].sender_id for d in deliveries if messages[d.message_id].sender_id}
+    user_ids = {m.sender_id for m in messages.values() if m.sender_id}
+    user_ids |= {m.citizen_id for m in messages.values() if m.citizen_id}
     user_ids |= {d.forwarded_for_id for d in deliveries if d.forwarded_for_id}
+    user_ids |= {d.forwarded_by_id for d in deliveries if d.forwarded_by_id}
     names = {u.pk: _display_name(u) for u in User.objects.filter(pk__in=user_ids)}
 
     def latest(items: list[Delivery]) -> _MessageRow:
         return max((messages[d.message_id] for d in items), key=lambda m: (m.created_at, m.pk))
 
-    MailboxThread.objects.bulk_create(
-        [
-            MailboxThread(mailbox_id=mid, thread_id=tid, last_activity_at=latest(items).created_at)
-            for (mid, tid), items in groups.items()
-        ],
-        ignore_conflicts=True,
-        batch_size=1000,
-    )
     mailbox_ids = {mid for mid, _ in groups}
     thread_ids = {tid for _, tid in groups}
+    existing = set(
+        MailboxThread.objects.filter(mailbox_id__in=mailbox_ids, thread_id__in=thread_ids).values_list(
+            "mailbox_id", "thread_id"
+        )
+    )
+    missing = [key for key in groups if key not in existing]
+    if missing:
+        recipients_of = _recipient_names(
+            [latest(groups[key]).pk for key in missing if latest(groups[key]).sender_mailbox_id == key[0]]
+        )
+
+        def counterpart(key: tuple[int, int]) -> str:
+            # As _counterpart_names: the citizen; on an internal thread the sender, or on the
+            # sender's own copy the recipients.
+            message = latest(groups[key])
+            if message.thread_kind == Thread.Kind.CITIZEN:
+                return names.get(message.citizen_id, "")
+            if message.sender_mailbox_id == key[0]:
+                return recipients_of.get(message.pk, "")
+            return names.get(message.sender_id, "")
+
+        MailboxThread.objects.bulk_create(
+            [
+                MailboxThread(
+                    mailbox_id=mid,
+                    thread_id=tid,
+                    last_activity_at=latest(groups[(mid, tid)]).created_at,
+                    counterpart_name=counterpart((mid, tid))[:200],
+                )
+                for mid, tid in missing
+            ],
+            ignore_conflicts=True,
+            batch_size=1000,
+        )
     rows = [
         row
         for row in MailboxThread.objects.select_for_update()
@@ -396,10 +837,14 @@ def _summaries_add_many(*, messages: dict[int, _MessageRow], deliveries: Sequenc
             row.last_activity_at = newest.created_at
             row.latest_sender_name = names.get(newest.sender_id, "") if newest.sender_id else ""
             row.latest_snippet = " ".join(bodies[newest.pk].split())[:SNIPPET_LENGTH]
-        forwarded = [d for d in items if d.reason == Delivery.Reason.FORWARDED_ABSENCE and d.forwarded_for_id]
-        if forwarded:
-            newest_fwd = max(forwarded, key=lambda d: (messages[d.message_id].created_at, d.message_id))
-            row.forwarded_for_name = names.get(newest_fwd.forwarded_for_id, "")
+        for reason, attr, name_field in (
+            (Delivery.Reason.FORWARDED_ABSENCE, "forwarded_for_id", "forwarded_for_name"),
+            (Delivery.Reason.FORWARDED_MANUAL, "forwarded_by_id", "forwarded_by_name"),
+        ):
+            tagged = [d for d in items if d.reason == reason and getattr(d, attr)]
+            if tagged:
+                newest_tagged = max(tagged, key=lambda d: (messages[d.message_id].created_at, d.message_id))
+                setattr(row, name_field, names.get(getattr(newest_tagged, attr), ""))
         if unread:
             # A new unread message reopens the thread in that mailbox.
             row.handled_at = None
@@ -417,6 +862,7 @@ def _summaries_add_many(*, messages: dict[int, _MessageRow], deliveries: Sequenc
         "latest_sender_name",
         "latest_snippet",
         "forwarded_for_name",
+        "forwarded_by_name",
         "handled_at",
         "handled_by_id",
     ]
@@ -429,6 +875,7 @@ def _summaries_add_many(*, messages: dict[int, _MessageRow], deliveries: Sequenc
             row.latest_sender_name,
             row.latest_snippet,
             row.forwarded_for_name,
+            row.forwarded_by_name,
             ops.adapt_datetimefield_value(row.handled_at),
             row.handled_by_id,
             row.pk,
@@ -437,3 +884,18 @@ def _summaries_add_many(*, messages: dict[int, _MessageRow], deliveries: Sequenc
     ]
     with connection.cursor() as cursor:
         cursor.executemany(f"UPDATE {table} SET {assignments} WHERE {ops.quote_name('id')} = %s", params)  # noqa: S608
+
+
+def _recipient_names(message_ids: list[int]) -> dict[int, str]:
+    """{message id: "Recipient A, Recipient B"} as _counterpart_names orders them (groups first)."""
+    if not message_ids:
+        return {}
+    through = Message.recipients.through
+    found: dict[int, list[str]] = {}
+    for message_id, name in (
+        through.objects.filter(message_id__in=message_ids)
+        .order_by("message_id", "-mailbox__kind", "mailbox__name")
+        .values_list("message_id", "mailbox__name")
+    ):
+        found.setdefault(message_id, []).append(name)
+    return {mid: ", ".join(names) for mid, names in found.items()}

@@ -1,7 +1,32 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-from . import views  # noqa: F401
+from . import views
 
 app_name = "mailboxes"
 
-urlpatterns: list = []
+thread = "<int:mailbox_id>/trad/<int:thread_id>/"
+case = "arende/<int:case_id>/"
+
+urlpatterns = [
+    path("", views.index, name="index"),
+    path("olasta/", views.unread_counts, name="unread"),
+    path("nytt/", views.compose, name="compose"),
+    path("nytt/franvaro/", views.away_tip, name="away_tip"),
+    path("sok/", views.search, name="search"),
+    path("<int:mailbox_id>/", views.mailbox_view, name="mailbox"),
+    path(thread, views.thread_view, name="thread"),
+    path(thread + "svara/", views.reply, name="reply"),
+    path(thread + "skicka/", views.send_citizen, name="send_citizen"),
+    path(thread + "anteckning/", views.note, name="note"),
+    path(thread + "ta/", views.thread_state, {"action": "take"}, name="take"),
+    path(thread + "slapp/", views.thread_state, {"action": "release"}, name="release"),
+    path(thread + "hanterad/", views.thread_state, {"action": "handled"}, name="handled"),
+    path(thread + "ateroppna/", views.thread_state, {"action": "reopen"}, name="reopen"),
+    path(thread + "vidarebefordra/", views.forward, name="forward"),
+    path("<int:mailbox_id>/bilaga/<int:attachment_id>/", views.attachment_download, name="attachment"),
+    # A citizen thread opened as the case's handler or co-handler (route assigned_case).
+    path(case, views.case_thread_view, name="case_thread"),
+    path(case + "skicka/", views.case_send_citizen, name="case_send_citizen"),
+    path(case + "anteckning/", views.case_note, name="case_note"),
+    path(case + "bilaga/<int:attachment_id>/", views.case_attachment_download, name="case_attachment"),
+]

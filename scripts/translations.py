@@ -16,9 +16,9 @@ from pathlib import Path
 import polib
 
 ROOT = Path(__file__).resolve().parent.parent
-APPS = ["accounts", "audit", "mailboxes", "eservices", "absence"]
+APPS = ["accounts", "audit", "mailboxes", "eservices", "absence", "integrations", "administration"]
 LANGS = ["sv", "en"]
-DJANGO_ADMIN = [sys.executable, "-m", "django"]
+DJANGO_ADMIN = [sys.executable, "-P", "-m", "django"]
 ENV = {**os.environ, "PYTHONPATH": str(ROOT), "DJANGO_SETTINGS_MODULE": "lifemsg.settings.local"}
 
 
@@ -28,7 +28,7 @@ def catalogues() -> list[Path]:
 
 
 def make() -> None:
-    env_args = ["--no-obsolete", "--no-location", *[f"-l{lang}" for lang in LANGS]]
+    env_args = ["--no-obsolete", "--no-location", "--no-wrap", *[f"-l{lang}" for lang in LANGS]]
     extra = [f"--ignore={app}/*" for app in APPS] + ["--ignore=.venv/*", "--ignore=tests/*", "--ignore=var/*"]
     (ROOT / "locale").mkdir(exist_ok=True)
     subprocess.run([*DJANGO_ADMIN, "makemessages", *env_args, *extra], cwd=ROOT, check=True, env=ENV)
@@ -43,7 +43,7 @@ def fill_english() -> None:
     for path in catalogues():
         if path.parent.parent.name != "en":
             continue
-        po = polib.pofile(str(path))
+        po = polib.pofile(str(path), wrapwidth=0)
         for entry in po:
             if entry.msgid_plural:
                 entry.msgstr_plural = {0: entry.msgid, 1: entry.msgid_plural}
@@ -57,7 +57,7 @@ def fill_english() -> None:
 def missing() -> list[str]:
     problems = []
     for path in catalogues():
-        po = polib.pofile(str(path))
+        po = polib.pofile(str(path), wrapwidth=0)
         for entry in po:
             if entry.obsolete:
                 continue
@@ -69,7 +69,7 @@ def missing() -> list[str]:
 
 def compile_all() -> None:
     for path in catalogues():
-        po = polib.pofile(str(path))
+        po = polib.pofile(str(path), wrapwidth=0)
         po.save_as_mofile(str(path.with_suffix(".mo")))
 
 

@@ -72,3 +72,38 @@ def as_user(client):
 def role_group(name: str) -> Group:
     assert name in roles.ALL_ROLES
     return Group.objects.get(name=name)
+
+
+# Data that migrations put in the database. A transactional test ends with a flush that removes it,
+# so every transactional test starts by recreating it (idempotently).
+MIGRATION_DATA = [
+    ("accounts.migrations.0002_roles", "create_roles"),
+    ("eservices.migrations.0004_assign_any_case_roles", "grant"),
+]
+
+
+def ensure_migration_data() -> None:
+    from importlib import import_module
+
+    from django.apps import apps
+    from django.contrib.auth.management import create_permissions
+    from django.contrib.contenttypes.management import create_contenttypes
+
+    for app_config in apps.get_app_configs():
+        create_contenttypes(app_config, verbosity=0)
+        create_permissions(app_config, verbosity=0)
+    for module, function in MIGRATION_DATA:
+        getattr(import_module(module), function)(apps, None)
+
+
+@pytest.fixture(autouse=True)
+def _migration_data_for_transactional_tests(request):
+    marker = request.node.get_closest_marker("django_db")
+    transactional = (
+        "transactional_db" in request.fixturenames
+        or "live_server" in request.fixturenames
+        or bool(marker and marker.kwargs.get("transaction"))
+    )
+    if transactional:
+        request.getfixturevalue("transactional_db")
+        ensure_migration_data()

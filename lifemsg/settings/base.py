@@ -12,7 +12,9 @@ BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(environ.Env().str("LIFEMSG_VAR_DIR", default=str(BASE_DIR / "var")))
 
 env = environ.Env()
-if (BASE_DIR / ".env").exists():
+# A `.env` in the checkout is read only when asked: the compose `.env` (hosts db, redis) must not leak
+# into `make run` or manage.py on the host.
+if env.bool("LIFEMSG_READ_DOTENV", default=False) and (BASE_DIR / ".env").exists():
     environ.Env.read_env(BASE_DIR / ".env")
 
 SECRET_KEY = env.str("SECRET_KEY", default="")
@@ -29,6 +31,8 @@ INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.postgres",
     "guardian",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "axes",
     "django_htmx",
     "django_celery_results",
@@ -36,12 +40,15 @@ INSTALLED_APPS = [
     "mozilla_django_oidc",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     # ours
     "accounts",
     "audit",
     "mailboxes",
     "eservices",
     "absence",
+    "integrations",
+    "administration",
 ]
 
 MIDDLEWARE = [
@@ -53,10 +60,13 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "accounts.middleware.IdleTimeoutMiddleware",
     "accounts.middleware.SessionKindMiddleware",
+    "accounts.middleware.SecondFactorMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
 
@@ -76,6 +86,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.roles",
             ],
+            "libraries": {"lifemsg_text": "lifemsg.templatetags.lifemsg_text"},
         },
     },
 ]
@@ -97,6 +108,9 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
+    # Loads sessions of citizens who logged in with e-ID; authenticates only when called by the citizen
+    # OIDC callback view itself (eservices/oidc.py), never for other login flows.
+    "eservices.oidc.CitizenOIDCBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -109,10 +123,12 @@ LOGIN_REDIRECT_URL = "accounts:home"
 LOGOUT_REDIRECT_URL = "accounts:login"
 ANONYMOUS_USER_NAME = None  # guardian: no anonymous user row
 
-# Sessions: staff sessions idle out (issue 7 adds the warning); citizens much sooner.
-SESSION_COOKIE_AGE = env.int("STAFF_SESSION_IDLE_SECONDS", default=30 * 60)
+# Sessions end after idle time (accounts.middleware.IdleTimeoutMiddleware): staff 30 min by default,
+# with a warning before; citizens sooner. Background polling does not count as activity.
+STAFF_SESSION_IDLE_SECONDS = env.int("STAFF_SESSION_IDLE_SECONDS", default=30 * 60)
 CITIZEN_SESSION_IDLE_SECONDS = env.int("CITIZEN_SESSION_IDLE_SECONDS", default=15 * 60)
-SESSION_SAVE_EVERY_REQUEST = True
+SESSION_IDLE_WARNING_SECONDS = env.int("SESSION_IDLE_WARNING_SECONDS", default=2 * 60)
+SESSION_COOKIE_AGE = 12 * 60 * 60  # absolute upper bound of a session
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
@@ -147,6 +163,11 @@ vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="lifemsg <no-reply@example.invalid>")
 SMS_BACKEND = env.str("SMS_BACKEND", default="eservices.sms.ConsoleSmsBackend")
 CITIZEN_PORTAL_URL = env.str("CITIZEN_PORTAL_URL", default="http://127.0.0.1:8000/medborgare/")
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=15)
+# Citizen notifications: the sweep enqueues what a lost task or exhausted retries left unsent, for
+# messages up to this old, once they are this many seconds old.
+CITIZEN_NOTIFY_SWEEP_HOURS = env.int("CITIZEN_NOTIFY_SWEEP_HOURS", default=24)
+CITIZEN_NOTIFY_SWEEP_DELAY_SECONDS = env.int("CITIZEN_NOTIFY_SWEEP_DELAY_SECONDS", default=120)
 
 # Celery: Redis when REDIS_URL is set; otherwise kombu's filesystem transport (local.py).
 REDIS_URL = env.str("REDIS_URL", default="")
@@ -161,8 +182,16 @@ CELERY_TASK_TIME_LIMIT = 120
 CELERY_TASK_SOFT_TIME_LIMIT = 100
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-# A web request must never hang on a dead broker: the sweep routes what a lost publish missed.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2}
+# A web request must never hang on a dead broker: publishing gives up quickly and the sweep routes
+# what a lost publish missed.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout": 5}
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.2,
+}
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict = {
     "absence-tick": {"task": "absence.tick", "schedule": timedelta(seconds=30)},
@@ -172,6 +201,7 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "absence.escalate_group_unread",
         "schedule": timedelta(minutes=5),
     },
+    "citizen-notify-sweep": {"task": "eservices.notify_sweep", "schedule": timedelta(minutes=5)},
     "retention": {"task": "audit.retention", "schedule": crontab(hour=2, minute=30)},
 }
 ROUTING_SWEEP_AGE_SECONDS = env.int("ROUTING_SWEEP_AGE_SECONDS", default=60)
@@ -189,8 +219,22 @@ OIDC_OP_USER_ENDPOINT = env.str("OIDC_OP_USER_ENDPOINT", default="")
 OIDC_OP_JWKS_ENDPOINT = env.str("OIDC_OP_JWKS_ENDPOINT", default="")
 OIDC_RP_SCOPES = env.str("OIDC_RP_SCOPES", default="openid profile")
 OIDC_PERSONNUMMER_CLAIM = env.str("OIDC_PERSONNUMMER_CLAIM", default="personal_identity_number")
-OIDC_REQUIRED_ACR = env.str("OIDC_REQUIRED_ACR", default="")
+# Accepted assurance levels (acr), space-separated, most wanted first; sent as acr_values. Empty
+# refuses every e-ID login (fail closed). Default: the Swedish eID framework's LoA3 and LoA4.
+OIDC_REQUIRED_ACR = env.str(
+    "OIDC_REQUIRED_ACR",
+    default="http://id.elegnamnden.se/loa/1.0/loa3 http://id.elegnamnden.se/loa/1.0/loa4",
+)
+OIDC_OP_ISSUER = env.str("OIDC_OP_ISSUER", default="")  # checked against the ID token's iss when set
+OIDC_OP_LOGOUT_ENDPOINT = env.str("OIDC_OP_LOGOUT_ENDPOINT", default="")  # end the broker session too
+OIDC_USE_PKCE = env.bool("OIDC_USE_PKCE", default=True)
+OIDC_TIMEOUT = env.int("OIDC_TIMEOUT", default=10)
 CITIZEN_OIDC_ENABLED = bool(OIDC_RP_CLIENT_ID and OIDC_OP_AUTHORIZATION_ENDPOINT)
+
+# Second factor for staff (TOTP, django-otp). When on, required for the privileged roles and
+# available to every staff member. With staff SSO, multi-factor is the identity provider's job.
+STAFF_OTP_ENABLED = env.bool("STAFF_OTP_ENABLED", default=False)
+OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="lifemsg")
 
 # django-axes: lock out brute force against staff and the test e-ID login.
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
@@ -223,11 +267,70 @@ SPECTACULAR_SETTINGS = {"TITLE": "lifemsg API", "VERSION": "1.0.0"}
 
 ACCESS_LOG_RETENTION_DAYS = env.int("ACCESS_LOG_RETENTION_DAYS", default=5 * 365)
 MESSAGE_RETENTION_DAYS = env.int("MESSAGE_RETENTION_DAYS", default=10 * 365)
+# Log review's "bulk reads" check: more than this many different citizens read within one hour.
+ACCESS_LOG_BULK_READ_THRESHOLD = env.int("ACCESS_LOG_BULK_READ_THRESHOLD", default=20)
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {"django.db.backends": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
 }
+
+
+# --- Integrations (issue 9): REST API, webhooks, staff SSO, export to the case file -------------
+# API docs (Swagger UI) served from our own static files: CSP allows no CDN and no inline script.
+SPECTACULAR_SETTINGS.update(
+    {
+        "DESCRIPTION": "Case-system integration: cases by external id, thread metadata, webhooks.",
+        "SERVE_INCLUDE_SCHEMA": False,
+        "SWAGGER_UI_DIST": "SIDECAR",
+        "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+        "REDOC_DIST": "SIDECAR",
+        "COMPONENT_SPLIT_REQUEST": True,
+        "SCHEMA_PATH_PREFIX": "/api/v1",
+    }
+)
+# Webhooks: POST with HMAC-SHA256 signature; retried with exponential backoff (base * 2^n, capped)
+# until WEBHOOK_MAX_ATTEMPTS; the sweep re-sends deliveries whose task was lost.
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
+WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=10)
+WEBHOOK_BACKOFF_BASE_SECONDS = env.float("WEBHOOK_BACKOFF_BASE_SECONDS", default=30.0)
+WEBHOOK_BACKOFF_MAX_SECONDS = env.float("WEBHOOK_BACKOFF_MAX_SECONDS", default=3600.0)
+WEBHOOK_SWEEP_GRACE_SECONDS = env.int("WEBHOOK_SWEEP_GRACE_SECONDS", default=120)
+# A receiver that hangs holds a worker for up to WEBHOOK_TIMEOUT_SECONDS: name a queue here (and run a
+# worker with -Q <queue>) to keep webhook sending apart from routing. Empty: the default queue.
+WEBHOOK_QUEUE = env.str("WEBHOOK_QUEUE", default="")
+if WEBHOOK_QUEUE:
+    CELERY_TASK_ROUTES = {"integrations.deliver_webhook": {"queue": WEBHOOK_QUEUE}}
+CELERY_BEAT_SCHEDULE["integrations-webhook-sweep"] = {
+    "task": "integrations.webhook_sweep",
+    "schedule": timedelta(seconds=60),
+}
+
+# Staff single sign-on (OpenID Connect: Entra ID, ADFS, Keycloak ...), separate from the citizens'
+# e-ID settings (OIDC_*). On when a client id and an authorization endpoint are set. Group claims
+# map to roles and units as "idp-group=value;idp-group2=value2" (a group may appear more than once).
+STAFF_OIDC_RP_CLIENT_ID = env.str("STAFF_OIDC_RP_CLIENT_ID", default="")
+STAFF_OIDC_RP_CLIENT_SECRET = env.str("STAFF_OIDC_RP_CLIENT_SECRET", default="")
+STAFF_OIDC_RP_SIGN_ALGO = env.str("STAFF_OIDC_RP_SIGN_ALGO", default="RS256")
+STAFF_OIDC_RP_SCOPES = env.str("STAFF_OIDC_RP_SCOPES", default="openid profile email")
+STAFF_OIDC_OP_ISSUER = env.str("STAFF_OIDC_OP_ISSUER", default="")
+STAFF_OIDC_OP_AUTHORIZATION_ENDPOINT = env.str("STAFF_OIDC_OP_AUTHORIZATION_ENDPOINT", default="")
+STAFF_OIDC_OP_TOKEN_ENDPOINT = env.str("STAFF_OIDC_OP_TOKEN_ENDPOINT", default="")
+STAFF_OIDC_OP_USER_ENDPOINT = env.str("STAFF_OIDC_OP_USER_ENDPOINT", default="")
+STAFF_OIDC_OP_JWKS_ENDPOINT = env.str("STAFF_OIDC_OP_JWKS_ENDPOINT", default="")
+STAFF_OIDC_USE_PKCE = env.bool("STAFF_OIDC_USE_PKCE", default=True)
+STAFF_OIDC_TIMEOUT = env.float("STAFF_OIDC_TIMEOUT", default=10.0)
+STAFF_OIDC_CREATE_USER = env.bool("STAFF_OIDC_CREATE_USER", default=True)
+STAFF_OIDC_USERNAME_CLAIM = env.str("STAFF_OIDC_USERNAME_CLAIM", default="preferred_username")
+STAFF_OIDC_EMAIL_CLAIM = env.str("STAFF_OIDC_EMAIL_CLAIM", default="email")
+STAFF_OIDC_FIRST_NAME_CLAIM = env.str("STAFF_OIDC_FIRST_NAME_CLAIM", default="given_name")
+STAFF_OIDC_LAST_NAME_CLAIM = env.str("STAFF_OIDC_LAST_NAME_CLAIM", default="family_name")
+STAFF_OIDC_GROUPS_CLAIM = env.str("STAFF_OIDC_GROUPS_CLAIM", default="groups")
+STAFF_OIDC_ROLE_MAP = env.str("STAFF_OIDC_ROLE_MAP", default="")
+STAFF_OIDC_UNIT_MAP = env.str("STAFF_OIDC_UNIT_MAP", default="")
+# Optional: require proof of multi-factor in the ID token's `amr` claim (any of these values).
+STAFF_OIDC_REQUIRED_AMR = env.list("STAFF_OIDC_REQUIRED_AMR", default=[])
+STAFF_OIDC_ENABLED = bool(STAFF_OIDC_RP_CLIENT_ID and STAFF_OIDC_OP_AUTHORIZATION_ENDPOINT)

@@ -1,0 +1,39 @@
+# lifemsg production image: one image for web (gunicorn), Celery worker and Celery beat.
+# The role is the command: web | worker | beat | manage <args> (see scripts/docker-entrypoint.sh).
+#
+#   docker compose build && docker compose up -d        (docker-compose.yml, settings from .env)
+
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PIP_ROOT_USER_ACTION=ignore \
+    DJANGO_SETTINGS_MODULE=lifemsg.settings.production \
+    LIFEMSG_VAR_DIR=/var/lib/lifemsg \
+    STATIC_ROOT=/var/lib/lifemsg/static \
+    PRIVATE_MEDIA_ROOT=/var/lib/lifemsg/private
+
+# The application runs as an unprivileged user that cannot modify its own code.
+RUN groupadd --system --gid 10001 lifemsg \
+    && useradd --system --uid 10001 --gid lifemsg --home-dir /var/lib/lifemsg --no-create-home \
+        --shell /usr/sbin/nologin lifemsg
+
+WORKDIR /app
+
+# Dependencies first (cached until pyproject.toml changes); runtime dependencies only.
+COPY pyproject.toml /app/
+COPY scripts/install_deps.py /app/scripts/
+RUN python scripts/install_deps.py && pip check
+
+COPY . /app
+RUN chmod 0755 /app/scripts/docker-entrypoint.sh \
+    && mkdir -p /var/lib/lifemsg/static /var/lib/lifemsg/private \
+    && chown -R lifemsg:lifemsg /var/lib/lifemsg \
+    && chmod 0750 /var/lib/lifemsg/private
+
+USER lifemsg:lifemsg
+EXPOSE 8000
+ENTRYPOINT ["/app/scripts/docker-entrypoint.sh"]
+CMD ["web"]

@@ -1,0 +1,31 @@
+"""Idle timeout helpers. A view decorated with @idle_passive (background polling such as the unread
+count) does not count as user activity, so polling never keeps an unattended session alive."""
+
+from functools import wraps
+
+
+def idle_passive(view):
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        return view(request, *args, **kwargs)
+
+    wrapper.idle_passive = True
+    return wrapper
+
+
+def idle_seconds_for(user) -> int:
+    from django.conf import settings
+
+    if getattr(user, "is_citizen", False):
+        return settings.CITIZEN_SESSION_IDLE_SECONDS
+    return settings.STAFF_SESSION_IDLE_SECONDS
+
+
+def mark_activity_at_login(sender, request, user, **kwargs) -> None:
+    """Logging in is activity: stamp it with the login's own session write."""
+    import time
+
+    from .middleware import IdleTimeoutMiddleware
+
+    if request is not None and hasattr(request, "session"):
+        request.session[IdleTimeoutMiddleware.SESSION_KEY] = time.time()

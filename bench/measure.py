@@ -1,0 +1,59 @@
+"""Timing helpers: server time through Django's test client, with the SQL query count."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from dataclasses import asdict, dataclass
+
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+WARMUP = 5
+REQUESTS = 30
+
+
+@dataclass
+class PageResult:
+    name: str
+    median_ms: float
+    p95_ms: float
+    queries: int
+    requests: int
+    status: int
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def percentile(values: list[float], pct: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return 0.0
+    k = (len(ordered) - 1) * pct / 100
+    lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
+
+
+def measure_get(client, name: str, url: str, *, warmup: int = WARMUP, requests: int = REQUESTS) -> PageResult:
+    for _ in range(warmup):
+        response = client.get(url)
+        assert response.status_code == 200, (name, url, response.status_code)
+    times = []
+    queries = 0
+    status = 200
+    for _ in range(requests):
+        with CaptureQueriesContext(connection) as ctx:
+            started = time.perf_counter()
+            response = client.get(url)
+            times.append((time.perf_counter() - started) * 1000)
+        status = response.status_code
+        queries = max(queries, len(ctx.captured_queries))
+    return PageResult(
+        name=name,
+        median_ms=round(statistics.median(times), 2),
+        p95_ms=round(percentile(times, 95), 2),
+        queries=queries,
+        requests=requests,
+        status=status,
+    )

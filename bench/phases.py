@@ -1,0 +1,151 @@
+"""One benchmark phase per process (`python -m bench.phases NAME`), run by bench.run with its own
+DATABASE_URL; each prints one JSON object on its last line of output."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "lifemsg.settings.bench")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.contrib.auth import get_user_model  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.test import Client  # noqa: E402
+from django.urls import reverse  # noqa: E402
+
+from bench.measure import measure_get  # noqa: E402
+
+
+def phase_setup(scale: float) -> dict:
+    from bench.workload import seed
+
+    started = time.perf_counter()
+    call_command("migrate", verbosity=0)
+    migrated = time.perf_counter() - started
+    w = seed(citizens=max(70, int(20_000 * scale)))
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    return {
+        "scale": scale,
+        "migrate_s": round(migrated, 1),
+        "seed_s": round(w.seconds, 1),
+        "handlers": sum(len(v) for v in w.handlers_by_unit.values()),
+        "citizens": w.citizens,
+        "threads": w.threads,
+        "messages": w.messages,
+        "deliveries": w.deliveries,
+        "absent_handlers": len(w.absent_ids),
+    }
+
+
+def _busiest_handler():
+    """A present (not absent) handler of the first unit with the most threads in their mailbox."""
+    from absence.models import Absence
+    from mailboxes.models import Mailbox, MailboxThread, Unit
+
+    unit = Unit.objects.order_by("id").first()
+    absent = set(Absence.objects.values_list("handler_id", flat=True))
+    boxes = Mailbox.objects.filter(kind=Mailbox.Kind.PERSONAL, owner__unit_memberships__unit=unit).exclude(
+        owner_id__in=absent
+    )
+    best = max(boxes, key=lambda m: MailboxThread.objects.filter(mailbox=m).count())
+    return best.owner, best, unit.group_mailbox
+
+
+def phase_pages(names: str = "inbox,group,thread,search") -> dict:
+    from mailboxes.models import MailboxThread
+
+    handler, personal, group = _busiest_handler()
+    client = Client()
+    client.force_login(handler)
+    wanted = names.split(",")
+    results = {}
+    if "inbox" in wanted:
+        results["inbox"] = measure_get(client, "inbox", reverse("mailboxes:mailbox", args=[personal.pk]))
+    if "group" in wanted:
+        results["group"] = measure_get(client, "group", reverse("mailboxes:mailbox", args=[group.pk]))
+    if "thread" in wanted:
+        summary = MailboxThread.objects.filter(mailbox=personal).order_by("-last_activity_at").first()
+        url = reverse("mailboxes:thread", args=[personal.pk, summary.thread_id])
+        results["thread"] = measure_get(client, "thread", url)
+    if "search" in wanted:
+        results["search"] = measure_get(client, "search", reverse("mailboxes:search") + "?q=hemtjänst")
+    return {
+        "group_threads": MailboxThread.objects.filter(mailbox=group).count(),
+        "inbox_threads": MailboxThread.objects.filter(mailbox=personal).count(),
+        "pages": {k: v.as_dict() for k, v in results.items()},
+    }
+
+
+def _ingest_cases(count: int = 2000):
+    """The cases ingest writes to (and the limit measurement mirrors): `count` citizens' cases,
+    one message each, 10% of them handled by absent handlers."""
+    from absence.models import Absence
+    from eservices.models import Case
+
+    absent = set(Absence.objects.values_list("handler_id", flat=True))
+    away = list(Case.objects.filter(handler_id__in=absent).order_by("id")[: count // 10])
+    present = list(Case.objects.exclude(handler_id__in=absent).order_by("id")[: count - len(away)])
+    return away + present
+
+
+def phase_limit(count: int = 2000) -> dict:
+    """The same rows a routed citizen message writes (message, delivery to the handler's mailbox,
+    summary update), by raw psycopg, one transaction per message: the floor for ingest."""
+    from django.utils import timezone
+
+    from mailboxes.models import Mailbox
+
+    cases = _ingest_cases(int(count))
+    personal = dict(Mailbox.objects.filter(kind=Mailbox.Kind.PERSONAL).values_list("owner_id", "pk"))
+    rows = [(c.thread_id, c.citizen.user_id, personal[c.handler_id]) for c in cases]
+    raw = connection.cursor().connection  # the psycopg connection
+    raw.autocommit = True
+    started = time.perf_counter()
+    for thread_id, sender_id, mailbox_id in rows:
+        now = timezone.now()
+        with raw.transaction():
+            message_id = raw.execute(
+                "INSERT INTO mailboxes_message (thread_id, kind, sender_id, body, created_at, routed_at) "
+                "VALUES (%s, 'normal', %s, %s, %s, %s) RETURNING id",
+                (thread_id, sender_id, "Hej! Här kommer ett nytt meddelande om mitt ärende.", now, now),
+            ).fetchone()[0]
+            raw.execute(
+                "INSERT INTO mailboxes_delivery (message_id, mailbox_id, thread_id, reason, forward_note, "
+                "created_at) VALUES (%s, %s, %s, 'direct', '', %s)",
+                (message_id, mailbox_id, thread_id, now),
+            )
+            raw.execute(
+                "UPDATE mailboxes_mailboxthread SET unread_count = unread_count + 1, message_count = "
+                "message_count + 1, last_activity_at = %s WHERE mailbox_id = %s AND thread_id = %s",
+                (now, mailbox_id, thread_id),
+            )
+    elapsed = time.perf_counter() - started
+    return {"limit_per_s": round(len(rows) / elapsed, 1), "limit_messages": len(rows)}
+
+
+PHASES = {"setup": phase_setup, "pages": phase_pages, "limit": phase_limit}
+
+
+def main(argv: list[str]) -> None:
+    name = argv[1]
+    args = argv[2:]
+    if name == "setup":
+        result = phase_setup(float(args[0]) if args else 1.0)
+    elif name == "pages":
+        result = phase_pages(*args)
+    else:
+        result = PHASES[name](*args)
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    get_user_model()
+    main(sys.argv)

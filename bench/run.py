@@ -1,0 +1,194 @@
+"""`make bench`: seed the reference workload into its own PostgreSQL database, measure, print a table
+and write JSON to bench/results/. Each phase runs in its own process (bench.phases)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+BASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://root@127.0.0.1:5432/lifemsg_bench")
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/8")
+
+FLOW_PHASES = ("limit",)
+
+TARGETS = {
+    "queries": 12,
+    "inbox_ms": 17.0,
+    "group_ms": 25.0,
+    "thread_ms": 17.0,
+    "flatness": 1.25,
+    "ingest_per_s": 300.0,
+    "ingest_ratio": 0.25,
+    "sickcall_s": 2.0,
+    "load_p95_ms": 200.0,
+}
+
+
+def db_url(name: str) -> str:
+    parts = urlsplit(BASE_URL)
+    return urlunsplit(parts._replace(path="/" + name))
+
+
+def recreate_database(url: str) -> None:
+    import psycopg
+
+    name = urlsplit(url).path.lstrip("/")
+    admin = urlunsplit(urlsplit(url)._replace(path="/postgres"))
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def run_phase(name: str, *args: str, database: str, extra_env: dict | None = None) -> dict:
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "lifemsg.settings.bench",
+        "DATABASE_URL": database,
+        "REDIS_URL": REDIS_URL,
+        "PYTHONPATH": str(ROOT),
+        **(extra_env or {}),
+    }
+    started = time.perf_counter()
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench.phases", name, *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    if proc.returncode != 0:
+        sys.stderr.write(proc.stdout[-3000:] + proc.stderr[-6000:])
+        raise SystemExit(f"bench phase {name} failed")
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    print(f"  {name:<10} done in {time.perf_counter() - started:5.1f} s", flush=True)
+    return result
+
+
+def row(label: str, value, unit: str, target: str, ok: bool | None) -> str:
+    mark = "" if ok is None else ("ok" if ok else "MISSED")
+    return f"| {label:<44} | {value:>12} {unit:<6} | {target:<14} | {mark:<6} |"
+
+
+def table(results: dict) -> str:
+    lines = [
+        f"| {'measure':<44} | {'value':>19} | {'target':<14} | {'':<6} |",
+        f"|{'-' * 46}|{'-' * 21}|{'-' * 16}|{'-' * 8}|",
+    ]
+    seed = results["seed"]
+    lines.append(row("seed: threads / messages", f"{seed['threads']}/{seed['messages']}", "", "", None))
+    lines.append(row("seed time (bulk COPY)", seed["seed_s"], "s", "", None))
+    pages = results["pages"]["pages"]
+    names = {"inbox": "inbox_ms", "group": "group_ms", "thread": "thread_ms", "search": None}
+    for key, target_key in names.items():
+        page = pages.get(key)
+        if not page:
+            continue
+        target = TARGETS.get(target_key) if target_key else None
+        lines.append(
+            row(
+                f"{key} page median (p95 {page['p95_ms']} ms)",
+                page["median_ms"],
+                "ms",
+                f"<= {target} ms" if target else "",
+                page["median_ms"] <= target if target else None,
+            )
+        )
+        lines.append(row(f"{key} page SQL queries", page["queries"], "", "<= 12", page["queries"] <= 12))
+    if "flatness" in results:
+        for key, ratio in results["flatness"].items():
+            lines.append(
+                row(f"flatness {key} (full / 1%)", ratio, "x", "<= 1.25", ratio <= TARGETS["flatness"])
+            )
+    for key, label, unit, target_key, higher in (
+        ("ingest_per_s", "ingest end to end", "msg/s", "ingest_per_s", True),
+        ("limit_per_s", "limit: raw psycopg, 1 tx/message", "msg/s", None, None),
+        ("ingest_ratio", "ingest / limit", "", "ingest_ratio", True),
+        ("sickcall_s", "sick call, 2,000 unread forwarded", "s", "sickcall_s", False),
+        ("load_rps", "load: requests per second", "req/s", None, None),
+        ("load_p95_ms", "load: p95 (20 users)", "ms", "load_p95_ms", False),
+        ("load_errors", "load: errors", "", None, None),
+    ):
+        if key not in results.get("flows", {}):
+            continue
+        value = results["flows"][key]
+        target = TARGETS.get(target_key) if target_key else None
+        ok = None if target is None else (value >= target if higher else value <= target)
+        if key == "load_errors":
+            ok = value == 0
+            target = 0
+        tlabel = "" if target is None else (f">= {target}" if higher else f"<= {target}")
+        lines.append(row(label, value, unit, tlabel, ok))
+    return "\n".join(lines)
+
+
+def machine() -> dict:
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {
+        "cpus": os.cpu_count(),
+        "cpu": cpu,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--skip-load", action="store_true", help="skip the gunicorn + locust load phase")
+    parser.add_argument("--reuse", action="store_true", help="reuse the seeded databases of an earlier run")
+    args = parser.parse_args()
+
+    full, small = db_url("lifemsg_bench"), db_url("lifemsg_bench_small")
+    results: dict = {"machine": machine(), "started": datetime.now(UTC).isoformat(timespec="seconds")}
+    print("lifemsg benchmark", flush=True)
+    if not args.reuse:
+        for url in (full, small):
+            recreate_database(url)
+        results["seed_small"] = run_phase("setup", "0.01", database=small)
+        results["seed"] = run_phase("setup", "1.0", database=full)
+    else:
+        results["seed"] = {"threads": "reused", "messages": "reused", "seed_s": 0}
+    results["pages"] = run_phase("pages", database=full)
+    small_pages = run_phase("pages", "inbox,group", database=small)
+    results["pages_small"] = small_pages
+    results["flatness"] = {
+        key: round(results["pages"]["pages"][key]["median_ms"] / small_pages["pages"][key]["median_ms"], 2)
+        for key in ("inbox", "group")
+    }
+    flows: dict = {}
+    for name in FLOW_PHASES:
+        flows.update(run_phase(name, database=full))
+    if not args.skip_load:
+        from bench.load import run_load
+
+        flows.update(run_load(database=full, redis_url=REDIS_URL))
+    if flows.get("limit_per_s") and flows.get("ingest_per_s"):
+        flows["ingest_ratio"] = round(flows["ingest_per_s"] / flows["limit_per_s"], 2)
+    results["flows"] = flows
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    out = RESULTS / f"bench-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
+    out.write_text(json.dumps(results, indent=2))
+    print()
+    print(f"machine: {results['machine']['cpus']} cores, {results['machine']['cpu']}")
+    print(table(results))
+    print(f"\nresults: {out.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,196 @@
+"""Reads for the citizen portal and the staff case-assignment pages, scoped and prefetched so that a
+template adds no queries."""
+
+from __future__ import annotations
+
+from contextlib import suppress
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db.models import Count, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
+
+from audit.models import AuditEvent
+from mailboxes.models import Attachment, Message, Unit
+
+from . import personnummer as pnr
+from .models import Case, Citizen, ConversationTopic, EService
+from .permissions import CITIZEN_VISIBLE_KINDS, can_assign_in_every_unit
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+# --- citizen portal ----------------------------------------------------------------------------
+
+
+def _visible_messages():
+    return Message.objects.filter(kind__in=CITIZEN_VISIBLE_KINDS)
+
+
+def citizen_cases(*, citizen: Citizen) -> QuerySet[Case]:
+    """The citizen's cases with `unread_count` (messages to them they have not opened yet) and
+    `last_message_at`, ordered for grouping by e-service. One query whatever the number of cases."""
+    visible = _visible_messages().filter(thread_id=OuterRef("thread_id"))
+    unread = (
+        visible.exclude(sender_id=citizen.user_id)
+        .filter(created_at__gt=Coalesce(OuterRef("citizen_last_read_at"), Value(EPOCH)))
+        .order_by()
+        .values("thread_id")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
+    last = visible.order_by("-created_at", "-id").values("created_at")[:1]
+    return (
+        Case.objects.filter(citizen=citizen)
+        .select_related("eservice", "thread", "handler")
+        .annotate(
+            unread_count=Coalesce(Subquery(unread, output_field=IntegerField()), 0),
+            last_message_at=Subquery(last),
+        )
+        .order_by("eservice__name", "-thread__last_message_at", "-id")
+    )
+
+
+def citizen_unread_total(*, citizen: Citizen) -> int:
+    return sum(case.unread_count for case in citizen_cases(citizen=citizen))
+
+
+def citizen_thread_messages(*, case: Case) -> list[Message]:
+    """What the citizen sees of the case's thread: their messages and the municipality's, automatic
+    ones marked by kind; internal notes never."""
+    return list(
+        _visible_messages()
+        .filter(thread_id=case.thread_id)
+        .select_related("sender")
+        .prefetch_related(
+            Prefetch(
+                "attachments",
+                queryset=Attachment.objects.order_by("id").only(
+                    "id", "message_id", "filename", "content_type", "size"
+                ),
+            )
+        )
+        .order_by("created_at", "id")
+    )
+
+
+def startable_eservices() -> list[EService]:
+    """E-services through which a citizen may start a conversation, with their topics."""
+    return list(
+        EService.objects.filter(citizen_can_start=True)
+        .prefetch_related(
+            Prefetch(
+                "topics", queryset=ConversationTopic.objects.select_related("unit").order_by("position", "id")
+            )
+        )
+        .order_by("name")
+    )
+
+
+# --- staff: case assignment -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CaseFilters:
+    unit_id: int | None = None
+    eservice_id: int | None = None
+    without_handler: bool = False
+    query: str = ""
+
+
+def staff_cases(*, user, filters: CaseFilters) -> QuerySet[Case]:
+    """Cases the user may assign (every unit with eservices.assign_any_case, else their own units),
+    filtered in SQL; handler, co-handlers, citizen and e-service prefetched."""
+    cases = Case.objects.all()
+    if not can_assign_in_every_unit(user):
+        cases = cases.filter(unit__in=Unit.objects.filter(memberships__user=user))
+    if filters.unit_id:
+        cases = cases.filter(unit_id=filters.unit_id)
+    if filters.eservice_id:
+        cases = cases.filter(eservice_id=filters.eservice_id)
+    if filters.without_handler:
+        cases = cases.filter(handler__isnull=True)
+    query = filters.query.strip()
+    if query:
+        condition = Q(reference__icontains=query) | Q(thread__subject__icontains=query)
+        # Names of citizens with protected identity are never searchable or shown.
+        condition |= Q(citizen__protected_identity=False) & (
+            Q(citizen__last_name__icontains=query) | Q(citizen__first_name__icontains=query)
+        )
+        # Not a personal identity number: search the other fields only.
+        with suppress(ValidationError):
+            condition |= Q(citizen__personnummer=pnr.normalise(query))
+        cases = cases.filter(condition)
+    User = get_user_model()
+    return (
+        cases.select_related("eservice", "unit", "citizen", "handler", "thread")
+        .prefetch_related(
+            Prefetch("co_handlers", queryset=User.objects.order_by("last_name", "first_name", "id"))
+        )
+        .order_by("-created_at", "-id")
+    )
+
+
+def unit_members(*, unit: Unit) -> QuerySet:
+    """Active staff members of the unit: who may be picked as handler or co-handler."""
+    User = get_user_model()
+    return (
+        User.objects.filter(unit_memberships__unit=unit, kind=User.Kind.STAFF, is_active=True)
+        .order_by("last_name", "first_name", "id")
+        .distinct()
+    )
+
+
+@dataclass(frozen=True)
+class AssignmentChange:
+    at: datetime
+    actor_name: str
+    action: str
+    handler_before: str | None
+    handler_after: str | None
+    co_before: list[str]
+    co_after: list[str]
+    reason: str
+
+
+def case_assignment_history(*, case: Case) -> list[AssignmentChange]:
+    """Creation and every change of handler/co-handlers, newest first, with display names."""
+    events = list(
+        AuditEvent.objects.filter(
+            target_type=Case._meta.label_lower,
+            target_id=str(case.pk),
+            action__in=["case.create", "case.assign"],
+        )
+        .select_related("actor")
+        .order_by("-at", "-id")
+    )
+    usernames: set[str] = set()
+    for event in events:
+        for state in (event.before or {}, event.after or {}):
+            if state.get("handler"):
+                usernames.add(state["handler"])
+            usernames.update(state.get("co_handlers") or [])
+    User = get_user_model()
+    names = {u.username: u.display_name for u in User.objects.filter(username__in=usernames)}
+
+    def name(username: str | None) -> str | None:
+        return names.get(username, username) if username else None
+
+    changes = []
+    for event in events:
+        before, after = event.before or {}, event.after or {}
+        changes.append(
+            AssignmentChange(
+                at=event.at,
+                actor_name=event.actor.display_name if event.actor_id else "",
+                action=event.action,
+                handler_before=name(before.get("handler")),
+                handler_after=name(after.get("handler")),
+                co_before=[name(u) for u in before.get("co_handlers") or []],
+                co_after=[name(u) for u in after.get("co_handlers") or []],
+                reason=event.reason,
+            )
+        )
+    return changes

@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+from django.db.models import Count, OuterRef, QuerySet, Subquery
+
+from eservices.models import Case
+from mailboxes.models import Delivery, MailboxThread, Message, Thread
+
+from .models import ThreadExport
+
+
+def api_case(*, external_id: str) -> Case | None:
+    return (
+        Case.objects.select_related("citizen", "eservice", "unit", "handler", "thread")
+        .prefetch_related("co_handlers")
+        .filter(external_id=external_id)
+        .first()
+    )
+
+
+def api_thread_messages(*, case: Case, with_attachments: bool = False) -> QuerySet[Message]:
+    """The thread's messages with their read state, in one query (plus one for attachments).
+    read_at: first time staff read the message in any mailbox (the sender's own copy excluded)."""
+    first_read = (
+        Delivery.objects.filter(message=OuterRef("pk"), read_at__isnull=False)
+        .exclude(reason=Delivery.Reason.SENT)
+        .order_by("read_at")
+        .values("read_at")[:1]
+    )
+    first_handled = (
+        Delivery.objects.filter(message=OuterRef("pk"), handled_at__isnull=False)
+        .order_by("handled_at")
+        .values("handled_at")[:1]
+    )
+    messages = (
+        Message.objects.filter(thread_id=case.thread_id)
+        .select_related("sender")
+        .annotate(
+            first_read_at=Subquery(first_read),
+            first_handled_at=Subquery(first_handled),
+            attachment_count=Count("attachments"),
+        )
+        .order_by("created_at", "id")
+    )
+    if with_attachments:
+        messages = messages.prefetch_related("attachments")
+    return messages
+
+
+def api_thread_mailboxes(*, case: Case) -> QuerySet[MailboxThread]:
+    return (
+        MailboxThread.objects.filter(thread_id=case.thread_id)
+        .select_related("mailbox__unit", "handled_by")
+        .order_by("mailbox__kind", "mailbox_id")
+    )
+
+
+def sender_kind(message: Message) -> str:
+    if message.kind == Message.Kind.AUTOMATIC or message.sender is None:
+        return "system"
+    return "citizen" if message.sender.is_citizen else "staff"
+
+
+def exports_for_thread(thread: Thread) -> QuerySet[ThreadExport]:
+    """Exports of the thread to the case file, newest first, with who made them (one query)."""
+    return ThreadExport.objects.filter(thread_id=thread.pk).select_related("exported_by")

@@ -1,0 +1,235 @@
+"""Reads for the staff inbox. Each takes the acting user (or an object already opened through
+mailboxes.permissions), filters in SQL and prefetches, so templates add no queries. Lists come from
+the per-(mailbox, thread) summary (MailboxThread) and never scan messages."""
+
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from django.contrib.postgres.search import SearchQuery, SearchVectorField
+from django.core.exceptions import ValidationError
+from django.db import connection
+from django.db.models import (
+    Case,
+    Exists,
+    F,
+    FilteredRelation,
+    Func,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce
+
+from eservices import personnummer as pnr
+
+from .models import Attachment, Mailbox, MailboxThread, Message, Thread, UnitMembership
+from .permissions import accessible_mailboxes, cases_handled_by
+
+User = get_user_model()
+
+THREADS_PER_PAGE = 25
+
+
+class ThreadFilter:
+    ALL = "alla"
+    UNREAD = "olasta"
+    TAKEN_BY_ME = "mina"
+    HANDLED = "hanterade"
+    CHOICES = (ALL, UNREAD, TAKEN_BY_ME, HANDLED)
+
+
+def mailboxes_with_unread(user) -> QuerySet[Mailbox]:
+    """The user's mailboxes, their own first and then group mailboxes by name, each with `unread`
+    (unread messages, summed over the summaries' partial index on unread_count > 0)."""
+    unread = (
+        MailboxThread.objects.filter(mailbox_id=OuterRef("pk"), unread_count__gt=0)
+        .order_by()
+        .values("mailbox_id")
+        .annotate(total=Sum("unread_count"))
+        .values("total")
+    )
+    return (
+        accessible_mailboxes(user)
+        .annotate(
+            unread=Coalesce(Subquery(unread, output_field=IntegerField()), Value(0)),
+            personal_first=Case(When(kind=Mailbox.Kind.PERSONAL, then=0), default=1),
+        )
+        .order_by("personal_first", "name", "id")
+    )
+
+
+def unread_fingerprint(mailboxes) -> str:
+    """Changes whenever any shown count changes; lets the polling partial answer 204 otherwise."""
+    return "-".join(f"{m.pk}.{m.unread}" for m in mailboxes)
+
+
+def mailbox_threads(*, mailbox: Mailbox, user, view: str = ThreadFilter.ALL) -> QuerySet[MailboxThread]:
+    """One mailbox's threads from its summaries (index mailbox, -last_activity_at)."""
+    qs = MailboxThread.objects.filter(mailbox=mailbox)
+    if view == ThreadFilter.UNREAD:
+        qs = qs.filter(unread_count__gt=0)
+    elif view == ThreadFilter.TAKEN_BY_ME:
+        qs = qs.filter(taken_by=user)
+    elif view == ThreadFilter.HANDLED:
+        qs = qs.filter(handled_at__isnull=False)
+    return qs.select_related("thread", "taken_by", "handled_by").order_by("-last_activity_at", "-id")
+
+
+def thread_messages(*, thread: Thread, mailbox: Mailbox | None = None) -> list[Message]:
+    """The thread's messages in order, with sender, recipients, attachments and, when opened through a
+    mailbox, that mailbox's copy of each (why it is there, who forwarded it, the note): at most three
+    queries whatever the length."""
+    qs = (
+        Message.objects.filter(thread=thread)
+        .select_related("sender")
+        .annotate(has_attachments=Exists(Attachment.objects.filter(message_id=OuterRef("pk"))))
+        .order_by("created_at", "id")
+    )
+    if mailbox is not None:
+        qs = qs.annotate(
+            here=FilteredRelation("deliveries", condition=Q(deliveries__mailbox=mailbox)),
+        ).annotate(
+            here_reason=F("here__reason"),
+            here_note=F("here__forward_note"),
+            here_forwarded_by_first=F("here__forwarded_by__first_name"),
+            here_forwarded_by_last=F("here__forwarded_by__last_name"),
+            here_forwarded_for_first=F("here__forwarded_for__first_name"),
+            here_forwarded_for_last=F("here__forwarded_for__last_name"),
+        )
+    if not thread.is_citizen:
+        qs = qs.select_related("sender_mailbox").prefetch_related("recipients")
+    messages = list(qs)
+    with_files = [m.pk for m in messages if m.has_attachments]
+    files: dict[int, list[Attachment]] = {}
+    if with_files:
+        for attachment in Attachment.objects.filter(message_id__in=with_files).order_by("id"):
+            files.setdefault(attachment.message_id, []).append(attachment)
+    for m in messages:
+        m.attachment_list = files.get(m.pk, [])
+        if mailbox is not None:
+            m.here_forwarded_by = " ".join(
+                p for p in (m.here_forwarded_by_first, m.here_forwarded_by_last) if p
+            )
+            m.here_forwarded_for = " ".join(
+                p for p in (m.here_forwarded_for_first, m.here_forwarded_for_last) if p
+            )
+    return messages
+
+
+def reply_recipients(*, messages: list[Message], user, via_mailbox: Mailbox) -> list[Mailbox]:
+    """Who a reply in an internal thread goes to: the mailboxes of earlier messages' senders and
+    recipients, except the replier's own (their personal mailbox and the one they reply from). Read
+    from the messages already loaded with thread_messages (no query)."""
+    found: dict[int, Mailbox] = {}
+    for m in messages:
+        if m.kind != Message.Kind.NORMAL:
+            continue
+        if m.sender_mailbox is not None:
+            found.setdefault(m.sender_mailbox.pk, m.sender_mailbox)
+        for r in m.recipients.all():
+            found.setdefault(r.pk, r)
+    return sorted(
+        (mb for mb in found.values() if mb.owner_id != user.pk and mb.pk != via_mailbox.pk),
+        key=lambda mb: (mb.is_group, mb.name),
+    )
+
+
+def co_handlers_of(case) -> list:
+    return list(case.co_handlers.order_by("last_name", "first_name"))
+
+
+def unit_managers(unit_id: int) -> list:
+    """Who can make someone co-handler in this unit: its members whose role may assign cases."""
+    return list(
+        User.objects.filter(
+            is_active=True,
+            unit_memberships__unit_id=unit_id,
+            groups__permissions__codename="assign_cases",
+            groups__permissions__content_type__app_label="accounts",
+        )
+        .distinct()
+        .order_by("last_name", "first_name")
+    )
+
+
+def my_cases(user, limit: int = 50):
+    """Cases the user handles or co-handles, for the index page (a co-handler gets no deliveries of
+    the citizen's messages, so this is their way in)."""
+    return (
+        cases_handled_by(user)
+        .select_related("citizen", "eservice", "handler")
+        .order_by("-created_at")[:limit]
+    )
+
+
+def recipient_mailboxes(user) -> QuerySet[Mailbox]:
+    """What the composer offers: staff of the organisation (members of a unit) and every group
+    mailbox; never a citizen, never one's own mailbox."""
+    in_a_unit = UnitMembership.objects.filter(user_id=OuterRef("owner_id"))
+    return (
+        Mailbox.objects.filter(
+            Q(kind=Mailbox.Kind.GROUP)
+            | Q(
+                Exists(in_a_unit),
+                kind=Mailbox.Kind.PERSONAL,
+                owner__kind=User.Kind.STAFF,
+                owner__is_active=True,
+            )
+        )
+        .exclude(owner=user)
+        .select_related("owner", "unit")
+        .order_by("kind", "name", "id")
+    )
+
+
+def forward_targets(*, user, exclude: Mailbox) -> QuerySet[Mailbox]:
+    return Mailbox.objects.filter(kind=Mailbox.Kind.GROUP).exclude(pk=exclude.pk).order_by("name", "id")
+
+
+class SwedishVector(Func):
+    """to_tsvector('swedish', body) exactly as the GIN index is built (migration 0002), without the
+    COALESCE Django's SearchVector adds, so PostgreSQL can use the index."""
+
+    template = "to_tsvector('swedish'::regconfig, %(expressions)s)"
+    output_field = SearchVectorField()
+
+
+def search_threads(*, user, query: str) -> QuerySet[MailboxThread]:
+    """Threads in the mailboxes the user may open whose subject, counterpart or messages match, or
+    whose citizen has this personal identity number. Each row is a (mailbox, thread) summary the user
+    could open, so a result is never something they could not read."""
+    query = query.strip()
+    if connection.vendor == "postgresql":
+        matching = Message.objects.alias(vector=SwedishVector("body")).filter(
+            vector=SearchQuery(query, config="swedish", search_type="websearch")
+        )
+    else:  # the embedded SQLite default: a plain substring match
+        matching = Message.objects.filter(body__icontains=query)
+    condition = (
+        Q(thread__subject__icontains=query)
+        | Q(counterpart_name__icontains=query)
+        | Q(thread_id__in=matching.values("thread_id"))
+    )
+    number = _personnummer(query)
+    if number:
+        condition |= Q(thread__case__citizen__personnummer=number)
+    return (
+        MailboxThread.objects.filter(mailbox__in=accessible_mailboxes(user))
+        .filter(condition)
+        .select_related("mailbox", "thread", "taken_by", "handled_by")
+        .order_by("-last_activity_at", "-id")
+    )
+
+
+def _personnummer(text: str) -> str | None:
+    if sum(c.isdigit() for c in text) < 10:
+        return None
+    try:
+        return pnr.normalise(text)
+    except ValidationError:  # not a personal identity number: search as text only
+        return None

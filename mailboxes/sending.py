@@ -1,0 +1,91 @@
+"""Staff sending, tying the mailbox services to the one routing entry point and to the e-service.
+
+mailboxes.services imports neither absence nor eservices (dependencies point one way); the views call
+these functions, which store through the services and enqueue routing on commit, so an internal
+message to someone away is forwarded exactly as routing decides. Each function is one transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from django.db import transaction
+
+from absence.routing import message_route_on_commit
+from audit.models import AccessLogEntry
+from eservices.services import staff_message_send
+
+from .models import Attachment, Delivery, Mailbox, Message
+from .permissions import ThreadAccess
+from .services import (
+    access_log_citizen_read,
+    internal_reply_store,
+    internal_thread_start,
+    sent_copy_add,
+    thread_forward,
+)
+
+
+@transaction.atomic
+def internal_message_send(
+    *, sender, recipients: Sequence[Mailbox], subject: str, body: str, attachments: Iterable[Attachment] = ()
+) -> Message:
+    message = internal_thread_start(
+        sender=sender, recipients=recipients, subject=subject, body=body, attachments=attachments
+    )
+    message_route_on_commit(message)
+    return message
+
+
+@transaction.atomic
+def internal_reply_send(
+    *,
+    access: ThreadAccess,
+    sender,
+    recipients: Sequence[Mailbox],
+    body: str,
+    attachments: Iterable[Attachment] = (),
+) -> Message:
+    message = internal_reply_store(
+        thread=access.thread,
+        sender=sender,
+        via_mailbox=access.mailbox,
+        recipients=recipients,
+        body=body,
+        attachments=attachments,
+    )
+    message_route_on_commit(message)
+    return message
+
+
+@transaction.atomic
+def citizen_reply_send(
+    *, access: ThreadAccess, sender, body: str, attachments: Iterable[Attachment] = ()
+) -> Message:
+    """Through the e-service, which refuses (PermissionDenied) anyone but handler and co-handlers.
+    Written from a group mailbox, that mailbox keeps a read copy so its members see the answer."""
+    message = staff_message_send(case=access.case, sender=sender, body=body, attachments=attachments)
+    sent_copy_add(message=message, mailbox=access.mailbox, user=sender)
+    return message
+
+
+@transaction.atomic
+def thread_forward_by_hand(*, access: ThreadAccess, target: Mailbox, user, note: str = "") -> Delivery | None:
+    """Forward by hand; for a citizen thread the access log records who passed it on, and where, in
+    the same transaction (if the log cannot be written, nothing is forwarded)."""
+    delivery = thread_forward(
+        mailbox=access.mailbox, thread=access.thread, target=target, user=user, note=note
+    )
+    if delivery is not None and access.thread.is_citizen:
+        access_log_citizen_read(
+            user=user,
+            action=AccessLogEntry.Action.FORWARD,
+            route=access.route,
+            thread=access.thread,
+            mailbox=access.mailbox,
+            case=access.case,
+            object_type="delivery",
+            object_id=delivery.pk,
+            detail={"to_mailbox": target.pk, "to_mailbox_name": target.name},
+        )
+    return delivery

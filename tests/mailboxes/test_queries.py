@@ -1,0 +1,110 @@
+"""Each inbox page runs a fixed number of queries whether the mailbox holds 1 or 500 threads: lists
+come from the summaries, never from scanning messages."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from mailboxes.models import Delivery, MailboxThread, Message, Thread
+from tests import factories
+from tests.conftest import login
+from tests.mailboxes.conftest import citizen_writes, group, internal_thread, personal
+
+# The page budget a later benchmark holds us to (production counts: no test savepoints).
+BUDGET = 12
+
+
+def bulk_threads(*, mailbox, sender, count: int) -> None:
+    """`count` internal threads with one unread message each in `mailbox`, inserted in bulk."""
+    now = timezone.now()
+    threads = Thread.objects.bulk_create(
+        [Thread(subject=f"Tråd {i}", created_at=now, last_message_at=now) for i in range(count)]
+    )
+    messages = Message.objects.bulk_create(
+        [
+            Message(thread=t, sender=sender, body=f"Meddelande {t.pk}", created_at=now, routed_at=now)
+            for t in threads
+        ]
+    )
+    Delivery.objects.bulk_create(
+        [Delivery(message=m, mailbox=mailbox, thread_id=m.thread_id, created_at=now) for m in messages]
+    )
+    MailboxThread.objects.bulk_create(
+        [
+            MailboxThread(
+                mailbox=mailbox,
+                thread_id=m.thread_id,
+                last_activity_at=now,
+                message_count=1,
+                unread_count=1,
+                latest_sender_name=sender.display_name,
+                latest_snippet=m.body,
+                counterpart_name=sender.display_name,
+            )
+            for m in messages
+        ]
+    )
+
+
+def count_queries(client, url: str) -> int:
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(url)
+    assert response.status_code == 200, url
+    return len(ctx.captured_queries)
+
+
+@pytest.fixture
+def pages(org):
+    """The three pages, each over a thread that stays the same while the mailbox grows."""
+    gbox = group(org.unit_a)
+    message = internal_thread(org.handler_b1, [gbox, personal(org.handler_a1)], subject="Den vi öppnar")
+    case = factories.case(eservice_obj=org.eservice_a)
+    citizen_writes(case)
+    return {
+        "index": reverse("mailboxes:index"),
+        "group": reverse("mailboxes:mailbox", args=[gbox.pk]),
+        "personal": reverse("mailboxes:mailbox", args=[personal(org.handler_a1).pk]),
+        "thread": reverse("mailboxes:thread", args=[gbox.pk, message.thread_id]),
+        "citizen_thread": reverse("mailboxes:thread", args=[gbox.pk, case.thread_id]),
+    }
+
+
+def measure(client, org, pages) -> dict[str, int]:
+    login(client, org.handler_a1)
+    # The first visit marks the thread read (one more statement); then the steady state.
+    first = count_queries(client, pages["thread"])
+    for url in pages.values():
+        client.get(url)
+    return {"thread_first_open": first} | {name: count_queries(client, url) for name, url in pages.items()}
+
+
+@pytest.mark.django_db
+def test_page_query_counts_do_not_grow_with_the_mailbox(client, org, pages, django_assert_num_queries):
+    small = measure(client, org, pages)
+    # The same thread unread again, so its first open is measured once more.
+    MailboxThread.objects.filter(thread__subject="Den vi öppnar").update(unread_count=1)
+    Delivery.objects.filter(thread__subject="Den vi öppnar").update(read_at=None, read_by=None)
+    bulk_threads(mailbox=group(org.unit_a), sender=org.handler_b1, count=500)
+    bulk_threads(mailbox=personal(org.handler_a1), sender=org.handler_b1, count=500)
+    assert MailboxThread.objects.filter(mailbox=group(org.unit_a)).count() == 502
+
+    with django_assert_num_queries(small["thread_first_open"]):
+        client.get(pages["thread"])
+    for name, url in pages.items():
+        with django_assert_num_queries(small[name]):
+            assert client.get(url).status_code == 200
+
+
+@pytest.mark.django_db(transaction=True)
+def test_pages_stay_within_the_query_budget(client, pages, org):
+    """Counted outside any test transaction, as in production (BEGIN/COMMIT included)."""
+    bulk_threads(mailbox=group(org.unit_a), sender=org.handler_b1, count=500)
+    counts = measure(client, org, pages)
+    for name in ("index", "group", "personal", "thread"):
+        assert counts[name] <= BUDGET, (name, counts[name])
+    # Opening an unread thread adds the one mark-read statement.
+    assert counts["thread_first_open"] <= BUDGET + 1
