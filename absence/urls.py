@@ -12,4 +12,5 @@ urlpatterns = [
     path("sjukanmalan/", views.sick_call, name="sick_call"),
     path("sjukanmalan/<int:pk>/avsluta/", views.sick_call_end, name="sick_call_end"),
     path("enhet/", views.unit_overview, name="unit_overview"),
+    path("enhet/uppdatera/", views.unit_overview_refresh, name="unit_overview_refresh"),
 ]

@@ -13,7 +13,9 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
+
+from accounts.idle import idle_passive
 
 from . import selectors, services
 from .forms import OwnAbsenceForm, SickCallForm, StaffSearchForm
@@ -252,10 +254,18 @@ def sick_call_end(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
+@require_GET
 def unit_overview(request: HttpRequest) -> HttpResponse:
     require_perm(request.user, VIEW_UNIT_OVERVIEW)
-    overviews = selectors.unit_overviews(user=request.user)
-    context = {"overviews": overviews, "now": timezone.now()}
-    if request.htmx:
-        return render(request, "absence/_unit_overview_units.html", {**context, "oob": True})
+    context = {"overviews": selectors.unit_overviews(user=request.user), "now": timezone.now()}
     return render(request, "absence/unit_overview.html", context)
+
+
+@idle_passive  # the page's once-a-minute refresh keeps no unattended session alive
+@login_required
+@require_GET
+def unit_overview_refresh(request: HttpRequest) -> HttpResponse:
+    """The polled part (htmx): the same sections, swapped in place out of band."""
+    require_perm(request.user, VIEW_UNIT_OVERVIEW)
+    context = {"overviews": selectors.unit_overviews(user=request.user), "now": timezone.now(), "oob": True}
+    return render(request, "absence/_unit_overview_units.html", context)

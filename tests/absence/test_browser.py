@@ -1,5 +1,6 @@
-"""In the browser: a handler plans an absence; an administrator takes a sick call; the unit
-overview. Each page is audited with axe (WCAG 2.1 A/AA)."""
+"""In the browser: a handler plans an absence; an administrator takes a sick call; a group member
+takes a forwarded message and the returning handler sees who handled it; the unit overview. Each
+page is audited with axe (WCAG 2.1 A/AA)."""
 
 from datetime import timedelta
 
@@ -132,3 +133,51 @@ def test_manager_sees_the_unit_overview(page: Page, live_server, org):
     expect(page.locator(f"#figures-{org.unit_a.pk}")).to_contain_text("Olästa meddelanden")
     expect(page.locator("main")).not_to_contain_text("Hemlig orsak")
     _axe(page)
+
+
+def test_group_member_takes_the_forwarded_message_and_the_returning_handler_sees_who_handled_it(
+    page: Page, live_server, browser, org
+):
+    from tests.absence.helpers import sick_leave
+
+    case = factories.case(eservice_obj=org.eservice_a, handler=org.handler_a1, subject="Ansökan om bostöd")
+    sick_leave(org.handler_a1, actor=org.admin, reason="Ringde in sjuk")
+    citizen_writes(case, "Hej! Har ni fått mina papper?")
+    group_id = org.unit_a.group_mailbox.pk
+
+    # Bo, a member of the unit, finds the message in the group mailbox, marked, and takes it.
+    colleague = browser.new_context(locale="sv-SE")
+    bo = colleague.new_page()
+    _log_in(bo, live_server, org.handler_a2)
+    bo.goto(f"{live_server.url}/brevlador/{group_id}/")
+    row = bo.locator(".thread-row").filter(has_text="Ansökan om bostöd")
+    expect(row).to_contain_text("vidarebefordrat — Anna Andersson frånvarande")
+    _axe(bo)
+    row.get_by_role("link", name="Ansökan om bostöd").click()
+    expect(bo.get_by_text("Hej! Har ni fått mina papper?")).to_be_visible()
+    bo.get_by_role("button", name="Jag tar den").click()
+    expect(bo.locator(".work-state")).to_contain_text("tas om hand av Bo Berg")
+    bo.get_by_role("button", name="Markera som hanterad").click()
+    expect(bo.locator(".work-state")).to_contain_text("hanterat av Bo Berg")
+    colleague.close()
+
+    # Anna comes back: she sees who switched forwarding on, ends her absence, and finds her own copy
+    # still in her mailbox, showing that Bo handled it.
+    _log_in(page, live_server, org.handler_a1)
+    page.get_by_role("link", name="Min frånvaro").click()
+    expect(page.locator("main")).to_contain_text("Erik Ek")
+    expect(page.locator("main")).not_to_contain_text("Ringde in sjuk")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Jag är tillbaka – avsluta frånvaron nu").click()
+    expect(page.get_by_role("status").first).to_contain_text("Din frånvaro är avslutad")
+    expect(page.get_by_role("status").last).to_contain_text("Erik Ek slog på vidarebefordran")
+    page.get_by_role("link", name="Se vad som hände med dina meddelanden").click()
+    expect(page.get_by_role("row").filter(has_text="Ansökan om bostöd")).to_contain_text(
+        "Hanterat av Bo Berg"
+    )
+    _axe(page)
+
+    page.goto(f"{live_server.url}/brevlador/")
+    page.get_by_role("link", name="Min brevlåda").click()
+    own = page.locator(".thread-row").filter(has_text="Ansökan om bostöd")
+    expect(own).to_contain_text("hanterat av Bo Berg")

@@ -316,14 +316,16 @@ def test_unit_overview_for_the_manager_shows_own_units_only(client, org):
     assert "Anna Andersson" in page and "Cilla Carlsson" not in page
     assert "Olästa meddelanden" in page
     assert "tills vidare" in page
-    partial = client.get(reverse("absence:unit_overview"), headers={"HX-Request": "true"}).content.decode()
-    assert 'hx-swap-oob="innerHTML"' in partial and "<html" not in partial
+    partial = client.get(reverse("absence:unit_overview_refresh"), headers={"HX-Request": "true"})
+    body = partial.content.decode()
+    assert 'hx-swap-oob="innerHTML"' in body and "<html" not in body and "Anna Andersson" in body
 
 
 @pytest.mark.parametrize("role", ["handler_a1", "admin", "superuser", "sysadmin", "log_reviewer"])
 def test_unit_overview_is_403_for_other_roles(client, org, role):
     login(client, getattr(org, role))
     assert client.get(reverse("absence:unit_overview")).status_code == 403
+    assert client.get(reverse("absence:unit_overview_refresh")).status_code == 403
 
 
 def test_unit_overview_query_count_is_flat(client, org):
