@@ -2,6 +2,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class AuditEvent(models.Model):
@@ -25,6 +26,22 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.action} {self.target_type}:{self.target_id}"
+
+
+class AppendOnlyError(Exception):
+    """An attempt to change or delete access-log rows outside the retention service."""
+
+
+class AccessLogQuerySet(models.QuerySet):
+    # The ORM refuses before the database does (the trigger from migration 0003 is the real guard).
+    def update(self, **kwargs):
+        raise AppendOnlyError("The access log is append-only.")
+
+    def delete(self):
+        raise AppendOnlyError("The access log is append-only; only retention removes old entries.")
+
+    def bulk_update(self, objs, fields, batch_size=None):
+        raise AppendOnlyError("The access log is append-only.")
 
 
 class AccessLogEntry(models.Model):
@@ -68,15 +85,30 @@ class AccessLogEntry(models.Model):
     prev_hash = models.CharField(max_length=64)
     entry_hash = models.CharField(max_length=64, unique=True)
 
+    objects = AccessLogQuerySet.as_manager()
+
     class Meta:
         ordering = ["-seq"]
+        verbose_name = _("access log entry")
+        verbose_name_plural = _("access log entries")
         indexes = [
             models.Index(fields=["citizen", "at"]),
             models.Index(fields=["user", "at"]),
+            # Log review filters by the unit read and joins case teams by case id.
+            models.Index(fields=["unit_id", "at"], name="accesslog_unit_at_idx"),
+            models.Index(fields=["case_id"], name="accesslog_case_idx"),
         ]
 
     def __str__(self) -> str:
         return f"#{self.seq} {self.at:%Y-%m-%d %H:%M} {self.action}"
+
+    def save(self, *args, **kwargs):
+        if not kwargs.get("force_insert") and not self._state.adding:
+            raise AppendOnlyError("The access log is append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyError("The access log is append-only; only retention removes old entries.")
 
 
 class AccessLogHead(models.Model):
@@ -88,3 +120,69 @@ class AccessLogHead(models.Model):
 
     def __str__(self) -> str:
         return f"head #{self.seq}"
+
+
+class AccessLogPruning(models.Model):
+    """One run of access-log retention. Retention removes only a prefix of the chain; this row is the
+    anchor from which the remainder is verified: the first remaining entry has seq `through_seq + 1`
+    and prev_hash `through_hash` (the hash of the last removed entry). Append-only like the log."""
+
+    at = models.DateTimeField(default=timezone.now)
+    cutoff = models.DateTimeField()
+    first_seq = models.BigIntegerField()
+    through_seq = models.BigIntegerField(unique=True)
+    through_hash = models.CharField(max_length=64)
+    deleted_count = models.PositiveBigIntegerField()
+
+    class Meta:
+        ordering = ["-through_seq"]
+        verbose_name = _("access log pruning")
+        verbose_name_plural = _("access log prunings")
+
+    def __str__(self) -> str:
+        return f"pruned #{self.first_seq}–#{self.through_seq}"
+
+
+class LogReview(models.Model):
+    """A review of the access log done by a log reviewer: what was selected and what they concluded.
+    A random sample ("stickprov") is drawn first (status open) and completed with a conclusion."""
+
+    class Kind(models.TextChoices):
+        SAMPLE = "sample", _("Random sample")
+        SEARCH = "search", pgettext_lazy("kind of log review", "Search")
+        TARGETED = "targeted", _("Targeted check")
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("In progress")
+        DONE = "done", _("Completed")
+
+    class Outcome(models.TextChoices):
+        NO_REMARKS = "no_remarks", _("No remarks")
+        REMARKS = "remarks", _("Remarks – followed up")
+
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="log_reviews",
+        verbose_name=_("reviewer"),
+    )
+    kind = models.CharField(_("kind of review"), max_length=10, choices=Kind.choices)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.OPEN)
+    created_at = models.DateTimeField(_("started"), default=timezone.now, db_index=True)
+    completed_at = models.DateTimeField(_("completed"), null=True, blank=True)
+    period_start = models.DateField(_("period from"))
+    period_end = models.DateField(_("period to"))
+    # The filters or check that made up the selection (never a personal identity number: a citizen is
+    # referred to by user id).
+    selection = models.JSONField(_("selection"), default=dict, blank=True)
+    sample_seqs = models.JSONField(_("sampled entries"), default=list, blank=True)
+    outcome = models.CharField(_("outcome"), max_length=12, choices=Outcome.choices, blank=True)
+    conclusion = models.TextField(_("conclusion"), blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("log review")
+        verbose_name_plural = _("log reviews")
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.period_start}–{self.period_end}"

@@ -1,11 +1,41 @@
+"""Every write to the audit tables: audit events, the hash-chained access log, log reviews.
+
+Access-log invariants (each one tested in tests/audit/):
+- one chain: entry n has seq n and prev_hash = entry (n-1)'s entry_hash; appends are serialised by a
+  row lock on AccessLogHead, which always holds the last seq and hash;
+- append-only: the ORM (AccessLogQuerySet) and the database (triggers, migration 0003) refuse UPDATE
+  and DELETE; retention (audit.retention) may remove a prefix only, leaving an AccessLogPruning
+  anchor from which the rest still verifies;
+- a read is never unlogged: callers call access_log_record *before* rendering, and it raises
+  AccessLogError when the entry cannot be written.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
 import hashlib
 import json
+import logging
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
-from django.db import transaction
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import DatabaseError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
-from .models import AccessLogEntry, AccessLogHead, AuditEvent
+from .models import AccessLogEntry, AccessLogHead, AccessLogPruning, AuditEvent, LogReview
+
+logger = logging.getLogger(__name__)
+
+GENESIS_HASH = "0" * 64
+REVIEW_PERM = "accounts.review_access_log"
+
+
+class AccessLogError(RuntimeError):
+    """The access-log entry could not be written: the read it stands for must not happen."""
 
 
 def audit_event_record(
@@ -29,10 +59,14 @@ def audit_event_record(
     )
 
 
+# --- the access log: append and verify ---------------------------------------------------------
+
+
 def _entry_payload(entry: AccessLogEntry) -> str:
     fields = {
         "seq": entry.seq,
-        "at": entry.at.isoformat(),
+        # Always UTC, so the hash does not depend on how the database hands the value back.
+        "at": entry.at.astimezone(dt.UTC).isoformat(),
         "user": entry.user_id,
         "user_units": entry.user_units,
         "user_roles": entry.user_roles,
@@ -55,18 +89,26 @@ def entry_hash(entry: AccessLogEntry) -> str:
 
 
 def _user_snapshot(user) -> tuple[str, str]:
+    """The user's units and roles at the time of the read, as the log must keep them even after they
+    change."""
+    from accounts.roles import ALL_ROLES
+
     units = ", ".join(sorted(user.unit_memberships.values_list("unit__name", flat=True)))
-    roles = ", ".join(sorted(user.groups.filter(name__in=_role_names()).values_list("name", flat=True)))
+    roles = ", ".join(sorted(user.groups.filter(name__in=ALL_ROLES).values_list("name", flat=True)))
     return units, roles
 
 
-def _role_names():
-    from accounts.roles import ALL_ROLES
+def _thread_context(thread_id: int) -> dict[str, int | None]:
+    """Citizen, case and the case's unit of a thread, so that every entry names the citizen the read
+    concerns even when a caller only knows the thread."""
+    from mailboxes.models import Thread
 
-    return ALL_ROLES
+    row = Thread.objects.filter(pk=thread_id).values("citizen_id", "case__id", "case__unit_id").first()
+    if row is None:
+        return {}
+    return {"citizen_id": row["citizen_id"], "case_id": row["case__id"], "unit_id": row["case__unit_id"]}
 
 
-@transaction.atomic
 def access_log_record(
     *,
     user,
@@ -81,27 +123,58 @@ def access_log_record(
     citizen_id: int | None = None,
     detail: dict[str, Any] | None = None,
 ) -> AccessLogEntry:
-    """Append one entry to the chain. Raises if it cannot be written: callers call this *before*
-    rendering the data, so a read never happens unlogged."""
-    head, _ = AccessLogHead.objects.select_for_update().get_or_create(id=1)
+    """Append one entry to the chain. Raises AccessLogError if it cannot be written: callers call this
+    *before* rendering the data, so a read never happens unlogged.
+
+    `citizen_id`, `case_id` and `unit_id` are filled in from the thread when the caller leaves them
+    out. `unit_id` is the unit whose data was read (the case's unit, or the group mailbox's unit)."""
+    if action not in AccessLogEntry.Action.values:
+        raise ValueError(f"Unknown access-log action {action!r}")
+    if route not in AccessLogEntry.Route.values:
+        raise ValueError(f"Unknown access-log route {route!r}")
+    if not getattr(user, "pk", None):
+        raise AccessLogError("An access-log entry needs the user who read.")
+    try:
+        return _append(
+            user=user,
+            action=action,
+            route=route,
+            object_type=object_type,
+            object_id=object_id,
+            thread_id=thread_id,
+            mailbox_id=mailbox_id,
+            case_id=case_id,
+            unit_id=unit_id,
+            citizen_id=citizen_id,
+            detail=detail or {},
+        )
+    except DatabaseError as exc:
+        logger.exception("Access-log entry could not be written; refusing the read")
+        raise AccessLogError("The access log could not be written.") from exc
+
+
+@transaction.atomic
+def _append(*, user, thread_id, case_id, unit_id, citizen_id, **fields) -> AccessLogEntry:
+    if thread_id is not None and None in (citizen_id, case_id, unit_id):
+        context = _thread_context(thread_id)
+        citizen_id = citizen_id if citizen_id is not None else context.get("citizen_id")
+        case_id = case_id if case_id is not None else context.get("case_id")
+        unit_id = unit_id if unit_id is not None else context.get("unit_id")
     units, roles = _user_snapshot(user)
+    head, _ = AccessLogHead.objects.select_for_update().get_or_create(id=1)
     entry = AccessLogEntry(
         seq=head.seq + 1,
+        # Taken under the head lock, so `at` never decreases along the chain (retention relies on it).
         at=timezone.now(),
         user=user,
         user_units=units[:500],
         user_roles=roles[:500],
-        action=action,
-        route=route,
-        object_type=object_type,
-        object_id=object_id,
         thread_id=thread_id,
-        mailbox_id=mailbox_id,
         case_id=case_id,
         unit_id=unit_id,
         citizen_id=citizen_id,
-        detail=detail or {},
         prev_hash=head.last_hash,
+        **fields,
     )
     entry.entry_hash = entry_hash(entry)
     entry.save(force_insert=True)
@@ -109,3 +182,176 @@ def access_log_record(
     head.last_hash = entry.entry_hash
     head.save(update_fields=["seq", "last_hash"])
     return entry
+
+
+@dataclass(frozen=True)
+class ChainVerification:
+    ok: bool
+    checked: int
+    first_seq: int | None
+    last_seq: int | None
+    first_bad_seq: int | None = None
+    problem: str = ""
+
+
+def chain_anchor() -> tuple[int, str]:
+    """(seq, hash) the remaining chain starts after: the latest retention anchor, or the genesis."""
+    pruning = AccessLogPruning.objects.order_by("-through_seq").first()
+    if pruning is None:
+        return 0, GENESIS_HASH
+    return pruning.through_seq, pruning.through_hash
+
+
+def _rows(after_seq: int, through_seq: int | None) -> Iterator[AccessLogEntry]:
+    qs = AccessLogEntry.objects.filter(seq__gt=after_seq).order_by("seq")
+    if through_seq is not None:
+        qs = qs.filter(seq__lte=through_seq)
+    return qs.iterator(chunk_size=2000)
+
+
+def access_log_verify(*, through_seq: int | None = None) -> ChainVerification:
+    """Walk the chain from its anchor and report the first entry that does not fit: a gap (removed
+    row), a wrong prev_hash (reordered or removed row) or a wrong entry_hash (altered row). Without
+    `through_seq` the end is checked against the head too (removed tail)."""
+    expected_seq, expected_prev = chain_anchor()
+    checked = 0
+    first_seq = None
+    last_seq = None
+    for entry in _rows(expected_seq, through_seq):
+        expected_seq += 1
+        first_seq = entry.seq if first_seq is None else first_seq
+        if entry.seq != expected_seq:
+            return ChainVerification(
+                False, checked, first_seq, last_seq, expected_seq, f"entry #{expected_seq} is missing"
+            )
+        if entry.prev_hash != expected_prev:
+            return ChainVerification(
+                False, checked, first_seq, last_seq, entry.seq, "prev_hash does not match the entry before"
+            )
+        if entry_hash(entry) != entry.entry_hash:
+            return ChainVerification(
+                False, checked, first_seq, last_seq, entry.seq, "content does not match its hash"
+            )
+        expected_prev = entry.entry_hash
+        last_seq = entry.seq
+        checked += 1
+    if through_seq is None:
+        head = AccessLogHead.objects.filter(id=1).first()
+        head_seq, head_hash = (head.seq, head.last_hash) if head else (0, GENESIS_HASH)
+        if head_seq != expected_seq or head_hash != expected_prev:
+            if head_seq > expected_seq:
+                bad = expected_seq + 1  # entries after the last one found are gone
+            elif head_seq < expected_seq:
+                bad = head_seq + 1  # entries beyond the head were never appended through the head
+            else:
+                bad = expected_seq  # same length, different last hash: the head was altered
+            return ChainVerification(
+                False,
+                checked,
+                first_seq,
+                last_seq,
+                bad,
+                f"the chain ends at #{expected_seq} but the head says #{head_seq}",
+            )
+    return ChainVerification(True, checked, first_seq, last_seq)
+
+
+# --- log reviews -------------------------------------------------------------------------------
+
+
+def _require_reviewer(user) -> None:
+    if not user.has_perm(REVIEW_PERM):
+        raise PermissionDenied
+
+
+def _check_period(period_start: dt.date, period_end: dt.date) -> None:
+    if period_end < period_start:
+        raise ValidationError(_("The period ends before it starts."), code="period")
+
+
+def _period_bounds(period_start: dt.date, period_end: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    tz = timezone.get_current_timezone()
+    start = dt.datetime.combine(period_start, dt.time.min, tzinfo=tz)
+    end = dt.datetime.combine(period_end + dt.timedelta(days=1), dt.time.min, tzinfo=tz)
+    return start, end
+
+
+@transaction.atomic
+def log_review_sample_draw(*, reviewer, period_start: dt.date, period_end: dt.date, size: int) -> LogReview:
+    """Draw a random sample ("stickprov") of `size` staff reads in the period and open a review of it.
+    The drawn entries are stored by seq so the sample stays the same when looked at again."""
+    _require_reviewer(reviewer)
+    _check_period(period_start, period_end)
+    if size < 1:
+        raise ValidationError(_("The sample must hold at least one entry."), code="size")
+    start, end = _period_bounds(period_start, period_end)
+    seqs = list(
+        AccessLogEntry.objects.filter(at__gte=start, at__lt=end)
+        .exclude(route=AccessLogEntry.Route.LOG_REVIEW)
+        .values_list("seq", flat=True)
+    )
+    chosen = sorted(secrets.SystemRandom().sample(seqs, min(size, len(seqs))))
+    review = LogReview.objects.create(
+        reviewer=reviewer,
+        kind=LogReview.Kind.SAMPLE,
+        period_start=period_start,
+        period_end=period_end,
+        selection={"size": size, "population": len(seqs)},
+        sample_seqs=chosen,
+    )
+    audit_event_record(
+        actor=reviewer,
+        action="log_review.sample",
+        target=review,
+        after={"period": [str(period_start), str(period_end)], "size": len(chosen)},
+    )
+    return review
+
+
+@transaction.atomic
+def log_review_complete(*, review: LogReview, reviewer, outcome: str, conclusion: str) -> LogReview:
+    """Record the conclusion of an open review. Only the reviewer who started it completes it, and a
+    completed review is never changed."""
+    _require_reviewer(reviewer)
+    review = LogReview.objects.select_for_update().get(pk=review.pk)
+    if review.reviewer_id != reviewer.pk or review.status != LogReview.Status.OPEN:
+        raise PermissionDenied
+    if outcome not in LogReview.Outcome.values:
+        raise ValidationError(_("Choose an outcome."), code="outcome")
+    if not conclusion.strip():
+        raise ValidationError(_("Write a conclusion."), code="conclusion")
+    review.status = LogReview.Status.DONE
+    review.completed_at = timezone.now()
+    review.outcome = outcome
+    review.conclusion = conclusion.strip()
+    review.save(update_fields=["status", "completed_at", "outcome", "conclusion"])
+    audit_event_record(
+        actor=reviewer, action="log_review.complete", target=review, after={"outcome": outcome}
+    )
+    return review
+
+
+@transaction.atomic
+def log_review_record(
+    *,
+    reviewer,
+    kind: str,
+    period_start: dt.date,
+    period_end: dt.date,
+    selection: dict[str, Any],
+    outcome: str,
+    conclusion: str,
+) -> LogReview:
+    """Record a review done through a search or a targeted check, completed at once."""
+    _require_reviewer(reviewer)
+    _check_period(period_start, period_end)
+    if kind not in (LogReview.Kind.SEARCH, LogReview.Kind.TARGETED):
+        raise ValueError(f"Unknown review kind {kind!r}")
+    review = LogReview.objects.create(
+        reviewer=reviewer,
+        kind=kind,
+        period_start=period_start,
+        period_end=period_end,
+        selection=selection,
+    )
+    return log_review_complete(review=review, reviewer=reviewer, outcome=outcome, conclusion=conclusion)

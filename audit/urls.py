@@ -1,7 +1,17 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-from . import views  # noqa: F401
+from . import views
 
 app_name = "audit"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.search, name="search"),
+    path("export.csv", views.export, name="export"),
+    path("kontroller/", views.checks, name="checks"),
+    path("kontroller/export.csv", views.checks_export, name="checks_export"),
+    path("stickprov/", views.sample, name="sample"),
+    path("granskningar/", views.reviews, name="reviews"),
+    path("granskningar/ny/", views.review_record, name="review_record"),
+    path("granskningar/<int:pk>/", views.review, name="review"),
+    path("andringar/", views.events, name="events"),
+]

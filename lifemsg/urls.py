@@ -11,6 +11,8 @@ urlpatterns = [
     path("franvaro/", include("absence.urls")),
     path("logg/", include("audit.urls")),
     path("", include("integrations.urls")),  # /api/, /sso/, /journalforing/
+    path("medborgare/logguttag/", include("audit.citizen_urls")),
+    path("administration/", include("administration.urls")),
     path("tillganglighet/", TemplateView.as_view(template_name="accessibility.html"), name="accessibility"),
     path("django-admin/", admin.site.urls),
 ]

@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "eservices",
     "absence",
     "integrations",
+    "administration",
 ]
 
 MIDDLEWARE = [
@@ -287,6 +288,8 @@ SPECTACULAR_SETTINGS = {"TITLE": "lifemsg API", "VERSION": "1.0.0"}
 
 ACCESS_LOG_RETENTION_DAYS = env.int("ACCESS_LOG_RETENTION_DAYS", default=5 * 365)
 MESSAGE_RETENTION_DAYS = env.int("MESSAGE_RETENTION_DAYS", default=10 * 365)
+# Log review's "bulk reads" check: more than this many different citizens read within one hour.
+ACCESS_LOG_BULK_READ_THRESHOLD = env.int("ACCESS_LOG_BULK_READ_THRESHOLD", default=20)
 
 LOGGING = {
     "version": 1,

@@ -1,0 +1,131 @@
+"""Retention: remove what is past its period, and nothing else; record what was done.
+
+Access log (ACCESS_LOG_RETENTION_DAYS): only a *prefix* of the hash chain is ever removed (every entry
+before the first one still inside the period), after verifying that prefix, and an AccessLogPruning
+anchor keeps the hash of the last removed entry so the remainder still verifies from there. The
+database lets these DELETEs through only inside this transaction (see migration 0003).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import connection, models, transaction
+from django.utils import timezone
+
+from .models import AccessLogEntry, AccessLogHead, AccessLogPruning
+from .services import access_log_verify, audit_event_record, chain_anchor
+
+logger = logging.getLogger(__name__)
+
+
+class RetentionError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class AccessLogPruneResult:
+    cutoff: datetime
+    deleted: int = 0
+    first_seq: int | None = None
+    through_seq: int | None = None
+    refused: str = ""
+
+
+@contextmanager
+def _retention_gate() -> Iterator[None]:
+    """Open the database's gate for retention deletes, for this transaction only."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT set_config('lifemsg.access_log_retention', 'on', true)")
+        else:
+            cursor.execute("INSERT INTO audit_retention_gate (id) VALUES (1)")
+        try:
+            yield
+        finally:
+            if connection.vendor == "postgresql":
+                cursor.execute("SELECT set_config('lifemsg.access_log_retention', 'off', true)")
+            else:
+                cursor.execute("DELETE FROM audit_retention_gate")
+
+
+@transaction.atomic
+def access_log_prune(*, now: datetime | None = None) -> AccessLogPruneResult:
+    """Remove the entries older than ACCESS_LOG_RETENTION_DAYS that form a prefix of the chain."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=settings.ACCESS_LOG_RETENTION_DAYS)
+    # Holding the head lock keeps appends out while the prefix is chosen and removed.
+    head, _ = AccessLogHead.objects.select_for_update().get_or_create(id=1)
+    anchor_seq, _anchor_hash = chain_anchor()
+    first_kept = (
+        AccessLogEntry.objects.filter(at__gte=cutoff).order_by("seq").values_list("seq", flat=True).first()
+    )
+    # Everything before the first entry inside the period is older than the cutoff by construction,
+    # even if the clock ever stepped back: nothing inside the period is removed.
+    through = first_kept - 1 if first_kept is not None else head.seq
+    if through <= anchor_seq:
+        return AccessLogPruneResult(cutoff=cutoff)
+    check = access_log_verify(through_seq=through)
+    if not check.ok or check.last_seq != through:
+        reason = check.problem or f"the chain does not reach #{through}"
+        bad = check.first_bad_seq or (check.last_seq or anchor_seq) + 1
+        logger.error("Access-log retention refused: entry #%s: %s", bad, reason)
+        # The record of the refusal must survive the rollback of nothing: no rows were touched.
+        audit_event_record(
+            actor=None,
+            action="retention.access_log_refused",
+            target=head,
+            after={"cutoff": cutoff.isoformat(), "first_bad_seq": bad, "problem": reason},
+            reason="The chain to be removed does not verify; nothing was removed so it can be examined.",
+        )
+        return AccessLogPruneResult(cutoff=cutoff, refused=f"#{bad}: {reason}")
+    last_hash = AccessLogEntry.objects.filter(seq=through).values_list("entry_hash", flat=True).get()
+    expected = through - anchor_seq
+    pruning = AccessLogPruning.objects.create(
+        cutoff=cutoff,
+        first_seq=anchor_seq + 1,
+        through_seq=through,
+        through_hash=last_hash,
+        deleted_count=expected,
+    )
+    with _retention_gate():
+        deleted, _ = models.QuerySet.delete(AccessLogEntry.objects.filter(seq__lte=through))
+    if deleted != expected:
+        raise RetentionError(f"expected to remove {expected} access-log entries, removed {deleted}")
+    audit_event_record(
+        actor=None,
+        action="retention.access_log",
+        target=pruning,
+        after={
+            "cutoff": cutoff.isoformat(),
+            "retention_days": settings.ACCESS_LOG_RETENTION_DAYS,
+            "deleted": deleted,
+            "first_seq": pruning.first_seq,
+            "through_seq": through,
+            "through_hash": last_hash,
+        },
+    )
+    return AccessLogPruneResult(
+        cutoff=cutoff, deleted=deleted, first_seq=pruning.first_seq, through_seq=through
+    )
+
+
+def access_log_check_chain():
+    """Verify the whole remaining chain (run nightly after retention). A break is logged as an error
+    and recorded as an audit event, so tampering is noticed even if nobody runs verify_access_log."""
+    result = access_log_verify()
+    if not result.ok:
+        logger.error("Access-log chain broken at entry #%s: %s", result.first_bad_seq, result.problem)
+        head, _ = AccessLogHead.objects.get_or_create(id=1)
+        audit_event_record(
+            actor=None,
+            action="retention.access_log_chain_broken",
+            target=head,
+            after={"first_bad_seq": result.first_bad_seq, "problem": result.problem},
+        )
+    return result
