@@ -383,6 +383,7 @@ def _download(request, attachment, access: ThreadAccess):
     response = FileResponse(
         handle, as_attachment=True, filename=attachment.filename, content_type=attachment.content_type
     )
+    response["X-Content-Type-Options"] = "nosniff"  # also set globally; never sniffed whatever the settings
     response["Cache-Control"] = "private, no-store"
     return response
 

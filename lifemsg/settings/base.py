@@ -263,6 +263,9 @@ AXES_VERBOSE = False
 AXES_LOCKOUT_TEMPLATE = "locked_out.html"  # Swedish page, HTTP 429
 # axes keeps the POST data of failed attempts: mask the personal identity number tried.
 AXES_SENSITIVE_PARAMETERS = ["personnummer"]
+# Citizens' usernames contain their personal identity number: axes locks out, logs and stores them
+# under a marker instead (and its info-level log lines, which name the raw username, are off).
+AXES_USERNAME_CALLABLE = "eservices.eid_testlogin.axes_username"
 
 # Content-Security-Policy: no inline scripts or styles anywhere.
 CONTENT_SECURITY_POLICY = {
@@ -296,7 +299,11 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # axes' info lines name the raw username (a citizen's holds the personal identity number).
+        "axes": {"level": "WARNING"},
+    },
 }
 
 
