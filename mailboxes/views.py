@@ -498,22 +498,28 @@ def search(request):
     return render(request, "mailboxes/search.html", context)
 
 
+def route_for(mailbox) -> str:
+    return AccessLogEntry.Route.GROUP_MAILBOX if mailbox.is_group else AccessLogEntry.Route.OWN_MAILBOX
+
+
 def _log_search(user, query: str, rows: list[MailboxThread]) -> None:
-    first = rows[0]
-    access_log_citizen_read(
-        user=user,
-        action=AccessLogEntry.Action.SEARCH,
-        route=AccessLogEntry.Route.GROUP_MAILBOX
-        if first.mailbox.is_group
-        else AccessLogEntry.Route.OWN_MAILBOX,
-        thread=first.thread,
-        mailbox=first.mailbox,
-        object_type="search",
-        object_id=None,
-        detail={
-            "query": query,
-            "results": [
-                {"thread": r.thread_id, "mailbox": r.mailbox_id, "citizen": r.thread.citizen_id} for r in rows
-            ],
-        },
-    )
+    """One entry per citizen whose thread the results show, so each citizen's reads (and their log
+    extract) include the search that found them."""
+    by_citizen: dict[int, list[MailboxThread]] = {}
+    for row in rows:
+        by_citizen.setdefault(row.thread.citizen_id, []).append(row)
+    for citizen_rows in by_citizen.values():
+        first = citizen_rows[0]
+        access_log_citizen_read(
+            user=user,
+            action=AccessLogEntry.Action.SEARCH,
+            route=route_for(first.mailbox),
+            thread=first.thread,
+            mailbox=first.mailbox,
+            object_type="search",
+            object_id=None,
+            detail={
+                "query": query,
+                "results": [{"thread": r.thread_id, "mailbox": r.mailbox_id} for r in citizen_rows],
+            },
+        )

@@ -222,6 +222,28 @@ ROWS: list[Row] = [
     Row("eservices:logout", citizen_only(REDIRECT, anonymous=REDIRECT), method="POST"),
     Row("eservices:portal", citizen_only()),
     Row("audit_citizen:extract", citizen_only()),
+    Row("eservices:case", citizen_only(), args=lambda w: (w.case.pk,)),
+    Row("eservices:case", citizen_only(ok=404), args=lambda w: (w.group_case.pk,), label="another citizen's"),
+    Row("eservices:attachment", citizen_only(), args=lambda w: (w.case_attachment.pk,)),
+    Row(
+        "eservices:attachment",
+        citizen_only(ok=404),
+        args=lambda w: (w.group_attachment.pk,),
+        label="another citizen's",
+    ),
+    Row("eservices:conversation_choose", citizen_only()),
+    Row("eservices:conversation_start", citizen_only(ok=404), args=lambda w: (w.org.eservice_a.slug,)),
+    Row("eservices:settings", citizen_only()),
+    # e-ID through OIDC is not configured in tests.
+    Row("eservices:oidc_authentication_init", outcomes(403, anonymous=404, citizen=404)),
+    Row("eservices:oidc_callback", outcomes(403, anonymous=404, citizen=404)),
+    # --- case assignment (accounts.assign_cases; an enhetschef only for their own units) ------------
+    Row("eservices:staff_cases", staff_only(("enhetschef", "administrator", "systemforvaltare"))),
+    Row(
+        "eservices:staff_case_assign",
+        staff_only(("enhetschef", "administrator", "systemforvaltare")),
+        args=lambda w: (w.case.pk,),
+    ),
     # --- staff mailboxes (accounts.use_mailboxes; a mailbox or thread one may not open is 404) -------
     Row("mailboxes:index", staff_only(MAILBOX_USERS)),
     Row("mailboxes:unread", staff_only(MAILBOX_USERS)),
