@@ -38,6 +38,7 @@ class IdleTimeoutMiddleware:
     activity. Views marked @idle_passive (background polling) are not activity."""
 
     SESSION_KEY = "last_activity"
+    RESOLUTION = 15
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -65,7 +66,10 @@ class IdleTimeoutMiddleware:
             and not getattr(request, "idle_passive", False)
             and hasattr(request, "session")
         ):
-            request.session[self.SESSION_KEY] = now
+            last = request.session.get(self.SESSION_KEY)
+            # Written at most every RESOLUTION seconds: a session save per request costs three queries.
+            if last is None or now - last >= self.RESOLUTION:
+                request.session[self.SESSION_KEY] = now
         return response
 
     def process_view(self, request, view_func, view_args, view_kwargs):
