@@ -5,10 +5,13 @@ exist."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from django.test import Client
 from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
 
 from absence.routing import route_message
 from eservices.models import ConversationTopic, EService
@@ -50,11 +53,16 @@ def build_world():
         name="Meddelande IFO", slug="meddelande-ifo", unit=org.unit_a, citizen_can_start=True
     )
     ConversationTopic.objects.create(eservice=startable, topic="adults", unit=org.unit_a, position=0)
+    EService.objects.create(
+        name="Kontakt med LSS", slug="kontakt-lss", unit=org.unit_b, citizen_can_start=True
+    )
     return org, case, internal, grouped, startable
 
 
 def staff_pages(user, org, case, internal, grouped) -> list[tuple[str, int]]:
     """(url, expected status) for everything this staff member can open, plus a 403 and a 404."""
+    today = timezone.localdate()
+    week_ago = today - timedelta(days=7)
     pages = [(reverse("accounts:home"), 200), ("/tillganglighet/", 200), ("/finns-inte/", 404)]
     if user.has_perm("accounts.use_mailboxes"):
         mine = personal(user)
@@ -100,10 +108,24 @@ def staff_pages(user, org, case, internal, grouped) -> list[tuple[str, int]]:
             (reverse("audit:sample"), 200),
             (reverse("audit:reviews"), 200),
             (reverse("audit:events"), 200),
+            # With results: the case's reads (written by the handler's visits above), a check, a sample.
+            (reverse("audit:search") + f"?citizen={case.citizen.user_id}", 200),
+            (reverse("audit:search") + f"?unit={org.unit_a.pk}", 200),
+            (reverse("audit:checks") + f"?check=outside&date_from={week_ago}&date_to={today}", 200),
+            (reverse("audit:review", args=[sample_review(user).pk]), 200),
         ]
     else:
         pages.append((reverse("audit:search"), 403))
     return pages
+
+
+def sample_review(reviewer):
+    from audit.services import log_review_sample_draw
+
+    end = timezone.localdate()
+    return log_review_sample_draw(
+        reviewer=reviewer, period_start=end - timedelta(days=7), period_end=end, size=5
+    )
 
 
 def session_cookie(user, base_url: str) -> list[dict]:
