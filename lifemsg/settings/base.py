@@ -199,6 +199,11 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict = {
     "absence-tick": {"task": "absence.tick", "schedule": timedelta(seconds=30)},
     "routing-sweep": {"task": "absence.sweep", "schedule": timedelta(seconds=60)},
+    # Unit managers hear about messages unread too long in their group mailbox (once per message).
+    "absence-escalate-group-unread": {
+        "task": "absence.escalate_group_unread",
+        "schedule": timedelta(minutes=5),
+    },
     "citizen-notify-sweep": {"task": "eservices.notify_sweep", "schedule": timedelta(minutes=5)},
     "retention": {"task": "audit.retention", "schedule": crontab(hour=2, minute=30)},
 }
