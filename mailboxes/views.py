@@ -21,6 +21,7 @@ from absence.selectors import away_notices_for_mailboxes
 from accounts.idle import idle_passive
 from audit.models import AccessLogEntry
 from eservices.permissions import can_send_to_citizen
+from lifemsg.ratelimits import RATE_LIMITED_MESSAGE, send_rate_exceeded
 
 from . import selectors
 from .forms import CitizenMessageForm, ComposeForm, ForwardForm, NoteForm, ReplyForm, SearchForm
@@ -228,6 +229,10 @@ def reply(request, mailbox_id: int, thread_id: int):
         form.add_error(None, _("There is nobody else in this conversation to reply to."))
         form.keep_uploads()
         return _render_thread(request, access, reply_form=form, status=400)
+    if send_rate_exceeded(request, group="staff-send"):
+        form.add_error(None, RATE_LIMITED_MESSAGE)
+        form.keep_uploads()
+        return _render_thread(request, access, reply_form=form, status=429)
     internal_reply_send(
         access=access,
         sender=request.user,
@@ -249,6 +254,10 @@ def _send_citizen(request, access: ThreadAccess):
     if not form.is_valid():
         form.keep_uploads()
         return _render_thread(request, access, citizen_form=form, status=400)
+    if send_rate_exceeded(request, group="staff-send"):
+        form.add_error(None, RATE_LIMITED_MESSAGE)
+        form.keep_uploads()
+        return _render_thread(request, access, citizen_form=form, status=429)
     citizen_reply_send(
         access=access,
         sender=request.user,
@@ -374,6 +383,7 @@ def _download(request, attachment, access: ThreadAccess):
     response = FileResponse(
         handle, as_attachment=True, filename=attachment.filename, content_type=attachment.content_type
     )
+    response["X-Content-Type-Options"] = "nosniff"  # also set globally; never sniffed whatever the settings
     response["Cache-Control"] = "private, no-store"
     return response
 
@@ -414,6 +424,7 @@ def compose(request):
         form = ComposeForm(user=user, initial=initial)
         return render(request, "mailboxes/compose.html", {"form": form})
     check_only = request.POST.get("action") == "check"
+    status = None
     form = ComposeForm(request.POST, request.FILES, user=user, check_only=check_only)
     if form.is_valid():
         recipients = form.cleaned_data["recipients"]
@@ -423,6 +434,10 @@ def compose(request):
             # Shown before sending: who is away, until when, where the message will also go.
             form.keep_uploads()
             confirm = bool(notices) and not check_only
+        elif send_rate_exceeded(request, group="staff-send"):
+            form.add_error(None, RATE_LIMITED_MESSAGE)
+            form.keep_uploads()
+            status = 429
         else:
             message = internal_message_send(
                 sender=user,
@@ -446,7 +461,9 @@ def compose(request):
         "checked": check_only,
         "confirm": confirm,
     }
-    return render(request, "mailboxes/compose.html", context, status=400 if form.errors else 200)
+    if status is None:
+        status = 400 if form.errors else 200
+    return render(request, "mailboxes/compose.html", context, status=status)
 
 
 @require_GET
