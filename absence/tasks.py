@@ -42,10 +42,11 @@ def route_message_task(*, message_id: int) -> int:
     return len(routing.route_message(message_id=message_id))
 
 
-def run_sweep(now: str | None = None) -> dict[str, int]:
+@shared_task(name="absence.sweep", acks_late=True, time_limit=300, soft_time_limit=280)
+def sweep(now: str | None = None) -> dict[str, int]:
     """Guarantee 1: route every stored message a lost task left unrouted (older than
     ROUTING_SWEEP_AGE_SECONDS, so the normal path has had its chance). Guarantee 2: forward any
-    unread message that sits only with people who are away. Returns what it did."""
+    unread message that sits only with people who are away."""
     moment = _now(now)
     cutoff = moment - timedelta(seconds=settings.ROUTING_SWEEP_AGE_SECONDS)
     ids = list(
@@ -66,12 +67,6 @@ def run_sweep(now: str | None = None) -> dict[str, int]:
     if routed or failed or forwarded:
         logger.info("sweep: routed %s, failed %s, forwarded %s stranded", routed, failed, forwarded)
     return {"routed": routed, "failed": failed, "forwarded": forwarded}
-
-
-@shared_task(name="absence.sweep", acks_late=True, time_limit=300, soft_time_limit=280)
-def sweep(now: str | None = None) -> int:
-    """The beat's sweep (see run_sweep). Returns how many messages it routed."""
-    return run_sweep(now)["routed"]
 
 
 @shared_task(name="absence.tick", acks_late=True, time_limit=300, soft_time_limit=280)
