@@ -131,7 +131,94 @@ def phase_limit(count: int = 2000) -> dict:
     return {"limit_per_s": round(len(rows) / elapsed, 1), "limit_messages": len(rows)}
 
 
-PHASES = {"setup": phase_setup, "pages": phase_pages, "limit": phase_limit}
+INGEST_BODY = "Hej! Jag skickar in underlaget till min ansökan om bistånd, vänliga hälsningar."
+
+
+def _post_messages(case_rows, barrier, results, index: int) -> None:
+    """One poster process: a logged-in test client per citizen (logged in before the clock starts),
+    then one POST per case through the citizen view, as the portal's form sends it."""
+    from django.db import connections
+
+    from accounts.models import User
+
+    connections.close_all()  # the parent's connection must not be shared across the fork
+    users = {u.pk: u for u in User.objects.filter(pk__in=[r[1] for r in case_rows])}
+    clients = []
+    for case_id, user_id in case_rows:
+        client = Client()
+        client.force_login(users[user_id], backend="django.contrib.auth.backends.ModelBackend")
+        clients.append((reverse("eservices:case", args=[case_id]), client))
+    barrier.wait()
+    first = time.time()
+    failures = 0
+    for url, client in clients:
+        response = client.post(url, {"body": INGEST_BODY})
+        if response.status_code != 302:
+            failures += 1
+    results.put({"index": index, "first": first, "last": time.time(), "failures": failures})
+    connections.close_all()
+
+
+def phase_ingest(count: int = 2000, posters: int = 2, concurrency: int = 2) -> dict:
+    """`count` citizen messages posted through the citizen view (eservices:case), routed by a real
+    Celery worker on Redis: messages per second from the first post to the last delivery."""
+    import multiprocessing
+
+    from django.db import connections
+    from django.db.models import Max
+
+    from bench.worker import celery_worker
+    from mailboxes.models import Delivery, Message
+
+    count, posters, concurrency = int(count), int(posters), int(concurrency)
+    cases = _ingest_cases(count)
+    rows = [(c.pk, c.citizen.user_id) for c in cases]
+    before = Message.objects.aggregate(m=Max("id"))["m"] or 0
+    ctx = multiprocessing.get_context("fork")
+    with celery_worker(concurrency=concurrency):
+        connections.close_all()
+        barrier = ctx.Barrier(posters + 1)
+        results = ctx.Queue()
+        procs = [
+            ctx.Process(target=_post_messages, args=(rows[i::posters], barrier, results, i))
+            for i in range(posters)
+        ]
+        for proc in procs:
+            proc.start()
+        barrier.wait(timeout=600)
+        started = time.time()
+        new = Message.objects.filter(id__gt=before)
+        done_posting = [results.get(timeout=600) for _ in procs]
+        for proc in procs:
+            proc.join()
+        deadline = time.monotonic() + 600
+        while time.monotonic() < deadline:
+            routed = new.filter(routed_at__isnull=False).count()
+            if routed >= count:
+                break
+            time.sleep(0.05)
+        delivered = Delivery.objects.filter(message_id__gt=before, reason=Delivery.Reason.DIRECT)
+        forwarded = Delivery.objects.filter(message_id__gt=before, reason=Delivery.Reason.FORWARDED_ABSENCE)
+        last_delivery = Delivery.objects.filter(message_id__gt=before).aggregate(m=Max("created_at"))["m"]
+    first_post = min(r["first"] for r in done_posting)
+    last_post = max(r["last"] for r in done_posting)
+    elapsed = last_delivery.timestamp() - first_post
+    return {
+        "ingest_messages": new.count(),
+        "ingest_routed": new.filter(routed_at__isnull=False).count(),
+        "ingest_direct_deliveries": delivered.count(),
+        "ingest_forwarded": forwarded.count(),
+        "ingest_post_failures": sum(r["failures"] for r in done_posting),
+        "ingest_posting_s": round(last_post - first_post, 2),
+        "ingest_s": round(elapsed, 2),
+        "ingest_per_s": round(count / elapsed, 1),
+        "ingest_posters": posters,
+        "ingest_worker_concurrency": concurrency,
+        "ingest_wait_s": round(time.time() - started, 1),
+    }
+
+
+PHASES = {"setup": phase_setup, "pages": phase_pages, "limit": phase_limit, "ingest": phase_ingest}
 
 
 def main(argv: list[str]) -> None:
