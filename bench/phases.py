@@ -144,8 +144,12 @@ def _post_messages(case_rows, barrier, results, index: int) -> None:
     connections.close_all()  # the parent's connection must not be shared across the fork
     users = {u.pk: u for u in User.objects.filter(pk__in=[r[1] for r in case_rows])}
     clients = []
+    handler = Client().handler
     for case_id, user_id in case_rows:
         client = Client()
+        # One request handler for all clients, as a server process has: a new handler per client
+        # would load the middleware (WhiteNoise scans every static file) on its first request.
+        client.handler = handler
         client.force_login(users[user_id], backend="django.contrib.auth.backends.ModelBackend")
         clients.append((reverse("eservices:case", args=[case_id]), client))
     barrier.wait()

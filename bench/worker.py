@@ -23,12 +23,7 @@ def purge() -> None:
     from lifemsg.celery import app
 
     with app.connection_for_write() as conn:
-        app.amqp.queues  # noqa: B018 - declares the default queue so purge finds it
-        for queue in ("celery",):
-            try:
-                conn.default_channel.queue_purge(queue)
-            except Exception:  # noqa: BLE001 - a queue that does not exist yet holds nothing
-                pass
+        conn.default_channel.queue_purge(app.conf.task_default_queue)
 
 
 @contextmanager
