@@ -222,7 +222,104 @@ def phase_ingest(count: int = 2000, posters: int = 2, concurrency: int = 2) -> d
     }
 
 
-PHASES = {"setup": phase_setup, "pages": phase_pages, "limit": phase_limit, "ingest": phase_ingest}
+def _sick_call_setup(unread: int):
+    """A present handler (the last one of the last unit, so no other phase uses them) with `unread`
+    unread citizen messages in their personal mailbox, spread over their case threads, written in
+    bulk with the summaries brought up to date the way routing leaves them."""
+    from collections import defaultdict
+    from datetime import timedelta
+
+    from django.db.models import F
+    from django.utils import timezone
+
+    from absence.models import Absence
+    from eservices.models import Case
+    from mailboxes.models import Delivery, Mailbox, MailboxThread, Message, Unit
+
+    unit = Unit.objects.order_by("-id").first()
+    absent = set(Absence.objects.values_list("handler_id", flat=True))
+    box = (
+        Mailbox.objects.filter(kind=Mailbox.Kind.PERSONAL, owner__unit_memberships__unit=unit)
+        .exclude(owner_id__in=absent)
+        .select_related("owner")
+        .order_by("-owner_id")
+        .first()
+    )
+    cases = list(Case.objects.filter(handler=box.owner).select_related("citizen__user").order_by("id"))
+    now = timezone.now()
+    messages = []
+    for i in range(unread):
+        case = cases[i % len(cases)]
+        messages.append(
+            Message(
+                thread_id=case.thread_id,
+                sender_id=case.citizen.user_id,
+                body=f"Hej, här kommer mer underlag till mitt ärende ({i}).",
+                created_at=now - timedelta(seconds=unread - i),
+                routed_at=now,
+            )
+        )
+    messages = Message.objects.bulk_create(messages, batch_size=1000)
+    Delivery.objects.bulk_create(
+        [Delivery(message=m, mailbox=box, thread_id=m.thread_id, created_at=m.created_at) for m in messages],
+        batch_size=1000,
+    )
+    newest: dict[int, Message] = {}
+    per_thread: dict[int, int] = defaultdict(int)
+    for m in messages:
+        per_thread[m.thread_id] += 1
+        newest[m.thread_id] = m
+    names = {c.thread_id: c.citizen.user.get_full_name() for c in cases}
+    for thread_id, n in per_thread.items():
+        m = newest[thread_id]
+        MailboxThread.objects.filter(mailbox=box, thread_id=thread_id).update(
+            message_count=F("message_count") + n,
+            unread_count=F("unread_count") + n,
+            last_activity_at=m.created_at,
+            latest_sender_name=names[thread_id],
+            latest_snippet=m.body[:140],
+        )
+    return box, unit.group_mailbox, [m.pk for m in messages]
+
+
+def phase_sickcall(unread: int = 2000) -> dict:
+    """Switching forwarding on for a handler with `unread` unread messages, through the service the
+    sick-call page calls (an unplanned absence from now, forwarding to the unit's group mailbox):
+    seconds until every one of them is in the group mailbox."""
+    from absence.models import Absence
+    from absence.services import absence_create
+    from mailboxes.models import Delivery
+
+    box, group, message_ids = _sick_call_setup(int(unread))
+    started = time.perf_counter()
+    absence_create(
+        handler=box.owner,
+        actor=box.owner,
+        kind=Absence.Kind.UNPLANNED,
+        starts_at=None,
+        ends_at=None,
+        forward_to=group,
+    )
+    forwarded = Delivery.objects.filter(
+        mailbox=group, message_id__in=message_ids, reason=Delivery.Reason.FORWARDED_ABSENCE
+    )
+    while forwarded.count() < len(message_ids) and time.perf_counter() - started < 120:
+        time.sleep(0.02)  # only if forwarding were asynchronous; the service forwards before returning
+    elapsed = time.perf_counter() - started
+    return {
+        "sickcall_s": round(elapsed, 2),
+        "sickcall_unread": len(message_ids),
+        "sickcall_forwarded": forwarded.count(),
+    }
+
+
+PHASES = {
+    "setup": phase_setup,
+    "pages": phase_pages,
+    "limit": phase_limit,
+    "ingest": phase_ingest,
+    "sickcall": phase_sickcall,
+}
 
 
 def main(argv: list[str]) -> None:

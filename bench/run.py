@@ -19,7 +19,7 @@ RESULTS = ROOT / "bench" / "results"
 BASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://root@127.0.0.1:5432/lifemsg_bench")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/8")
 
-FLOW_PHASES = ("limit",)
+FLOW_PHASES = ("limit", "ingest", "sickcall")
 
 TARGETS = {
     "queries": 12,
