@@ -41,7 +41,10 @@ class Absence(models.Model):
     reason = models.TextField(_("reason"), blank=True)
     # Set when the start-of-absence forwarding of existing unread mail has run (idempotence).
     started_processed_at = models.DateTimeField(null=True, blank=True)
+    # Set when the end (by time, by hand, or a cancellation) has been recorded (audit once).
+    end_processed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
 
     objects = AbsenceQuerySet.as_manager()
 
@@ -65,3 +68,57 @@ class Absence(models.Model):
         if self.ended_at is not None and self.ended_at <= when:
             return False
         return self.starts_at <= when and (self.ends_at is None or self.ends_at > when)
+
+    def is_upcoming(self, when=None) -> bool:
+        when = when or timezone.now()
+        return self.ended_at is None and self.starts_at > when
+
+    @property
+    def effective_end(self):
+        """When forwarding stops (or stopped): ended early, else the planned end; None if open-ended."""
+        if self.ended_at is not None and (self.ends_at is None or self.ended_at < self.ends_at):
+            return self.ended_at
+        return self.ends_at
+
+    @property
+    def set_by_someone_else(self) -> bool:
+        return self.set_by_id != self.handler_id
+
+
+class AutoReply(models.Model):
+    """The out-of-office reply posted in a citizen thread: at most one per (absence, thread)."""
+
+    absence = models.ForeignKey(Absence, on_delete=models.PROTECT, related_name="auto_replies")
+    thread = models.ForeignKey("mailboxes.Thread", on_delete=models.PROTECT, related_name="+")
+    message = models.OneToOneField("mailboxes.Message", on_delete=models.PROTECT, related_name="+")
+    # The citizen message it answered.
+    in_reply_to = models.ForeignKey("mailboxes.Message", on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("out-of-office reply")
+        verbose_name_plural = _("out-of-office replies")
+        constraints = [
+            models.UniqueConstraint(fields=["absence", "thread"], name="one_auto_reply_per_absence_thread")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.absence_id}/{self.thread_id}"
+
+
+class GroupUnreadEscalation(models.Model):
+    """A group-mailbox delivery that stayed unread too long and was reported to the unit manager(s).
+    One row per delivery: each message is escalated once."""
+
+    delivery = models.OneToOneField(
+        "mailboxes.Delivery", on_delete=models.PROTECT, related_name="unread_escalation"
+    )
+    escalated_at = models.DateTimeField(default=timezone.now)
+    recipients = models.TextField(blank=True)
+
+    class Meta:
+        verbose_name = _("unread escalation")
+        verbose_name_plural = _("unread escalations")
+
+    def __str__(self) -> str:
+        return f"{self.delivery_id} @ {self.escalated_at:%Y-%m-%d %H:%M}"

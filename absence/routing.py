@@ -14,10 +14,16 @@ from datetime import datetime
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Exists, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from mailboxes.models import Delivery, Mailbox, Message, UnitMembership
-from mailboxes.services import DeliveryPlan, deliveries_create, mailbox_personal_for
+from mailboxes.services import (
+    DeliveryPlan,
+    deliveries_create,
+    deliveries_create_many,
+    mailbox_personal_for,
+)
 
 from .models import Absence
 
@@ -65,25 +71,31 @@ def home_group_mailbox(user_id: int) -> Mailbox | None:
 
 def plan_deliveries(*, intended: Mailbox, when: datetime | None = None) -> list[DeliveryPlan]:
     """The deliveries for one intended mailbox: the mailbox itself, then, while the current mailbox is
-    the personal one of someone away with forwarding, their forward target. A loop or a chain deeper
-    than FORWARDING_MAX_DEPTH ends in the group mailbox of the first absent person's unit."""
+    the personal one of someone away with forwarding, their forward target.
+
+    A loop (A → B → A) or a chain deeper than FORWARDING_MAX_DEPTH ends in a group mailbox: that of
+    the first absent person's unit, else of the next absent person's in the chain. The chain always
+    ends in a mailbox whose owner is present or in a group mailbox, unless nobody in it has a unit
+    (logged: a configuration error the sweep keeps reporting)."""
     when = when or timezone.now()
     plans = [DeliveryPlan(mailbox_id=intended.pk, reason=Delivery.Reason.DIRECT)]
     visited = {intended.pk}
+    absent_chain: list[int] = []
     current = intended
-    first_absent_id: int | None = None
-    depth = 0
     while current.kind == Mailbox.Kind.PERSONAL:
         absence = active_absence(current.owner_id, when)
         if absence is None:
             break
-        first_absent_id = first_absent_id or current.owner_id
+        absent_chain.append(current.owner_id)
         target = absence.forward_to
-        depth += 1
-        if target.pk in visited or depth > settings.FORWARDING_MAX_DEPTH:
-            target = home_group_mailbox(first_absent_id)
-            if target is None or target.pk in visited:
-                logger.warning("forwarding chain from mailbox %s has no group mailbox to end in", intended.pk)
+        if target.pk in visited or len(absent_chain) > settings.FORWARDING_MAX_DEPTH:
+            target = _fallback_group(absent_chain, visited)
+            if target is None:
+                logger.error(
+                    "forwarding chain from mailbox %s ends in an absent person's mailbox: nobody in it "
+                    "belongs to a unit",
+                    intended.pk,
+                )
                 break
         plans.append(
             DeliveryPlan(
@@ -98,11 +110,84 @@ def plan_deliveries(*, intended: Mailbox, when: datetime | None = None) -> list[
     return plans
 
 
+def _fallback_group(absent_chain: list[int], visited: set[int]) -> Mailbox | None:
+    for user_id in absent_chain:
+        group = home_group_mailbox(user_id)
+        if group is not None and group.pk not in visited:
+            return group
+    return None
+
+
 def plans_for(mailboxes: Iterable[Mailbox], when: datetime | None = None) -> list[DeliveryPlan]:
     plans: list[DeliveryPlan] = []
     for mailbox in mailboxes:
         plans.extend(plan_deliveries(intended=mailbox, when=when))
     return plans
+
+
+def forward_unread_in_mailbox(*, mailbox: Mailbox, when: datetime | None = None) -> list[Delivery]:
+    """Start of an absence: every unread message already in `mailbox` also goes where a new message
+    to it would go now (one plan for all of them, one bulk insert). Already forwarded ones are
+    skipped by the unique delivery, so running this twice forwards once."""
+    when = when or timezone.now()
+    chain = plan_deliveries(intended=mailbox, when=when)[1:]
+    if not chain:
+        return []
+    message_ids = (
+        Delivery.objects.filter(mailbox=mailbox, read_at__isnull=True)
+        .exclude(reason=Delivery.Reason.SENT)
+        .values_list("message_id", flat=True)
+    )
+    return deliveries_create_many(plans_by_message=dict.fromkeys(message_ids, chain))
+
+
+def stranded_unread(when: datetime | None = None) -> dict[int, list[int]]:
+    """Guarantee 2, checked: {personal mailbox id: [message ids]} for unread messages whose only
+    copies are in mailboxes of people who are away now (no group mailbox, no present colleague;
+    a sender's own sent copy does not count)."""
+    when = when or timezone.now()
+    absent = Absence.objects.active_at(when).values("handler_id")
+    # The sender's own "sent" copy does not count: the sender expects someone else to act on it.
+    somewhere_actionable = (
+        Delivery.objects.filter(message_id=OuterRef("message_id"))
+        .exclude(reason=Delivery.Reason.SENT)
+        .filter(
+            Q(mailbox__kind=Mailbox.Kind.GROUP)
+            | (Q(mailbox__kind=Mailbox.Kind.PERSONAL) & ~Q(mailbox__owner_id__in=Subquery(absent)))
+        )
+    )
+    rows = (
+        Delivery.objects.filter(
+            mailbox__kind=Mailbox.Kind.PERSONAL,
+            mailbox__owner_id__in=Subquery(absent),
+            read_at__isnull=True,
+        )
+        .exclude(reason=Delivery.Reason.SENT)
+        .exclude(Exists(somewhere_actionable))
+        .order_by("mailbox_id", "message_id")
+        .values_list("mailbox_id", "message_id")
+    )
+    found: dict[int, list[int]] = {}
+    for mailbox_id, message_id in rows:
+        found.setdefault(mailbox_id, []).append(message_id)
+    return found
+
+
+def forward_stranded_unread(*, when: datetime | None = None) -> int:
+    """Forward every stranded unread message (see `stranded_unread`) along its mailbox's chain."""
+    when = when or timezone.now()
+    stranded = stranded_unread(when)
+    if not stranded:
+        return 0
+    plans: dict[int, list[DeliveryPlan]] = {}
+    for mailbox in Mailbox.objects.filter(pk__in=list(stranded)).order_by("pk"):
+        chain = plan_deliveries(intended=mailbox, when=when)[1:]
+        for message_id in stranded[mailbox.pk]:
+            plans.setdefault(message_id, []).extend(chain)
+    created = deliveries_create_many(plans_by_message=plans)
+    if created:
+        logger.warning("sweep forwarded %s unread message(s) left only with absent handlers", len(created))
+    return len(created)
 
 
 def route_message(*, message_id: int) -> list[Delivery]:

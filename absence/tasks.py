@@ -1,15 +1,31 @@
+"""Celery tasks for routing and absences. Arguments are ids and ISO timestamps; every task can run
+twice (or after a lost run) without doing the work twice. `now` exists so tests can drive the clock;
+beat calls them without arguments."""
+
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from mailboxes.models import Message
 
-from . import routing
+from . import routing, services
 
 logger = logging.getLogger(__name__)
+
+
+def _now(now: str | None) -> datetime:
+    if not now:
+        return timezone.now()
+    parsed = parse_datetime(now)
+    if parsed is None:
+        raise ValueError(f"not an ISO datetime: {now!r}")
+    if timezone.is_naive(parsed):
+        parsed = timezone.make_aware(parsed)
+    return parsed
 
 
 @shared_task(
@@ -26,19 +42,40 @@ def route_message_task(*, message_id: int) -> int:
     return len(routing.route_message(message_id=message_id))
 
 
-@shared_task(name="absence.sweep", time_limit=300, soft_time_limit=280)
-def sweep() -> int:
-    """Route every stored message that a lost task left without deliveries (guarantee 1)."""
-    cutoff = timezone.now() - timedelta(seconds=settings.ROUTING_SWEEP_AGE_SECONDS)
-    routed = 0
+@shared_task(name="absence.sweep", acks_late=True, time_limit=300, soft_time_limit=280)
+def sweep(now: str | None = None) -> dict[str, int]:
+    """Guarantee 1: route every stored message a lost task left unrouted (older than
+    ROUTING_SWEEP_AGE_SECONDS, so the normal path has had its chance). Guarantee 2: forward any
+    unread message that sits only with people who are away."""
+    moment = _now(now)
+    cutoff = moment - timedelta(seconds=settings.ROUTING_SWEEP_AGE_SECONDS)
     ids = list(
         Message.objects.filter(routed_at__isnull=True, created_at__lte=cutoff)
-        .order_by("id")
+        .order_by("created_at", "id")
         .values_list("id", flat=True)[:5000]
     )
+    routed = failed = 0
     for message_id in ids:
-        routing.route_message(message_id=message_id)
-        routed += 1
-    if routed:
-        logger.info("sweep routed %s message(s)", routed)
-    return routed
+        try:
+            routing.route_message(message_id=message_id)
+            routed += 1
+        except Exception:
+            # One broken message must not hold back the rest; it stays unrouted and is retried.
+            failed += 1
+            logger.exception("sweep could not route message %s", message_id)
+    forwarded = routing.forward_stranded_unread(when=moment)
+    if routed or failed or forwarded:
+        logger.info("sweep: routed %s, failed %s, forwarded %s stranded", routed, failed, forwarded)
+    return {"routed": routed, "failed": failed, "forwarded": forwarded}
+
+
+@shared_task(name="absence.tick", acks_late=True, time_limit=300, soft_time_limit=280)
+def tick(now: str | None = None) -> dict[str, int]:
+    """Planned absences start by themselves (forwarding what is unread) and end by themselves."""
+    return services.absences_tick(now=_now(now))
+
+
+@shared_task(name="absence.escalate_group_unread", acks_late=True, time_limit=300, soft_time_limit=280)
+def escalate_group_unread(now: str | None = None) -> int:
+    """E-mail unit managers about messages unread too long in their group mailbox (once each)."""
+    return services.group_unread_escalate(now=_now(now))

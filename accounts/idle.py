@@ -19,3 +19,13 @@ def idle_seconds_for(user) -> int:
     if getattr(user, "is_citizen", False):
         return settings.CITIZEN_SESSION_IDLE_SECONDS
     return settings.STAFF_SESSION_IDLE_SECONDS
+
+
+def mark_activity_at_login(sender, request, user, **kwargs) -> None:
+    """Logging in is activity: stamp it with the login's own session write."""
+    import time
+
+    from .middleware import IdleTimeoutMiddleware
+
+    if request is not None and hasattr(request, "session"):
+        request.session[IdleTimeoutMiddleware.SESSION_KEY] = time.time()

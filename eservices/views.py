@@ -19,8 +19,10 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from absence.selectors import handler_is_away
+from lifemsg.ratelimits import RATE_LIMITED_MESSAGE, send_rate_exceeded
 
 from . import selectors
+from .eid_testlogin import citizen_login_test_eid
 from .forms import CitizenMessageForm, ConversationStartForm, NotificationSettingsForm, TestEidLoginForm
 from .models import Citizen, EService
 from .oidc import broker_logout_url
@@ -61,17 +63,13 @@ def citizen_login(request):
     if settings.CITIZEN_TEST_LOGIN_ENABLED:
         form = TestEidLoginForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
-            citizen = (
-                Citizen.objects.select_related("user")
-                .filter(personnummer=form.cleaned_data["personnummer"], user__is_active=True)
-                .first()
-            )
-            if citizen is None:
+            user = citizen_login_test_eid(request=request, personnummer=form.cleaned_data["personnummer"])
+            if user is None:
                 form.add_error(None, _("We have no messages for this personal identity number."))
             else:
                 if request.user.is_authenticated:
                     logout(request)
-                login(request, citizen.user, backend="django.contrib.auth.backends.ModelBackend")
+                login(request, user, backend="django.contrib.auth.backends.ModelBackend")
                 return redirect("eservices:portal")
     elif request.method == "POST":
         raise PermissionDenied
@@ -122,10 +120,14 @@ def case_detail(request, case_id: int):
     """A case's thread: read (marks read for the citizen) and write."""
     case = access_citizen_case(user=request.user, case_id=case_id)
     form = CitizenMessageForm(request.POST or None, request.FILES or None)
+    status = 200
     if request.method == "POST":
         if not case.is_open:
             raise PermissionDenied
-        if form.is_valid():
+        if form.is_valid() and send_rate_exceeded(request, group="citizen-send"):
+            form.add_error(None, RATE_LIMITED_MESSAGE)
+            status = 429
+        elif form.is_valid():
             try:
                 citizen_message_write(
                     case=case,
@@ -154,6 +156,7 @@ def case_detail(request, case_id: int):
             "form": form,
             "handler_away": case.is_open and handler_is_away(case.handler_id),
         },
+        status=status,
     )
     # Marked read only once the page has rendered: a failed render leaves them unread.
     if thread_messages:
@@ -190,7 +193,11 @@ def conversation_start(request, slug: str):
     if eservice is None:
         raise Http404
     form = ConversationStartForm(request.POST or None, request.FILES or None, eservice=eservice)
-    if request.method == "POST" and form.is_valid():
+    status = 200
+    if request.method == "POST" and form.is_valid() and send_rate_exceeded(request, group="citizen-send"):
+        form.add_error(None, RATE_LIMITED_MESSAGE)
+        status = 429
+    elif request.method == "POST" and form.is_valid():
         case = citizen_conversation_start(
             citizen=request.user.citizen,
             eservice=eservice,
@@ -201,7 +208,9 @@ def conversation_start(request, slug: str):
         )
         messages.success(request, _("Your message has been sent."))
         return redirect(reverse("eservices:case", args=[case.pk]) + "#latest")
-    return render(request, "eservices/conversation_start.html", {"eservice": eservice, "form": form})
+    return render(
+        request, "eservices/conversation_start.html", {"eservice": eservice, "form": form}, status=status
+    )
 
 
 @citizen_required

@@ -654,3 +654,246 @@ def group_mailbox_access_reset(
             reason=reason,
         )
     return summary
+
+
+# --- bulk deliveries (added by the absence feature: forwarding existing mail at the start of an ---
+# --- absence and the sweep's guarantee-2 re-check; same rules as deliveries_create) ----------------
+
+
+@transaction.atomic
+def deliveries_create_many(*, plans_by_message: dict[int, Sequence[DeliveryPlan]]) -> list[Delivery]:
+    """`deliveries_create` for many messages at once, in a fixed number of queries (a sick call with
+    thousands of unread messages forwards them in one go).
+
+    Same guarantees: one row per (message, mailbox) — existing rows are skipped; forwarded copies are
+    linked to the copy they stand for (`forwarded_from`), which gets `away_forwarded_at`; the
+    per-(mailbox, thread) summaries are updated in the same transaction. Lock order as everywhere:
+    message rows by id, then summary rows by id. Returns the deliveries created by this call.
+    """
+
+    message_ids = sorted(plans_by_message)
+    if not message_ids:
+        return []
+    # Plain tuples, not model instances: at thousands of rows the instances cost more than the query.
+    messages = {
+        row[0]: _MessageRow(*row)
+        for row in Message.objects.select_for_update(of=("self",))
+        .filter(pk__in=message_ids)
+        .order_by("pk")
+        .values_list(
+            "pk",
+            "thread_id",
+            "created_at",
+            "sender_id",
+            "sender_mailbox_id",
+            "thread__kind",
+            "thread__citizen_id",
+        )
+    }
+    existing = {
+        (m, mb): pk
+        for m, mb, pk in Delivery.objects.filter(message_id__in=list(messages)).values_list(
+            "message_id", "mailbox_id", "pk"
+        )
+    }
+    now = timezone.now()
+    new: list[Delivery] = []
+    plan_of: dict[tuple[int, int], DeliveryPlan] = {}
+    for message_id in message_ids:
+        message = messages.get(message_id)
+        if message is None:
+            continue
+        for plan in plans_by_message[message_id]:
+            key = (message_id, plan.mailbox_id)
+            if key in existing or key in plan_of:
+                continue
+            plan_of[key] = plan
+            origin = plan.forwarded_from_mailbox_id
+            new.append(
+                Delivery(
+                    message_id=message_id,
+                    mailbox_id=plan.mailbox_id,
+                    thread_id=message.thread_id,
+                    reason=plan.reason,
+                    forwarded_for_id=plan.forwarded_for_id,
+                    forwarded_by_id=plan.forwarded_by_id,
+                    forward_note=plan.forward_note,
+                    # Links to copies that already exist are set before the insert; links to copies
+                    # made in this same call (a chain of forwards) after it.
+                    forwarded_from_id=existing.get((message_id, origin)) if origin else None,
+                    created_at=now,
+                )
+            )
+    if not new:
+        return []
+    Delivery.objects.bulk_create(new, batch_size=1000)
+    by_key = existing | {(d.message_id, d.mailbox_id): d.pk for d in new}
+    chain_links = []
+    for delivery in new:
+        origin = plan_of[(delivery.message_id, delivery.mailbox_id)].forwarded_from_mailbox_id
+        if origin and delivery.forwarded_from_id is None and (delivery.message_id, origin) in by_key:
+            delivery.forwarded_from_id = by_key[(delivery.message_id, origin)]
+            chain_links.append(delivery)
+    if chain_links:
+        Delivery.objects.bulk_update(chain_links, ["forwarded_from"], batch_size=1000)
+    away_origins = [
+        d.forwarded_from_id
+        for d in new
+        if d.reason == Delivery.Reason.FORWARDED_ABSENCE and d.forwarded_from_id is not None
+    ]
+    if away_origins:
+        Delivery.objects.filter(pk__in=away_origins, away_forwarded_at__isnull=True).update(
+            away_forwarded_at=now
+        )
+    _summaries_add_many(messages=messages, deliveries=new)
+    return new
+
+
+@dataclass(frozen=True)
+class _MessageRow:
+    pk: int
+    thread_id: int
+    created_at: object
+    sender_id: int | None
+    sender_mailbox_id: int | None
+    thread_kind: str
+    citizen_id: int | None
+
+
+def _summaries_add_many(*, messages: dict[int, _MessageRow], deliveries: Sequence[Delivery]) -> None:
+    """`_summaries_add` for many messages: same fields, same rules (counterpart on new rows, latest
+    sender and snippet when newer, forwarded-for/by names, reopen on unread), a fixed number of
+    queries."""
+    from django.contrib.auth import get_user_model
+
+    User = get_user_model()
+    # (mailbox, thread) -> the new deliveries there
+    groups: dict[tuple[int, int], list[Delivery]] = {}
+    for delivery in deliveries:
+        groups.setdefault((delivery.mailbox_id, delivery.thread_id), []).append(delivery)
+    user_ids = {m.sender_id for m in messages.values() if m.sender_id}
+    user_ids |= {m.citizen_id for m in messages.values() if m.citizen_id}
+    user_ids |= {d.forwarded_for_id for d in deliveries if d.forwarded_for_id}
+    user_ids |= {d.forwarded_by_id for d in deliveries if d.forwarded_by_id}
+    names = {u.pk: _display_name(u) for u in User.objects.filter(pk__in=user_ids)}
+
+    def latest(items: list[Delivery]) -> _MessageRow:
+        return max((messages[d.message_id] for d in items), key=lambda m: (m.created_at, m.pk))
+
+    mailbox_ids = {mid for mid, _ in groups}
+    thread_ids = {tid for _, tid in groups}
+    existing = set(
+        MailboxThread.objects.filter(mailbox_id__in=mailbox_ids, thread_id__in=thread_ids).values_list(
+            "mailbox_id", "thread_id"
+        )
+    )
+    missing = [key for key in groups if key not in existing]
+    if missing:
+        recipients_of = _recipient_names(
+            [latest(groups[key]).pk for key in missing if latest(groups[key]).sender_mailbox_id == key[0]]
+        )
+
+        def counterpart(key: tuple[int, int]) -> str:
+            # As _counterpart_names: the citizen; on an internal thread the sender, or on the
+            # sender's own copy the recipients.
+            message = latest(groups[key])
+            if message.thread_kind == Thread.Kind.CITIZEN:
+                return names.get(message.citizen_id, "")
+            if message.sender_mailbox_id == key[0]:
+                return recipients_of.get(message.pk, "")
+            return names.get(message.sender_id, "")
+
+        MailboxThread.objects.bulk_create(
+            [
+                MailboxThread(
+                    mailbox_id=mid,
+                    thread_id=tid,
+                    last_activity_at=latest(groups[(mid, tid)]).created_at,
+                    counterpart_name=counterpart((mid, tid))[:200],
+                )
+                for mid, tid in missing
+            ],
+            ignore_conflicts=True,
+            batch_size=1000,
+        )
+    rows = [
+        row
+        for row in MailboxThread.objects.select_for_update()
+        .filter(mailbox_id__in=mailbox_ids, thread_id__in=thread_ids)
+        .order_by("id")
+        if (row.mailbox_id, row.thread_id) in groups
+    ]
+    newest_ids = {latest(groups[(row.mailbox_id, row.thread_id)]).pk for row in rows}
+    bodies = dict(Message.objects.filter(pk__in=newest_ids).values_list("pk", "body"))
+    for row in rows:
+        items = groups[(row.mailbox_id, row.thread_id)]
+        newest = latest(items)
+        unread = sum(1 for d in items if d.read_at is None)
+        row.message_count += len(items)
+        row.unread_count += unread
+        if newest.created_at >= row.last_activity_at:
+            row.last_activity_at = newest.created_at
+            row.latest_sender_name = names.get(newest.sender_id, "") if newest.sender_id else ""
+            row.latest_snippet = " ".join(bodies[newest.pk].split())[:SNIPPET_LENGTH]
+        for reason, attr, name_field in (
+            (Delivery.Reason.FORWARDED_ABSENCE, "forwarded_for_id", "forwarded_for_name"),
+            (Delivery.Reason.FORWARDED_MANUAL, "forwarded_by_id", "forwarded_by_name"),
+        ):
+            tagged = [d for d in items if d.reason == reason and getattr(d, attr)]
+            if tagged:
+                newest_tagged = max(tagged, key=lambda d: (messages[d.message_id].created_at, d.message_id))
+                setattr(row, name_field, names.get(getattr(newest_tagged, attr), ""))
+        if unread:
+            # A new unread message reopens the thread in that mailbox.
+            row.handled_at = None
+            row.handled_by = None
+    if not rows:
+        return
+    # One prepared UPDATE per row, sent as a batch (executemany): bulk_update's CASE expressions cost
+    # more to build in Python than the whole database round trip for a sick call's thousands of rows.
+    ops = connection.ops
+    table = ops.quote_name(MailboxThread._meta.db_table)
+    columns = [
+        "message_count",
+        "unread_count",
+        "last_activity_at",
+        "latest_sender_name",
+        "latest_snippet",
+        "forwarded_for_name",
+        "forwarded_by_name",
+        "handled_at",
+        "handled_by_id",
+    ]
+    assignments = ", ".join(f"{ops.quote_name(c)} = %s" for c in columns)
+    params = [
+        (
+            row.message_count,
+            row.unread_count,
+            ops.adapt_datetimefield_value(row.last_activity_at),
+            row.latest_sender_name,
+            row.latest_snippet,
+            row.forwarded_for_name,
+            row.forwarded_by_name,
+            ops.adapt_datetimefield_value(row.handled_at),
+            row.handled_by_id,
+            row.pk,
+        )
+        for row in rows
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(f"UPDATE {table} SET {assignments} WHERE {ops.quote_name('id')} = %s", params)  # noqa: S608
+
+
+def _recipient_names(message_ids: list[int]) -> dict[int, str]:
+    """{message id: "Recipient A, Recipient B"} as _counterpart_names orders them (groups first)."""
+    if not message_ids:
+        return {}
+    through = Message.recipients.through
+    found: dict[int, list[str]] = {}
+    for message_id, name in (
+        through.objects.filter(message_id__in=message_ids)
+        .order_by("message_id", "-mailbox__kind", "mailbox__name")
+        .values_list("message_id", "mailbox__name")
+    ):
+        found.setdefault(message_id, []).append(name)
+    return {mid: ", ".join(names) for mid, names in found.items()}

@@ -21,6 +21,7 @@ from absence.selectors import away_notices_for_mailboxes
 from accounts.idle import idle_passive
 from audit.models import AccessLogEntry
 from eservices.permissions import can_send_to_citizen
+from lifemsg.ratelimits import RATE_LIMITED_MESSAGE, send_rate_exceeded
 
 from . import selectors
 from .forms import CitizenMessageForm, ComposeForm, ForwardForm, NoteForm, ReplyForm, SearchForm
@@ -234,6 +235,10 @@ def reply(request, mailbox_id: int, thread_id: int):
         form.add_error(None, _("There is nobody else in this conversation to reply to."))
         form.keep_uploads()
         return _render_thread(request, access, reply_form=form, status=400)
+    if send_rate_exceeded(request, group="staff-send"):
+        form.add_error(None, RATE_LIMITED_MESSAGE)
+        form.keep_uploads()
+        return _render_thread(request, access, reply_form=form, status=429)
     internal_reply_send(
         access=access,
         sender=request.user,
@@ -255,6 +260,10 @@ def _send_citizen(request, access: ThreadAccess):
     if not form.is_valid():
         form.keep_uploads()
         return _render_thread(request, access, citizen_form=form, status=400)
+    if send_rate_exceeded(request, group="staff-send"):
+        form.add_error(None, RATE_LIMITED_MESSAGE)
+        form.keep_uploads()
+        return _render_thread(request, access, citizen_form=form, status=429)
     citizen_reply_send(
         access=access,
         sender=request.user,
@@ -380,6 +389,7 @@ def _download(request, attachment, access: ThreadAccess):
     response = FileResponse(
         handle, as_attachment=True, filename=attachment.filename, content_type=attachment.content_type
     )
+    response["X-Content-Type-Options"] = "nosniff"  # also set globally; never sniffed whatever the settings
     response["Cache-Control"] = "private, no-store"
     return response
 
@@ -420,6 +430,7 @@ def compose(request):
         form = ComposeForm(user=user, initial=initial)
         return render(request, "mailboxes/compose.html", {"form": form})
     check_only = request.POST.get("action") == "check"
+    status = None
     form = ComposeForm(request.POST, request.FILES, user=user, check_only=check_only)
     if form.is_valid():
         recipients = form.cleaned_data["recipients"]
@@ -429,6 +440,10 @@ def compose(request):
             # Shown before sending: who is away, until when, where the message will also go.
             form.keep_uploads()
             confirm = bool(notices) and not check_only
+        elif send_rate_exceeded(request, group="staff-send"):
+            form.add_error(None, RATE_LIMITED_MESSAGE)
+            form.keep_uploads()
+            status = 429
         else:
             message = internal_message_send(
                 sender=user,
@@ -452,7 +467,9 @@ def compose(request):
         "checked": check_only,
         "confirm": confirm,
     }
-    return render(request, "mailboxes/compose.html", context, status=400 if form.errors else 200)
+    if status is None:
+        status = 400 if form.errors else 200
+    return render(request, "mailboxes/compose.html", context, status=status)
 
 
 @require_GET
@@ -488,22 +505,28 @@ def search(request):
     return render(request, "mailboxes/search.html", context)
 
 
+def route_for(mailbox) -> str:
+    return AccessLogEntry.Route.GROUP_MAILBOX if mailbox.is_group else AccessLogEntry.Route.OWN_MAILBOX
+
+
 def _log_search(user, query: str, rows: list[MailboxThread]) -> None:
-    first = rows[0]
-    access_log_citizen_read(
-        user=user,
-        action=AccessLogEntry.Action.SEARCH,
-        route=AccessLogEntry.Route.GROUP_MAILBOX
-        if first.mailbox.is_group
-        else AccessLogEntry.Route.OWN_MAILBOX,
-        thread=first.thread,
-        mailbox=first.mailbox,
-        object_type="search",
-        object_id=None,
-        detail={
-            "query": query,
-            "results": [
-                {"thread": r.thread_id, "mailbox": r.mailbox_id, "citizen": r.thread.citizen_id} for r in rows
-            ],
-        },
-    )
+    """One entry per citizen whose thread the results show, so each citizen's reads (and their log
+    extract) include the search that found them."""
+    by_citizen: dict[int, list[MailboxThread]] = {}
+    for row in rows:
+        by_citizen.setdefault(row.thread.citizen_id, []).append(row)
+    for citizen_rows in by_citizen.values():
+        first = citizen_rows[0]
+        access_log_citizen_read(
+            user=user,
+            action=AccessLogEntry.Action.SEARCH,
+            route=route_for(first.mailbox),
+            thread=first.thread,
+            mailbox=first.mailbox,
+            object_type="search",
+            object_id=None,
+            detail={
+                "query": query,
+                "results": [{"thread": r.thread_id, "mailbox": r.mailbox_id} for r in citizen_rows],
+            },
+        )

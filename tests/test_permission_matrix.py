@@ -204,6 +204,29 @@ def _period(w: World) -> dict:
     return {"date_from": today, "date_to": today}
 
 
+ABSENCE_PLANNERS = ("handlaggare", "enhetschef", "other_unit")  # accounts.plan_own_absence
+SICK_CALLS = ("administrator", "superanvandare", "systemforvaltare")  # accounts.take_sick_calls
+
+
+def _absence_args(w: World) -> tuple:
+    """handler_a1's planned absence (made inside the test's transaction, so rolled back with it)."""
+    from datetime import timedelta
+
+    from absence.models import Absence
+    from absence.services import absence_create
+
+    start = timezone.now() + timedelta(days=7)
+    absence = absence_create(
+        handler=w.org.handler_a1,
+        actor=w.org.handler_a1,
+        kind=Absence.Kind.PLANNED,
+        starts_at=start,
+        ends_at=start + timedelta(days=2),
+        forward_to=w.group_mailbox,
+    )
+    return (absence.pk,)
+
+
 ROWS: list[Row] = [
     # --- public and session ---------------------------------------------------------------------
     Row("set_language", everyone(302), method="POST", data={"language": "sv", "next": "/tillganglighet/"}),
@@ -222,6 +245,28 @@ ROWS: list[Row] = [
     Row("eservices:logout", citizen_only(REDIRECT, anonymous=REDIRECT), method="POST"),
     Row("eservices:portal", citizen_only()),
     Row("audit_citizen:extract", citizen_only()),
+    Row("eservices:case", citizen_only(), args=lambda w: (w.case.pk,)),
+    Row("eservices:case", citizen_only(ok=404), args=lambda w: (w.group_case.pk,), label="another citizen's"),
+    Row("eservices:attachment", citizen_only(), args=lambda w: (w.case_attachment.pk,)),
+    Row(
+        "eservices:attachment",
+        citizen_only(ok=404),
+        args=lambda w: (w.group_attachment.pk,),
+        label="another citizen's",
+    ),
+    Row("eservices:conversation_choose", citizen_only()),
+    Row("eservices:conversation_start", citizen_only(ok=404), args=lambda w: (w.org.eservice_a.slug,)),
+    Row("eservices:settings", citizen_only()),
+    # e-ID through OIDC is not configured in tests.
+    Row("eservices:oidc_authentication_init", outcomes(403, anonymous=404, citizen=404)),
+    Row("eservices:oidc_callback", outcomes(403, anonymous=404, citizen=404)),
+    # --- case assignment (accounts.assign_cases; an enhetschef only for their own units) ------------
+    Row("eservices:staff_cases", staff_only(("enhetschef", "administrator", "systemforvaltare"))),
+    Row(
+        "eservices:staff_case_assign",
+        staff_only(("enhetschef", "administrator", "systemforvaltare")),
+        args=lambda w: (w.case.pk,),
+    ),
     # --- staff mailboxes (accounts.use_mailboxes; a mailbox or thread one may not open is 404) -------
     Row("mailboxes:index", staff_only(MAILBOX_USERS)),
     Row("mailboxes:unread", staff_only(MAILBOX_USERS)),
@@ -455,6 +500,47 @@ ROWS: list[Row] = [
         args=lambda w: (w.case.citizen.user_id,),
         label="a citizen",
     ),
+    # --- absence (added with feat/absence): own absence (plan_own_absence), sick calls -----------
+    # (take_sick_calls), unit overview (view_unit_overview). Someone else's absence on the own pages
+    # is 404; a missing role permission is 403 before any lookup.
+    Row("absence:mine", staff_only(ABSENCE_PLANNERS)),
+    Row("absence:mine", staff_only(ABSENCE_PLANNERS), method="POST", data={"action": "preview"}),
+    Row(
+        "absence:mine_edit", staff_only(ABSENCE_PLANNERS, enhetschef=404, other_unit=404), args=_absence_args
+    ),
+    Row(
+        "absence:mine_detail",
+        staff_only(ABSENCE_PLANNERS, enhetschef=404, other_unit=404),
+        args=_absence_args,
+    ),
+    Row(
+        "absence:mine_end",
+        staff_only(ABSENCE_PLANNERS, ok=302, enhetschef=404, other_unit=404),
+        method="POST",
+        args=_absence_args,
+    ),
+    Row("absence:sick_call", staff_only(SICK_CALLS)),
+    Row("absence:sick_call", staff_only(SICK_CALLS), data=lambda w: {"q": "Anna"}, label="search"),
+    Row(
+        "absence:sick_call",
+        staff_only(SICK_CALLS, ok=302),
+        method="POST",
+        data=lambda w: {
+            "handler": w.org.handler_a2.pk,
+            "forward_to": w.group_mailbox.pk,
+            "reason": "Ringde in sjuk",
+        },
+    ),
+    Row("absence:sick_call_end", staff_only(SICK_CALLS, ok=302), method="POST", args=_absence_args),
+    Row(
+        "absence:sick_call_end",
+        staff_only(SICK_CALLS, ok=404),
+        method="POST",
+        args=(999999,),
+        label="missing",
+    ),
+    Row("absence:unit_overview", staff_only(("enhetschef",))),
+    Row("absence:unit_overview_refresh", staff_only(("enhetschef",))),
 ]
 
 # Named URLs that are not application pages.

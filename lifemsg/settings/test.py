@@ -35,3 +35,6 @@ LANGUAGE_CODE = "sv"
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
 Path(STATIC_ROOT).mkdir(parents=True, exist_ok=True)  # noqa: F405
+# Rate-limit counters are keyed by user id, and ids repeat in every fresh test database: a prefix of
+# its own per test run keeps counts from an earlier run (same Redis db, same hour) out.
+CACHES["default"]["KEY_PREFIX"] = f"lifemsg-test-{os.getpid()}"  # noqa: F405

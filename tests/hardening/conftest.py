@@ -1,0 +1,28 @@
+from __future__ import annotations
+
+import pytest
+from django.core.cache import cache
+
+from tests import factories
+from tests.mailboxes.conftest import citizen_writes
+
+
+@pytest.fixture
+def clean_cache():
+    """Rate-limit counters live in the test Redis db: start every test with none."""
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def case_a(org):
+    """A case in unit A handled by handler_a1, with one message from the citizen, routed."""
+    case = factories.case(
+        eservice_obj=org.eservice_a,
+        handler=org.handler_a1,
+        citizen_obj=factories.citizen("Greta", "Medborgarsson"),
+        subject="Ansökan om stöd",
+    )
+    citizen_writes(case, body="Hej, jag har en fråga om mitt ärende.")
+    return case
