@@ -30,7 +30,9 @@ from tests import factories
 from tests.absence.helpers import citizen_writes, planned, sick_leave
 from tests.conftest import wait_for
 
-pytestmark = [pytest.mark.worker]
+# serialized_rollback: each test starts from, and leaves, the database as migrations made it (content
+# types, permissions, roles), so a later serialized test does not collide with rows recreated here.
+pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 ROOT = Path(__file__).resolve().parents[2]
 
