@@ -2,9 +2,10 @@
 #
 #   make run     first trial: SQLite + filesystem broker in var/, web on http://127.0.0.1:8000/
 #   make test    PostgreSQL + Redis (DATABASE_URL, REDIS_URL), ruff, pytest
+#   make bench   the municipal-scale benchmark (own databases lifemsg_bench*, Redis db 8)
 #
 # Variables: PYTHON (interpreter for the venv, >= 3.11), HOST/PORT (make run),
-# PYTEST_ARGS (e.g. make test PYTEST_ARGS='-k healthz -x').
+# PYTEST_ARGS (e.g. make test PYTEST_ARGS='-k healthz -x'), BENCH_ARGS (e.g. make bench BENCH_ARGS=--reuse).
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -17,6 +18,10 @@ STAMP := $(VENV)/.lifemsg-deps-installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
+BENCH_ARGS ?=
+# The benchmark drops and recreates lifemsg_bench and lifemsg_bench_small on the server of this URL.
+BENCH_DATABASE_URL ?= postgres://root@127.0.0.1:5432/lifemsg_bench
+BENCH_REDIS_URL ?= redis://127.0.0.1:6379/8
 # make run's state (SQLite, filesystem broker, beat schedule); the settings read LIFEMSG_VAR_DIR too.
 VAR_DIR := $(or $(LIFEMSG_VAR_DIR),var)
 
@@ -25,7 +30,7 @@ PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
 	if command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; \
 	then echo $$p; break; fi; done)
 
-.PHONY: help venv install run test check-services lint fmt messages clean
+.PHONY: help venv install run test bench check-services lint fmt messages clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -65,6 +70,10 @@ test: install ## check services, ruff, pytest (browser tests use /usr/bin/chromi
 	@$(VENV)/bin/ruff format --check . >/dev/null 2>&1 || \
 		echo "note: \`ruff format\` would reformat some files (make fmt); not a failure."
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+bench: install ## seed the reference workload (own DBs), measure pages, ingest, sick call, load; print the table
+	@DATABASE_URL=$(BENCH_DATABASE_URL) REDIS_URL=$(BENCH_REDIS_URL) $(PY) scripts/check_services.py
+	BENCH_DATABASE_URL=$(BENCH_DATABASE_URL) BENCH_REDIS_URL=$(BENCH_REDIS_URL) $(PY) -m bench.run $(BENCH_ARGS)
 
 lint: install ## ruff check + format check
 	$(VENV)/bin/ruff check .

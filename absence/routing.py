@@ -198,6 +198,7 @@ def route_message(*, message_id: int) -> list[Delivery]:
             Message.objects.select_for_update(of=("self",))
             .select_related("thread", "sender")
             .filter(pk=message_id)
+            .order_by()  # a lock needs no ORDER BY (Message is ordered by default)
             .first()
         )
         if message is None or message.routed_at is not None:

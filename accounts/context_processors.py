@@ -1,7 +1,7 @@
 from django.conf import settings
 
 from .idle import idle_seconds_for
-from .roles import ALL_ROLES, ROLE_LABELS
+from .roles import ALL_ROLES, ROLE_LABELS, user_group_names
 
 
 def roles(request):
@@ -16,6 +16,6 @@ def roles(request):
         "idle_warning_minutes": max(1, warning // 60),
     }
     if not user.is_citizen:
-        names = [g.name for g in user.groups.all() if g.name in ALL_ROLES]
+        names = [n for n in user_group_names(user) if n in ALL_ROLES]
         context["user_roles"] = [ROLE_LABELS[n] for n in names]
     return context

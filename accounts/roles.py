@@ -45,3 +45,20 @@ ROLE_PERMISSIONS = {
     SYSTEMFORVALTARE: ["take_sick_calls", "manage_membership", "manage_roles", "assign_cases"],
     LOGGRANSKARE: ["review_access_log"],
 }
+
+
+_GROUP_NAMES_ATTR = "_lifemsg_group_names"
+
+
+def user_group_names(user) -> list[str]:
+    """The names of the user's groups, read once per request: kept on the user object, which lives as
+    long as the request (the page header and the access log's snapshot both need them)."""
+    names = getattr(user, _GROUP_NAMES_ATTR, None)
+    if names is None:
+        names = list(user.groups.values_list("name", flat=True))
+        remember_group_names(user, names)
+    return names
+
+
+def remember_group_names(user, names: list[str]) -> None:
+    setattr(user, _GROUP_NAMES_ATTR, list(names))

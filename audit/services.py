@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -90,11 +90,21 @@ def entry_hash(entry: AccessLogEntry) -> str:
 
 def _user_snapshot(user) -> tuple[str, str]:
     """The user's units and roles at the time of the read, as the log must keep them even after they
-    change."""
-    from accounts.roles import ALL_ROLES
+    change. One query for both; the group names it reads are kept on the user object for the rest of
+    the request (accounts.roles.user_group_names: the page header shows the roles too)."""
+    from django.contrib.auth.models import Group
+    from django.db.models import Value
 
-    units = ", ".join(sorted(user.unit_memberships.values_list("unit__name", flat=True)))
-    roles = ", ".join(sorted(user.groups.filter(name__in=ALL_ROLES).values_list("name", flat=True)))
+    from accounts.roles import ALL_ROLES, remember_group_names
+    from mailboxes.models import UnitMembership
+
+    units_q = UnitMembership.objects.filter(user_id=user.pk).values_list(Value("u"), "unit__name")
+    groups_q = Group.objects.filter(user__id=user.pk).values_list(Value("g"), "name")
+    rows = list(units_q.union(groups_q, all=True))
+    group_names = [name for kind, name in rows if kind == "g"]
+    remember_group_names(user, group_names)
+    units = ", ".join(sorted(name for kind, name in rows if kind == "u"))
+    roles = ", ".join(sorted(name for name in group_names if name in ALL_ROLES))
     return units, roles
 
 
@@ -153,35 +163,76 @@ def access_log_record(
         raise AccessLogError("The access log could not be written.") from exc
 
 
-@transaction.atomic
 def _append(*, user, thread_id, case_id, unit_id, citizen_id, **fields) -> AccessLogEntry:
-    if thread_id is not None and None in (citizen_id, case_id, unit_id):
-        context = _thread_context(thread_id)
-        citizen_id = citizen_id if citizen_id is not None else context.get("citizen_id")
-        case_id = case_id if case_id is not None else context.get("case_id")
-        unit_id = unit_id if unit_id is not None else context.get("unit_id")
-    units, roles = _user_snapshot(user)
-    head, _ = AccessLogHead.objects.select_for_update().get_or_create(id=1)
-    entry = AccessLogEntry(
-        seq=head.seq + 1,
-        # Taken under the head lock, so `at` never decreases along the chain (retention relies on it).
-        at=timezone.now(),
-        user=user,
-        user_units=units[:500],
-        user_roles=roles[:500],
-        thread_id=thread_id,
-        case_id=case_id,
-        unit_id=unit_id,
-        citizen_id=citizen_id,
-        prev_hash=head.last_hash,
-        **fields,
-    )
-    entry.entry_hash = entry_hash(entry)
-    entry.save(force_insert=True)
-    head.seq = entry.seq
-    head.last_hash = entry.entry_hash
-    head.save(update_fields=["seq", "last_hash"])
+    # A savepoint inside a caller's transaction (so a refused read leaves it usable for an error
+    # page); outside one this is just BEGIN ... COMMIT.
+    with transaction.atomic():
+        if thread_id is not None and None in (citizen_id, case_id, unit_id):
+            context = _thread_context(thread_id)
+            citizen_id = citizen_id if citizen_id is not None else context.get("citizen_id")
+            case_id = case_id if case_id is not None else context.get("case_id")
+            unit_id = unit_id if unit_id is not None else context.get("unit_id")
+        units, roles, head = _snapshot_and_lock_head(user)
+        entry = AccessLogEntry(
+            seq=head.seq + 1,
+            # Taken under the head lock, so `at` never decreases along the chain (retention relies on it).
+            at=timezone.now(),
+            user=user,
+            user_units=units[:500],
+            user_roles=roles[:500],
+            thread_id=thread_id,
+            case_id=case_id,
+            unit_id=unit_id,
+            citizen_id=citizen_id,
+            prev_hash=head.last_hash,
+            **fields,
+        )
+        entry.entry_hash = entry_hash(entry)
+        entry.save(force_insert=True)
+        # The head advances after the entry exists: the database trigger (migration 0003) checks that.
+        head.seq = entry.seq
+        head.last_hash = entry.entry_hash
+        head.save(update_fields=["seq", "last_hash"])
     return entry
+
+
+def _snapshot_and_lock_head(user) -> tuple[str, str, AccessLogHead]:
+    """Lock the chain's head row (held until the transaction ends: appends are serialised) and take
+    the user's snapshot. On PostgreSQL that is one query: the snapshot rides along as array
+    subqueries of the locking SELECT."""
+    if connection.vendor != "postgresql":
+        units, roles = _user_snapshot(user)
+        head, _ = AccessLogHead.objects.select_for_update().get_or_create(id=1)
+        return units, roles, head
+    from django.contrib.auth.models import Group
+    from django.contrib.postgres.expressions import ArraySubquery
+
+    from accounts.roles import ALL_ROLES, remember_group_names
+    from mailboxes.models import UnitMembership
+
+    def locked():
+        return (
+            AccessLogHead.objects.select_for_update(of=("self",))
+            .annotate(
+                snapshot_units=ArraySubquery(
+                    UnitMembership.objects.filter(user_id=user.pk).order_by().values("unit__name")
+                ),
+                snapshot_groups=ArraySubquery(
+                    Group.objects.filter(user__id=user.pk).order_by().values("name")
+                ),
+            )
+            .filter(id=1)
+            .first()
+        )
+
+    head = locked()
+    if head is None:  # a fresh database: the head row is made once
+        AccessLogHead.objects.get_or_create(id=1)
+        head = locked()
+    remember_group_names(user, head.snapshot_groups)
+    units = ", ".join(sorted(head.snapshot_units))
+    roles = ", ".join(sorted(n for n in head.snapshot_groups if n in ALL_ROLES))
+    return units, roles, head
 
 
 @dataclass(frozen=True)

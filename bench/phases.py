@@ -131,7 +131,195 @@ def phase_limit(count: int = 2000) -> dict:
     return {"limit_per_s": round(len(rows) / elapsed, 1), "limit_messages": len(rows)}
 
 
-PHASES = {"setup": phase_setup, "pages": phase_pages, "limit": phase_limit}
+INGEST_BODY = "Hej! Jag skickar in underlaget till min ansökan om bistånd, vänliga hälsningar."
+
+
+def _post_messages(case_rows, barrier, results, index: int) -> None:
+    """One poster process: a logged-in test client per citizen (logged in before the clock starts),
+    then one POST per case through the citizen view, as the portal's form sends it."""
+    from django.db import connections
+
+    from accounts.models import User
+
+    connections.close_all()  # the parent's connection must not be shared across the fork
+    users = {u.pk: u for u in User.objects.filter(pk__in=[r[1] for r in case_rows])}
+    clients = []
+    handler = Client().handler
+    for case_id, user_id in case_rows:
+        client = Client()
+        # One request handler for all clients, as a server process has: a new handler per client
+        # would load the middleware (WhiteNoise scans every static file) on its first request.
+        client.handler = handler
+        client.force_login(users[user_id], backend="django.contrib.auth.backends.ModelBackend")
+        clients.append((reverse("eservices:case", args=[case_id]), client))
+    barrier.wait()
+    first = time.time()
+    failures = 0
+    for url, client in clients:
+        response = client.post(url, {"body": INGEST_BODY})
+        if response.status_code != 302:
+            failures += 1
+    results.put({"index": index, "first": first, "last": time.time(), "failures": failures})
+    connections.close_all()
+
+
+def phase_ingest(count: int = 2000, posters: int = 2, concurrency: int = 2) -> dict:
+    """`count` citizen messages posted through the citizen view (eservices:case), routed by a real
+    Celery worker on Redis: messages per second from the first post to the last delivery."""
+    import multiprocessing
+
+    from django.db import connections
+    from django.db.models import Max
+
+    from bench.worker import celery_worker
+    from mailboxes.models import Delivery, Message
+
+    count, posters, concurrency = int(count), int(posters), int(concurrency)
+    cases = _ingest_cases(count)
+    rows = [(c.pk, c.citizen.user_id) for c in cases]
+    before = Message.objects.aggregate(m=Max("id"))["m"] or 0
+    ctx = multiprocessing.get_context("fork")
+    with celery_worker(concurrency=concurrency):
+        connections.close_all()
+        barrier = ctx.Barrier(posters + 1)
+        results = ctx.Queue()
+        procs = [
+            ctx.Process(target=_post_messages, args=(rows[i::posters], barrier, results, i))
+            for i in range(posters)
+        ]
+        for proc in procs:
+            proc.start()
+        barrier.wait(timeout=600)
+        started = time.time()
+        new = Message.objects.filter(id__gt=before)
+        done_posting = [results.get(timeout=600) for _ in procs]
+        for proc in procs:
+            proc.join()
+        deadline = time.monotonic() + 600
+        while time.monotonic() < deadline:
+            routed = new.filter(routed_at__isnull=False).count()
+            if routed >= count:
+                break
+            time.sleep(0.05)
+        delivered = Delivery.objects.filter(message_id__gt=before, reason=Delivery.Reason.DIRECT)
+        forwarded = Delivery.objects.filter(message_id__gt=before, reason=Delivery.Reason.FORWARDED_ABSENCE)
+        last_delivery = Delivery.objects.filter(message_id__gt=before).aggregate(m=Max("created_at"))["m"]
+    first_post = min(r["first"] for r in done_posting)
+    last_post = max(r["last"] for r in done_posting)
+    elapsed = last_delivery.timestamp() - first_post
+    return {
+        "ingest_messages": new.count(),
+        "ingest_routed": new.filter(routed_at__isnull=False).count(),
+        "ingest_direct_deliveries": delivered.count(),
+        "ingest_forwarded": forwarded.count(),
+        "ingest_post_failures": sum(r["failures"] for r in done_posting),
+        "ingest_posting_s": round(last_post - first_post, 2),
+        "ingest_s": round(elapsed, 2),
+        "ingest_per_s": round(count / elapsed, 1),
+        "ingest_posters": posters,
+        "ingest_worker_concurrency": concurrency,
+        "ingest_wait_s": round(time.time() - started, 1),
+    }
+
+
+def _sick_call_setup(unread: int):
+    """A present handler (the last one of the last unit, so no other phase uses them) with `unread`
+    unread citizen messages in their personal mailbox, spread over their case threads, written in
+    bulk with the summaries brought up to date the way routing leaves them."""
+    from collections import defaultdict
+    from datetime import timedelta
+
+    from django.db.models import F
+    from django.utils import timezone
+
+    from absence.models import Absence
+    from eservices.models import Case
+    from mailboxes.models import Delivery, Mailbox, MailboxThread, Message, Unit
+
+    unit = Unit.objects.order_by("-id").first()
+    absent = set(Absence.objects.values_list("handler_id", flat=True))
+    box = (
+        Mailbox.objects.filter(kind=Mailbox.Kind.PERSONAL, owner__unit_memberships__unit=unit)
+        .exclude(owner_id__in=absent)
+        .select_related("owner")
+        .order_by("-owner_id")
+        .first()
+    )
+    cases = list(Case.objects.filter(handler=box.owner).select_related("citizen__user").order_by("id"))
+    now = timezone.now()
+    messages = []
+    for i in range(unread):
+        case = cases[i % len(cases)]
+        messages.append(
+            Message(
+                thread_id=case.thread_id,
+                sender_id=case.citizen.user_id,
+                body=f"Hej, här kommer mer underlag till mitt ärende ({i}).",
+                created_at=now - timedelta(seconds=unread - i),
+                routed_at=now,
+            )
+        )
+    messages = Message.objects.bulk_create(messages, batch_size=1000)
+    Delivery.objects.bulk_create(
+        [Delivery(message=m, mailbox=box, thread_id=m.thread_id, created_at=m.created_at) for m in messages],
+        batch_size=1000,
+    )
+    newest: dict[int, Message] = {}
+    per_thread: dict[int, int] = defaultdict(int)
+    for m in messages:
+        per_thread[m.thread_id] += 1
+        newest[m.thread_id] = m
+    names = {c.thread_id: c.citizen.user.get_full_name() for c in cases}
+    for thread_id, n in per_thread.items():
+        m = newest[thread_id]
+        MailboxThread.objects.filter(mailbox=box, thread_id=thread_id).update(
+            message_count=F("message_count") + n,
+            unread_count=F("unread_count") + n,
+            last_activity_at=m.created_at,
+            latest_sender_name=names[thread_id],
+            latest_snippet=m.body[:140],
+        )
+    return box, unit.group_mailbox, [m.pk for m in messages]
+
+
+def phase_sickcall(unread: int = 2000) -> dict:
+    """Switching forwarding on for a handler with `unread` unread messages, through the service the
+    sick-call page calls (an unplanned absence from now, forwarding to the unit's group mailbox):
+    seconds until every one of them is in the group mailbox."""
+    from absence.models import Absence
+    from absence.services import absence_create
+    from mailboxes.models import Delivery
+
+    box, group, message_ids = _sick_call_setup(int(unread))
+    started = time.perf_counter()
+    absence_create(
+        handler=box.owner,
+        actor=box.owner,
+        kind=Absence.Kind.UNPLANNED,
+        starts_at=None,
+        ends_at=None,
+        forward_to=group,
+    )
+    forwarded = Delivery.objects.filter(
+        mailbox=group, message_id__in=message_ids, reason=Delivery.Reason.FORWARDED_ABSENCE
+    )
+    while forwarded.count() < len(message_ids) and time.perf_counter() - started < 120:
+        time.sleep(0.02)  # only if forwarding were asynchronous; the service forwards before returning
+    elapsed = time.perf_counter() - started
+    return {
+        "sickcall_s": round(elapsed, 2),
+        "sickcall_unread": len(message_ids),
+        "sickcall_forwarded": forwarded.count(),
+    }
+
+
+PHASES = {
+    "setup": phase_setup,
+    "pages": phase_pages,
+    "limit": phase_limit,
+    "ingest": phase_ingest,
+    "sickcall": phase_sickcall,
+}
 
 
 def main(argv: list[str]) -> None:

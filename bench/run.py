@@ -19,7 +19,8 @@ RESULTS = ROOT / "bench" / "results"
 BASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://root@127.0.0.1:5432/lifemsg_bench")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/8")
 
-FLOW_PHASES = ("limit",)
+FLOW_PHASES = ("limit", "ingest", "sickcall")
+LOADAVG: list[dict] = []
 
 TARGETS = {
     "queries": 12,
@@ -70,7 +71,10 @@ def run_phase(name: str, *args: str, database: str, extra_env: dict | None = Non
         sys.stderr.write(proc.stdout[-3000:] + proc.stderr[-6000:])
         raise SystemExit(f"bench phase {name} failed")
     result = json.loads(proc.stdout.strip().splitlines()[-1])
-    print(f"  {name:<10} done in {time.perf_counter() - started:5.1f} s", flush=True)
+    # The machine is shared: the load average says how much of it the phase had.
+    load = [round(x, 2) for x in os.getloadavg()]
+    LOADAVG.append({"phase": name, "args": list(args), "loadavg_1_5_15": load})
+    print(f"  {name:<10} done in {time.perf_counter() - started:5.1f} s (load average {load[0]})", flush=True)
     return result
 
 
@@ -173,20 +177,34 @@ def main() -> None:
     }
     flows: dict = {}
     for name in FLOW_PHASES:
-        flows.update(run_phase(name, database=full))
+        try:
+            flows.update(run_phase(name, database=full))
+        except SystemExit as exc:  # one failed flow is reported; the others still run
+            flows[f"{name}_error"] = str(exc)
     if not args.skip_load:
         from bench.load import run_load
 
+        print("  load       running (gunicorn + locust)", flush=True)
         flows.update(run_load(database=full, redis_url=REDIS_URL))
     if flows.get("limit_per_s") and flows.get("ingest_per_s"):
         flows["ingest_ratio"] = round(flows["ingest_per_s"] / flows["limit_per_s"], 2)
     results["flows"] = flows
+    results["loadavg"] = LOADAVG + [
+        {"phase": "end", "loadavg_1_5_15": [round(x, 2) for x in os.getloadavg()]}
+    ]
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / f"bench-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
     out.write_text(json.dumps(results, indent=2))
     print()
     print(f"machine: {results['machine']['cpus']} cores, {results['machine']['cpu']}")
+    print(
+        "load average (1 min) after each phase: "
+        + ", ".join(f"{x['phase']} {x['loadavg_1_5_15'][0]}" for x in results["loadavg"])
+    )
     print(table(results))
+    for key, value in flows.items():
+        if key.endswith("_error"):
+            print(f"{key}: {value}")
     print(f"\nresults: {out.relative_to(ROOT)}")
 
 

@@ -24,6 +24,8 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import Coalesce
+from django.urls import reverse
+from django.utils import timezone
 
 from eservices import personnummer as pnr
 
@@ -78,6 +80,30 @@ def mailbox_threads(*, mailbox: Mailbox, user, view: str = ThreadFilter.ALL) -> 
     elif view == ThreadFilter.HANDLED:
         qs = qs.filter(handled_at__isnull=False)
     return qs.select_related("thread", "taken_by", "handled_by").order_by("-last_activity_at", "-id")
+
+
+def thread_rows_for_display(rows) -> list[MailboxThread]:
+    """A page of summaries, ready for the list templates: each row gets its link and its time as
+    text. Built here once per page (one reverse(), one time-zone lookup) instead of per row with
+    {% url %} and date filters, which were most of a list page's render time."""
+    rows = list(rows)
+    url = url_pattern("mailboxes:thread", 2)
+    tz = timezone.get_current_timezone()
+    for row in rows:
+        row.url = url.format(row.mailbox_id, row.thread_id)
+        local = row.last_activity_at.astimezone(tz)
+        row.when_iso = local.isoformat()
+        row.when_text = local.strftime("%Y-%m-%d %H:%M")
+    return rows
+
+
+def url_pattern(name: str, nargs: int) -> str:
+    """reverse(name) with its integer arguments left as {0}, {1}, ... for str.format."""
+    sentinels = [987654321 + i for i in range(nargs)]
+    url = reverse(name, args=sentinels)
+    for i, sentinel in enumerate(sentinels):
+        url = url.replace(str(sentinel), f"{{{i}}}")
+    return url
 
 
 def thread_messages(*, thread: Thread, mailbox: Mailbox | None = None) -> list[Message]:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.db import connection, models, transaction
-from django.db.models import F, Q
+from django.db.models import Case, F, Q, Value, When
 from django.db.models.functions import Greatest
 from django.utils import timezone
 from guardian.shortcuts import assign_perm
@@ -138,7 +138,8 @@ def deliveries_create(*, message: Message, plans: Sequence[DeliveryPlan], read_b
     Idempotent: the unique (message, mailbox) constraint and the lock on the message row make a
     second call (or a concurrent one) create nothing. Returns the deliveries created by this call.
     """
-    Message.objects.select_for_update().filter(pk=message.pk).values_list("pk", flat=True).first()
+    # Lock the message row (no ORDER BY: Message's default ordering is of no use to a lock).
+    list(Message.objects.select_for_update().filter(pk=message.pk).order_by().values_list("pk", flat=True))
     existing = dict(Delivery.objects.filter(message=message).values_list("mailbox_id", "pk"))
     now = timezone.now()
     seen: set[int] = set(existing)
@@ -256,37 +257,34 @@ def _summaries_add(*, message: Message, deliveries: Sequence[Delivery]) -> None:
             names.get(forwarded_by.get(mid), ""),
         )
         groups.setdefault(key, []).append(mid)
+    created = Value(message.created_at, output_field=models.DateTimeField())
+    is_latest = Q(last_activity_at__lte=message.created_at)
     for (unread, fwd_name, fwd_by_name), mids in sorted(groups.items(), key=lambda kv: kv[1][0]):
-        list(
-            MailboxThread.objects.select_for_update()
-            .filter(thread_id=message.thread_id, mailbox_id__in=mids)
-            .order_by("id")
-            .values_list("id", flat=True)
-        )
+        rows = MailboxThread.objects.filter(thread_id=message.thread_id, mailbox_id__in=mids)
+        if len(mids) > 1:
+            # Several rows: locked in id order first, as everywhere. One row is locked by its UPDATE.
+            list(rows.select_for_update().order_by("id").values_list("id", flat=True))
+        # One UPDATE per shape. Its SET expressions all read the row as it was, so the latest
+        # sender and snippet change only where this message is the newest (an older message that
+        # arrives late only adds to the counts).
         updates = {
             "message_count": F("message_count") + 1,
             "unread_count": F("unread_count") + unread,
+            "last_activity_at": Greatest(F("last_activity_at"), created),
+            "latest_sender_name": Case(
+                When(is_latest, then=Value(sender_name)), default=F("latest_sender_name")
+            ),
+            "latest_snippet": Case(When(is_latest, then=Value(snippet)), default=F("latest_snippet")),
         }
         if fwd_name:
             updates["forwarded_for_name"] = fwd_name
         if fwd_by_name:
             updates["forwarded_by_name"] = fwd_by_name
-        MailboxThread.objects.filter(
-            thread_id=message.thread_id, mailbox_id__in=mids, last_activity_at__lte=message.created_at
-        ).update(
-            last_activity_at=message.created_at,
-            latest_sender_name=sender_name,
-            latest_snippet=snippet,
-            **updates,
-        )
-        MailboxThread.objects.filter(
-            thread_id=message.thread_id, mailbox_id__in=mids, last_activity_at__gt=message.created_at
-        ).update(**updates)
         if unread:
             # A new unread message reopens the thread in that mailbox.
-            MailboxThread.objects.filter(
-                thread_id=message.thread_id, mailbox_id__in=mids, handled_at__isnull=False
-            ).update(handled_at=None, handled_by=None)
+            updates["handled_at"] = None
+            updates["handled_by"] = None
+        rows.update(**updates)
 
 
 def deliveries_mark_read(*, mailbox: Mailbox, thread: Thread, user) -> int:

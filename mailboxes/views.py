@@ -93,6 +93,7 @@ def mailbox_view(request, mailbox_id: int):
         view = selectors.ThreadFilter.ALL
     threads = selectors.mailbox_threads(mailbox=mailbox, user=request.user, view=view)
     page = Paginator(threads, selectors.THREADS_PER_PAGE).get_page(request.GET.get("sida"))
+    page.object_list = selectors.thread_rows_for_display(page.object_list)
     context.update(
         {
             "mailbox": mailbox,
@@ -168,10 +169,15 @@ def _render_thread(
     }
     if thread.is_citizen and access.case is not None:
         case = access.case
-        can_send = can_send_to_citizen(user=user, case=case)
+        co_handlers = selectors.co_handlers_of(case)
+        # What the page offers follows the case team already loaded (guardian's grant follows
+        # case_assign, which sets that team); sending itself (_send_citizen) asks guardian.
+        can_send = user.is_active and (
+            case.handler_id == user.pk or any(u.pk == user.pk for u in co_handlers)
+        )
         context.update(
             {
-                "co_handlers": selectors.co_handlers_of(case),
+                "co_handlers": co_handlers,
                 "can_send": can_send,
                 "send_url": _action_url(access, "send_citizen"),
                 "note_url": _action_url(access, "note"),
@@ -488,6 +494,7 @@ def search(request):
     if form.is_valid():
         results = selectors.search_threads(user=request.user, query=form.cleaned_data["q"])
         page = Paginator(results, selectors.THREADS_PER_PAGE).get_page(request.GET.get("sida"))
+        page.object_list = selectors.thread_rows_for_display(page.object_list)
         citizen_rows = [row for row in page.object_list if row.thread.is_citizen]
         if citizen_rows:
             # A hit shows that a citizen's messages contain the words searched for: logged like a read.

@@ -1,0 +1,33 @@
+"""Permission checks in one query instead of two."""
+
+from __future__ import annotations
+
+from django.contrib.auth.backends import ModelBackend
+from django.contrib.auth.models import Permission
+
+
+class PermissionsInOneQueryBackend(ModelBackend):
+    """Answers has_perm exactly as ModelBackend does, but reads the user's own and their groups'
+    permissions in one query (UNION) instead of two: every staff page checks a permission.
+
+    Listed right before ModelBackend: both keep the result in the same per-request cache on the user
+    object (`_perm_cache`), so ModelBackend, asked after it, finds it filled. It checks no passwords
+    (login stays with ModelBackend and axes); it loads users like ModelBackend, for sessions made by
+    `force_login`, which names the first backend that can."""
+
+    def authenticate(self, request, **credentials):
+        return None
+
+    def get_all_permissions(self, user_obj, obj=None):
+        if not user_obj.is_active or user_obj.is_anonymous or obj is not None:
+            return set()
+        if not hasattr(user_obj, "_perm_cache"):
+            fields = ("content_type__app_label", "codename")
+            if user_obj.is_superuser:
+                rows = Permission.objects.values_list(*fields)
+            else:
+                own = Permission.objects.filter(user=user_obj).order_by().values_list(*fields)
+                via_groups = Permission.objects.filter(group__user=user_obj).order_by().values_list(*fields)
+                rows = own.union(via_groups)
+            user_obj._perm_cache = {f"{app}.{codename}" for app, codename in rows}
+        return user_obj._perm_cache
