@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 
@@ -37,8 +38,15 @@ def live_celery_worker(transactional_db):
     from lifemsg.celery import app as celery_app
 
     celery_app.loader.import_module("celery.contrib.testing.tasks")
-    with start_worker(celery_app, pool="solo", perform_ping_check=True, shutdown_timeout=10) as worker:
-        yield worker
+    # The test worker reconfigures logging (root at ERROR); later tests' log capture needs it back.
+    root = logging.getLogger()
+    level, handlers = root.level, list(root.handlers)
+    try:
+        with start_worker(celery_app, pool="solo", perform_ping_check=True, shutdown_timeout=10) as worker:
+            yield worker
+    finally:
+        root.setLevel(level)
+        root.handlers[:] = handlers
 
 
 def wait_for(predicate: Callable[[], bool], timeout: float = 10.0, interval: float = 0.05) -> bool:
