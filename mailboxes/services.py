@@ -131,6 +131,21 @@ def _display_name(user) -> str:
     return user.get_full_name() or user.username
 
 
+def _delivery_from_plan(plan: DeliveryPlan, *, message_id: int, thread_id: int, now, **extra) -> Delivery:
+    """The unsaved delivery row a plan asks for (shared by deliveries_create and _many)."""
+    return Delivery(
+        message_id=message_id,
+        mailbox_id=plan.mailbox_id,
+        thread_id=thread_id,
+        reason=plan.reason,
+        forwarded_for_id=plan.forwarded_for_id,
+        forwarded_by_id=plan.forwarded_by_id,
+        forward_note=plan.forward_note,
+        created_at=now,
+        **extra,
+    )
+
+
 @transaction.atomic
 def deliveries_create(*, message: Message, plans: Sequence[DeliveryPlan], read_by=None) -> list[Delivery]:
     """Place `message` in each planned mailbox that does not hold it yet, and update the summaries.
@@ -150,15 +165,11 @@ def deliveries_create(*, message: Message, plans: Sequence[DeliveryPlan], read_b
         seen.add(plan.mailbox_id)
         is_read = read_by is not None
         new.append(
-            Delivery(
-                message=message,
-                mailbox_id=plan.mailbox_id,
+            _delivery_from_plan(
+                plan,
+                message_id=message.pk,
                 thread_id=message.thread_id,
-                reason=plan.reason,
-                forwarded_for_id=plan.forwarded_for_id,
-                forwarded_by_id=plan.forwarded_by_id,
-                forward_note=plan.forward_note,
-                created_at=now,
+                now=now,
                 read_at=now if is_read else None,
                 read_by=read_by if is_read else None,
             )
@@ -710,18 +721,14 @@ def deliveries_create_many(*, plans_by_message: dict[int, Sequence[DeliveryPlan]
             plan_of[key] = plan
             origin = plan.forwarded_from_mailbox_id
             new.append(
-                Delivery(
+                _delivery_from_plan(
+                    plan,
                     message_id=message_id,
-                    mailbox_id=plan.mailbox_id,
                     thread_id=message.thread_id,
-                    reason=plan.reason,
-                    forwarded_for_id=plan.forwarded_for_id,
-                    forwarded_by_id=plan.forwarded_by_id,
-                    forward_note=plan.forward_note,
+                    now=now,
                     # Links to copies that already exist are set before the insert; links to copies
                     # made in this same call (a chain of forwards) after it.
                     forwarded_from_id=existing.get((message_id, origin)) if origin else None,
-                    created_at=now,
                 )
             )
     if not new:
