@@ -17,7 +17,7 @@ import hashlib
 import json
 import logging
 import secrets
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -108,15 +108,34 @@ def _user_snapshot(user) -> tuple[str, str]:
     return units, roles
 
 
-def _thread_context(thread_id: int) -> dict[str, int | None]:
-    """Citizen, case and the case's unit of a thread, so that every entry names the citizen the read
-    concerns even when a caller only knows the thread."""
+def _thread_contexts(thread_ids) -> dict[int, dict[str, int | None]]:
+    """Citizen, case and the case's unit of each thread (one query), so that every entry names the
+    citizen the read concerns even when a caller only knows the thread."""
     from mailboxes.models import Thread
 
-    row = Thread.objects.filter(pk=thread_id).values("citizen_id", "case__id", "case__unit_id").first()
-    if row is None:
-        return {}
-    return {"citizen_id": row["citizen_id"], "case_id": row["case__id"], "unit_id": row["case__unit_id"]}
+    rows = Thread.objects.filter(pk__in=thread_ids).values("pk", "citizen_id", "case__id", "case__unit_id")
+    return {
+        row["pk"]: {
+            "citizen_id": row["citizen_id"],
+            "case_id": row["case__id"],
+            "unit_id": row["case__unit_id"],
+        }
+        for row in rows
+    }
+
+
+ENTRY_FIELDS = (
+    "action",
+    "route",
+    "object_type",
+    "object_id",
+    "thread_id",
+    "mailbox_id",
+    "case_id",
+    "unit_id",
+    "citizen_id",
+    "detail",
+)
 
 
 def access_log_record(
@@ -138,62 +157,92 @@ def access_log_record(
 
     `citizen_id`, `case_id` and `unit_id` are filled in from the thread when the caller leaves them
     out. `unit_id` is the unit whose data was read (the case's unit, or the group mailbox's unit)."""
-    if action not in AccessLogEntry.Action.values:
-        raise ValueError(f"Unknown access-log action {action!r}")
-    if route not in AccessLogEntry.Route.values:
-        raise ValueError(f"Unknown access-log route {route!r}")
+    entry = {
+        "action": action,
+        "route": route,
+        "object_type": object_type,
+        "object_id": object_id,
+        "thread_id": thread_id,
+        "mailbox_id": mailbox_id,
+        "case_id": case_id,
+        "unit_id": unit_id,
+        "citizen_id": citizen_id,
+        "detail": detail,
+    }
+    return access_log_record_many(user=user, entries=[entry])[0]
+
+
+def access_log_record_many(*, user, entries: Sequence[dict[str, Any]]) -> list[AccessLogEntry]:
+    """Append several entries of one user's read at once (a search result naming several citizens):
+    one head lock, one insert, one head update, whatever their number. Each entry is a dict with the
+    keyword arguments of `access_log_record` (action, route and object_type required). All are
+    written or none, and AccessLogError is raised as for one."""
+    for fields in entries:
+        unknown = set(fields) - set(ENTRY_FIELDS)
+        if unknown:
+            raise TypeError(f"Unknown access-log fields {sorted(unknown)}")
+        if fields.get("action") not in AccessLogEntry.Action.values:
+            raise ValueError(f"Unknown access-log action {fields.get('action')!r}")
+        if fields.get("route") not in AccessLogEntry.Route.values:
+            raise ValueError(f"Unknown access-log route {fields.get('route')!r}")
+        if not fields.get("object_type"):
+            raise ValueError("An access-log entry needs an object_type.")
     if not getattr(user, "pk", None):
         raise AccessLogError("An access-log entry needs the user who read.")
+    if not entries:
+        return []
     try:
-        return _append(
-            user=user,
-            action=action,
-            route=route,
-            object_type=object_type,
-            object_id=object_id,
-            thread_id=thread_id,
-            mailbox_id=mailbox_id,
-            case_id=case_id,
-            unit_id=unit_id,
-            citizen_id=citizen_id,
-            detail=detail or {},
-        )
+        return _append(user=user, entries=entries)
     except DatabaseError as exc:
         logger.exception("Access-log entry could not be written; refusing the read")
         raise AccessLogError("The access log could not be written.") from exc
 
 
-def _append(*, user, thread_id, case_id, unit_id, citizen_id, **fields) -> AccessLogEntry:
+def _append(*, user, entries: Sequence[dict[str, Any]]) -> list[AccessLogEntry]:
     # A savepoint inside a caller's transaction (so a refused read leaves it usable for an error
     # page); outside one this is just BEGIN ... COMMIT.
     with transaction.atomic():
-        if thread_id is not None and None in (citizen_id, case_id, unit_id):
-            context = _thread_context(thread_id)
-            citizen_id = citizen_id if citizen_id is not None else context.get("citizen_id")
-            case_id = case_id if case_id is not None else context.get("case_id")
-            unit_id = unit_id if unit_id is not None else context.get("unit_id")
+        unknown_context = {
+            fields["thread_id"]
+            for fields in entries
+            if fields.get("thread_id") is not None
+            and None in (fields.get("citizen_id"), fields.get("case_id"), fields.get("unit_id"))
+        }
+        contexts = _thread_contexts(unknown_context) if unknown_context else {}
         units, roles, head = _snapshot_and_lock_head(user)
-        entry = AccessLogEntry(
-            seq=head.seq + 1,
-            # Taken under the head lock, so `at` never decreases along the chain (retention relies on it).
-            at=timezone.now(),
-            user=user,
-            user_units=units[:500],
-            user_roles=roles[:500],
-            thread_id=thread_id,
-            case_id=case_id,
-            unit_id=unit_id,
-            citizen_id=citizen_id,
-            prev_hash=head.last_hash,
-            **fields,
-        )
-        entry.entry_hash = entry_hash(entry)
-        entry.save(force_insert=True)
-        # The head advances after the entry exists: the database trigger (migration 0003) checks that.
-        head.seq = entry.seq
-        head.last_hash = entry.entry_hash
+        # Taken under the head lock, so `at` never decreases along the chain (retention relies on it).
+        at = timezone.now()
+        seq, prev_hash = head.seq, head.last_hash
+        rows = []
+        for fields in entries:
+            values = {key: fields.get(key) for key in ENTRY_FIELDS}
+            values["detail"] = values["detail"] or {}
+            context = contexts.get(values["thread_id"], {})
+            for key in ("citizen_id", "case_id", "unit_id"):
+                if values[key] is None:
+                    values[key] = context.get(key)
+            seq += 1
+            entry = AccessLogEntry(
+                seq=seq,
+                at=at,
+                user=user,
+                user_units=units[:500],
+                user_roles=roles[:500],
+                prev_hash=prev_hash,
+                **values,
+            )
+            entry.entry_hash = prev_hash = entry_hash(entry)
+            rows.append(entry)
+        if len(rows) == 1:
+            rows[0].save(force_insert=True)
+        else:
+            AccessLogEntry.objects.bulk_create(rows)
+        # The head advances after the entries exist: the database trigger (migrations 0003, 0004)
+        # checks that every entry up to the new head is there and that the hash is the last one's.
+        head.seq = seq
+        head.last_hash = prev_hash
         head.save(update_fields=["seq", "last_hash"])
-    return entry
+    return rows
 
 
 def _snapshot_and_lock_head(user) -> tuple[str, str, AccessLogHead]:

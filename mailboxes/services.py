@@ -574,20 +574,53 @@ def access_log_citizen_read(
     Called before anything is rendered; if it raises, the read fails."""
     from audit.services import access_log_record
 
-    unit_id = mailbox.unit_id if mailbox is not None and mailbox.unit_id else getattr(case, "unit_id", None)
     return access_log_record(
         user=user,
-        action=action,
-        route=route,
-        object_type=object_type,
-        object_id=object_id if object_id is not None else thread.pk,
-        thread_id=thread.pk,
-        mailbox_id=mailbox.pk if mailbox is not None else None,
-        case_id=case.pk if case is not None else None,
-        unit_id=unit_id,
-        citizen_id=thread.citizen_id,
-        detail=detail,
+        **_citizen_read_entry(
+            action=action,
+            route=route,
+            thread=thread,
+            mailbox=mailbox,
+            case=case,
+            object_type=object_type,
+            object_id=object_id,
+            detail=detail,
+        ),
     )
+
+
+def access_log_citizen_reads(*, user, reads: list[dict]):
+    """Several reads at once (a search result page naming several citizens), each a dict of
+    `access_log_citizen_read`'s keyword arguments except `user`: written together, or not at all."""
+    from audit.services import access_log_record_many
+
+    return access_log_record_many(user=user, entries=[_citizen_read_entry(**read) for read in reads])
+
+
+def _citizen_read_entry(
+    *,
+    action: str,
+    route: str,
+    thread: Thread,
+    mailbox: Mailbox | None = None,
+    case=None,
+    object_type: str = "thread",
+    object_id: int | None = None,
+    detail: dict | None = None,
+) -> dict:
+    unit_id = mailbox.unit_id if mailbox is not None and mailbox.unit_id else getattr(case, "unit_id", None)
+    return {
+        "action": action,
+        "route": route,
+        "object_type": object_type,
+        "object_id": object_id if object_id is not None else thread.pk,
+        "thread_id": thread.pk,
+        "mailbox_id": mailbox.pk if mailbox is not None else None,
+        "case_id": case.pk if case is not None else None,
+        "unit_id": unit_id,
+        "citizen_id": thread.citizen_id,
+        "detail": detail,
+    }
 
 
 # --- group-mailbox access is exactly the unit's membership (added with the administration UI) ------

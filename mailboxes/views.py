@@ -37,6 +37,7 @@ from .permissions import (
 from .sending import citizen_reply_send, internal_message_send, internal_reply_send, thread_forward_by_hand
 from .services import (
     access_log_citizen_read,
+    access_log_citizen_reads,
     deliveries_mark_read,
     mailbox_personal_for,
     note_add,
@@ -511,22 +512,25 @@ def route_for(mailbox) -> str:
 
 def _log_search(user, query: str, rows: list[MailboxThread]) -> None:
     """One entry per citizen whose thread the results show, so each citizen's reads (and their log
-    extract) include the search that found them."""
+    extract) include the search that found them; all of them written at once, before the page."""
     by_citizen: dict[int, list[MailboxThread]] = {}
     for row in rows:
         by_citizen.setdefault(row.thread.citizen_id, []).append(row)
-    for citizen_rows in by_citizen.values():
-        first = citizen_rows[0]
-        access_log_citizen_read(
-            user=user,
-            action=AccessLogEntry.Action.SEARCH,
-            route=route_for(first.mailbox),
-            thread=first.thread,
-            mailbox=first.mailbox,
-            object_type="search",
-            object_id=None,
-            detail={
-                "query": query,
-                "results": [{"thread": r.thread_id, "mailbox": r.mailbox_id} for r in citizen_rows],
-            },
-        )
+    access_log_citizen_reads(
+        user=user,
+        reads=[
+            {
+                "action": AccessLogEntry.Action.SEARCH,
+                "route": route_for(citizen_rows[0].mailbox),
+                "thread": citizen_rows[0].thread,
+                "mailbox": citizen_rows[0].mailbox,
+                "object_type": "search",
+                "object_id": None,
+                "detail": {
+                    "query": query,
+                    "results": [{"thread": r.thread_id, "mailbox": r.mailbox_id} for r in citizen_rows],
+                },
+            }
+            for citizen_rows in by_citizen.values()
+        ],
+    )

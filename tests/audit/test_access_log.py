@@ -56,6 +56,36 @@ def test_entries_form_one_chain_that_verifies(org, case_a):
     assert access_log_verify().ok
 
 
+def test_entries_written_together_form_one_chain_under_one_head_advance(org, case_a):
+    case_b = factories.case(
+        citizen_obj=factories.citizen("Nils", "Berg"), eservice_obj=org.eservice_a, handler=org.handler_a1
+    )
+    rows = services.access_log_record_many(
+        user=org.handler_a1,
+        entries=[
+            {"action": "search", "route": "own_mailbox", "object_type": "search", "thread_id": case.thread_id}
+            for case in (case_a, case_b, case_a)
+        ],
+    )
+    assert [row.seq for row in rows] == [1, 2, 3]
+    assert [row.case_id for row in rows] == [case_a.pk, case_b.pk, case_a.pk]
+    citizens = [case_a.citizen.user_id, case_b.citizen.user_id, case_a.citizen.user_id]
+    assert [row.citizen_id for row in rows] == citizens
+    assert rows[1].prev_hash == rows[0].entry_hash and rows[2].prev_hash == rows[1].entry_hash
+    head = AccessLogHead.objects.get()
+    assert (head.seq, head.last_hash) == (3, rows[2].entry_hash)
+    assert access_log_verify().ok
+
+
+def test_database_refuses_moving_the_head_past_entries_that_do_not_exist(org, case_a):
+    entry = read_thread(org.handler_a1, case_a)
+    with pytest.raises(DatabaseError):
+        _sql("UPDATE audit_accessloghead SET seq = 3, last_hash = %s", [entry.entry_hash])
+    with pytest.raises(DatabaseError):
+        _sql("UPDATE audit_accessloghead SET seq = 1, last_hash = %s", ["f" * 64])
+    assert AccessLogHead.objects.get().seq == 1
+
+
 def test_unknown_action_or_route_is_refused(org, case_a):
     with pytest.raises(ValueError):
         read_thread(org.handler_a1, case_a, action="peek")

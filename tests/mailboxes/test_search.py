@@ -74,3 +74,35 @@ def test_search_page_asks_for_two_characters(client, org):
     body = response.content.decode()
     assert "Säkerställ att detta värde åtminstone har 2 tecken" in body
     assert 'id="results-title"' not in body
+
+
+def test_search_hits_in_many_citizens_threads_log_one_entry_each_in_fixed_queries(
+    client, org, django_assert_max_num_queries
+):
+    """Each citizen whose thread a result page shows gets their own entry (their log extract names the
+    search), the chain still verifies, and the page's queries do not grow with the citizens on it."""
+    from audit.services import access_log_verify
+
+    def hits(count: int) -> list:
+        cases = [
+            factories.case(eservice_obj=org.eservice_a, handler=org.handler_a1, subject=f"Bostadsstöd {i}")
+            for i in range(count)
+        ]
+        for case in cases:
+            citizen_writes(case, body="Fråga om bostadstillägg")
+        return cases
+
+    login(client, org.handler_a1)
+    url = reverse("mailboxes:search")
+    few = hits(2)
+    client.get(url, {"q": "bostadsstöd"})  # warm-up: per-user caches filled once
+    with django_assert_max_num_queries(12) as few_ctx:
+        assert client.get(url, {"q": "bostadsstöd"}).status_code == 200
+    many = few + hits(8)
+    with django_assert_max_num_queries(len(few_ctx.captured_queries)):
+        page = client.get(url, {"q": "bostadsstöd"}).content.decode()
+    assert "10 träffar" in page
+    logged = AccessLogEntry.objects.filter(action=AccessLogEntry.Action.SEARCH).order_by("-seq")[:10]
+    assert sorted(entry.citizen_id for entry in logged) == sorted(case.citizen.user_id for case in many)
+    assert {entry.case_id for entry in logged} == {case.pk for case in many}
+    assert access_log_verify().ok
