@@ -1,6 +1,8 @@
-"""Callables run inside route_message's transaction after deliveries are made:
-`hook(*, message, deliveries)`. Registered at import time by the modules that need them
-(absence.apps.AbsenceConfig.ready registers the out-of-office reply)."""
+"""Callables run inside the routing transaction after deliveries are made, once per batch of messages:
+`hook(*, routed)` with `routed` a list of (message, the deliveries made for it). A hook reads and
+writes in a fixed number of queries per batch and only enqueues side effects on commit. Registered
+at import time by the modules that need them (absence.apps.AbsenceConfig.ready registers the
+out-of-office reply; integrations.apps the webhooks)."""
 
 AFTER_ROUTING: list = []
 

@@ -1,16 +1,17 @@
 """The one place that decides where a message goes.
 
-`intended_mailboxes` says who a message is for; `plan_deliveries` turns one intended mailbox into the
+`intended_mailboxes` says who messages are for; `plan_deliveries` turns one intended mailbox into the
 deliveries to make, following active absences with forwarding (loop detection, depth limit, ending in
-a group mailbox); `route_message` stores them. Citizen routing, internal messages and every sweep go
-through `route_message`.
+a group mailbox); `route_messages` stores them for a batch of messages in a fixed number of queries.
+Citizen routing, internal messages and every sweep go through `route_messages` (`route_message` is the
+batch of one; the routing task routes its own message together with whatever else is waiting).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
-from datetime import datetime
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -20,7 +21,6 @@ from django.utils import timezone
 from mailboxes.models import Delivery, Mailbox, Message, UnitMembership
 from mailboxes.services import (
     DeliveryPlan,
-    deliveries_create,
     deliveries_create_many,
     mailbox_personal_for,
 )
@@ -30,32 +30,60 @@ from .models import Absence
 logger = logging.getLogger(__name__)
 
 
-def intended_mailboxes(message: Message) -> list[Mailbox]:
-    """Who the message is addressed to, before any absence is considered."""
-    if message.kind != Message.Kind.NORMAL:
-        # Automatic replies and internal notes live in the thread only; nobody's inbox.
-        return []
-    thread = message.thread
-    if thread.is_citizen:
-        if message.sender is None or not message.sender.is_citizen:
-            return []  # staff writing to the citizen: the citizen reads it in the portal
-        from eservices.models import Case
+def intended_mailboxes(messages: Sequence[Message]) -> dict[int, list[Mailbox]]:
+    """Who each message is addressed to, before any absence is considered ({message id: mailboxes}).
+    One query for the citizen threads' cases, one for internal messages' recipients."""
+    from eservices.models import Case
 
-        case = Case.objects.select_related("handler", "unit__group_mailbox").get(thread_id=thread.pk)
-        if case.handler_id is not None:
-            return [mailbox_personal_for(case.handler)]
-        return [case.unit.group_mailbox]
-    return list(message.recipients.all())
+    found: dict[int, list[Mailbox]] = {m.pk: [] for m in messages}
+    # Automatic replies and internal notes live in the thread only; nobody's inbox. Staff writing to
+    # the citizen: the citizen reads it in the portal.
+    normal = [m for m in messages if m.kind == Message.Kind.NORMAL]
+    from_citizens = [m for m in normal if m.thread.is_citizen and m.sender and m.sender.is_citizen]
+    if from_citizens:
+        cases = {
+            case.thread_id: case
+            for case in Case.objects.filter(thread_id__in={m.thread_id for m in from_citizens})
+            .select_related("handler__personal_mailbox", "unit__group_mailbox")
+            .order_by()
+        }
+        for message in from_citizens:
+            case = cases[message.thread_id]
+            if case.handler_id is not None:
+                found[message.pk] = [mailbox_personal_for(case.handler)]
+            else:
+                found[message.pk] = [case.unit.group_mailbox]
+    internal = [m.pk for m in normal if not m.thread.is_citizen]
+    if internal:
+        through = Message.recipients.through
+        for row in through.objects.filter(message_id__in=internal).select_related("mailbox").order_by("id"):
+            found[row.message_id].append(row.mailbox)
+    return found
 
 
-def active_absence(user_id: int, when: datetime) -> Absence | None:
-    return (
-        Absence.objects.active_at(when)
-        .filter(handler_id=user_id)
-        .select_related("forward_to")
-        .order_by("starts_at", "id")
-        .first()
-    )
+class AbsencesAt:
+    """Who is away at `when`, read once for a whole batch: every active absence with its forwarding
+    target in one query (a few hundred rows at most: the staff away today), and home group mailboxes
+    on first need."""
+
+    def __init__(self, when: datetime):
+        self.when = when
+        self._absences: dict[int, Absence] | None = None
+        self._home_groups: dict[int, Mailbox | None] = {}
+
+    def of(self, user_id: int) -> Absence | None:
+        if self._absences is None:
+            self._absences = {}
+            for absence in (
+                Absence.objects.active_at(self.when).select_related("forward_to").order_by("starts_at", "id")
+            ):
+                self._absences.setdefault(absence.handler_id, absence)
+        return self._absences.get(user_id)
+
+    def home_group(self, user_id: int) -> Mailbox | None:
+        if user_id not in self._home_groups:
+            self._home_groups[user_id] = home_group_mailbox(user_id)
+        return self._home_groups[user_id]
 
 
 def home_group_mailbox(user_id: int) -> Mailbox | None:
@@ -69,27 +97,30 @@ def home_group_mailbox(user_id: int) -> Mailbox | None:
     return membership.unit.group_mailbox if membership else None
 
 
-def plan_deliveries(*, intended: Mailbox, when: datetime | None = None) -> list[DeliveryPlan]:
+def plan_deliveries(
+    *, intended: Mailbox, when: datetime | None = None, absences: AbsencesAt | None = None
+) -> list[DeliveryPlan]:
     """The deliveries for one intended mailbox: the mailbox itself, then, while the current mailbox is
     the personal one of someone away with forwarding, their forward target.
 
     A loop (A → B → A) or a chain deeper than FORWARDING_MAX_DEPTH ends in a group mailbox: that of
     the first absent person's unit, else of the next absent person's in the chain. The chain always
     ends in a mailbox whose owner is present or in a group mailbox, unless nobody in it has a unit
-    (logged: a configuration error the sweep keeps reporting)."""
-    when = when or timezone.now()
+    (logged: a configuration error the sweep keeps reporting). `absences` shares one reading of who
+    is away among many calls (a batch); without it one is made for `when`."""
+    absences = absences or AbsencesAt(when or timezone.now())
     plans = [DeliveryPlan(mailbox_id=intended.pk, reason=Delivery.Reason.DIRECT)]
     visited = {intended.pk}
     absent_chain: list[int] = []
     current = intended
     while current.kind == Mailbox.Kind.PERSONAL:
-        absence = active_absence(current.owner_id, when)
+        absence = absences.of(current.owner_id)
         if absence is None:
             break
         absent_chain.append(current.owner_id)
         target = absence.forward_to
         if target.pk in visited or len(absent_chain) > settings.FORWARDING_MAX_DEPTH:
-            target = _fallback_group(absent_chain, visited)
+            target = _fallback_group(absent_chain, visited, absences)
             if target is None:
                 logger.error(
                     "forwarding chain from mailbox %s ends in an absent person's mailbox: nobody in it "
@@ -110,18 +141,21 @@ def plan_deliveries(*, intended: Mailbox, when: datetime | None = None) -> list[
     return plans
 
 
-def _fallback_group(absent_chain: list[int], visited: set[int]) -> Mailbox | None:
+def _fallback_group(absent_chain: list[int], visited: set[int], absences: AbsencesAt) -> Mailbox | None:
     for user_id in absent_chain:
-        group = home_group_mailbox(user_id)
+        group = absences.home_group(user_id)
         if group is not None and group.pk not in visited:
             return group
     return None
 
 
-def plans_for(mailboxes: Iterable[Mailbox], when: datetime | None = None) -> list[DeliveryPlan]:
+def plans_for(
+    mailboxes: Iterable[Mailbox], when: datetime | None = None, absences: AbsencesAt | None = None
+) -> list[DeliveryPlan]:
+    absences = absences or AbsencesAt(when or timezone.now())
     plans: list[DeliveryPlan] = []
     for mailbox in mailboxes:
-        plans.extend(plan_deliveries(intended=mailbox, when=when))
+        plans.extend(plan_deliveries(intended=mailbox, absences=absences))
     return plans
 
 
@@ -180,8 +214,9 @@ def forward_stranded_unread(*, when: datetime | None = None) -> int:
     if not stranded:
         return 0
     plans: dict[int, list[DeliveryPlan]] = {}
+    absences = AbsencesAt(when)
     for mailbox in Mailbox.objects.filter(pk__in=list(stranded)).order_by("pk"):
-        chain = plan_deliveries(intended=mailbox, when=when)[1:]
+        chain = plan_deliveries(intended=mailbox, absences=absences)[1:]
         for message_id in stranded[mailbox.pk]:
             plans.setdefault(message_id, []).extend(chain)
     created = deliveries_create_many(plans_by_message=plans)
@@ -191,30 +226,64 @@ def forward_stranded_unread(*, when: datetime | None = None) -> int:
 
 
 def route_message(*, message_id: int) -> list[Delivery]:
-    """Deliver a stored message. Idempotent: a routed message (routed_at set) is left alone, and the
-    unique delivery constraint makes a concurrent second run create nothing."""
+    """Deliver one stored message (see `route_messages`); the deliveries this call made."""
+    return route_messages(message_ids=[message_id]).get(message_id, [])
+
+
+def route_messages(*, message_ids: Sequence[int], batch_mates: int = 0) -> dict[int, list[Delivery]]:
+    """Deliver stored messages in one transaction and a fixed number of queries, however many.
+
+    Idempotent: a routed message (routed_at set) is left alone, and the unique delivery constraint
+    makes a concurrent second run create nothing. `message_ids` are locked waiting for a concurrent
+    router to finish with them (so none is left unrouted if it rolls back). With `batch_mates`, up to
+    that many other messages stored within ROUTING_SWEEP_AGE_SECONDS that still wait for routing are
+    taken along, skipping any another router holds: under a burst one task routes what has piled up,
+    and the tasks of those messages then find them routed. Older unrouted messages are left to the
+    sweep, so a message that cannot be routed holds back nobody else's for long.
+
+    Returns {message id: deliveries made} for the messages routed by this call."""
     with transaction.atomic():
-        message = (
+        own = list(
             Message.objects.select_for_update(of=("self",))
-            .select_related("thread", "sender")
-            .filter(pk=message_id)
-            .order_by()  # a lock needs no ORDER BY (Message is ordered by default)
-            .first()
+            .filter(pk__in=list(message_ids), routed_at__isnull=True)
+            .order_by("pk")  # locks taken in id order
+            .values_list("pk", flat=True)
         )
-        if message is None or message.routed_at is not None:
-            return []
         now = timezone.now()
-        created = deliveries_create(message=message, plans=plans_for(intended_mailboxes(message), now))
-        Message.objects.filter(pk=message.pk).update(routed_at=now)
-        after_routing = _after_routing_hooks()
-        for hook in after_routing:
-            hook(message=message, deliveries=created)
-    return created
+        mates: list[int] = []
+        if batch_mates > 0:
+            mates = list(
+                Message.objects.select_for_update(of=("self",), skip_locked=True)
+                .filter(
+                    routed_at__isnull=True,
+                    created_at__gte=now - timedelta(seconds=settings.ROUTING_SWEEP_AGE_SECONDS),
+                )
+                .exclude(pk__in=own)
+                .order_by("created_at", "pk")
+                .values_list("pk", flat=True)[:batch_mates]
+            )
+        ids = own + mates
+        if not ids:
+            return {}
+        messages = list(Message.objects.filter(pk__in=ids).select_related("thread", "sender").order_by("pk"))
+        intended = intended_mailboxes(messages)
+        absences = AbsencesAt(now)
+        plans = {m.pk: plans_for(intended[m.pk], absences=absences) for m in messages}
+        created = deliveries_create_many(plans_by_message=plans)
+        Message.objects.filter(pk__in=ids).update(routed_at=now)
+        by_message: dict[int, list[Delivery]] = {m.pk: [] for m in messages}
+        for delivery in created:
+            by_message[delivery.message_id].append(delivery)
+        routed = [(m, by_message[m.pk]) for m in messages]
+        for hook in _after_routing_hooks():
+            hook(routed=routed)
+    return by_message
 
 
 def _after_routing_hooks():
-    # Out-of-office replies and webhooks hang here (absence.autoreply, integrations); each hook runs in
-    # the routing transaction and must only enqueue side effects on commit.
+    # Out-of-office replies and webhooks hang here (absence.autoreply, integrations): each is called
+    # once per batch, `hook(routed=[(message, its new deliveries), ...])`, in the routing transaction,
+    # in a fixed number of queries, and must only enqueue side effects on commit.
     from . import hooks
 
     return hooks.AFTER_ROUTING

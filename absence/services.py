@@ -28,7 +28,7 @@ from mailboxes.services import mailbox_personal_for, message_store
 
 from . import routing
 from .models import Absence, AutoReply, GroupUnreadEscalation
-from .selectors import forward_target_choices
+from .selectors import active_absences_for, forward_target_choices
 from .timeutil import is_local_midnight
 
 logger = logging.getLogger(__name__)
@@ -363,20 +363,43 @@ def absences_tick(*, now: datetime | None = None) -> dict[str, int]:
 # --- out-of-office reply to citizens ---------------------------------------------------------------
 
 
-def autoreply_after_routing(*, message: Message, deliveries) -> AutoReply | None:
+def autoreply_after_routing(*, routed) -> list[AutoReply]:
     """AFTER_ROUTING hook: a citizen's message forwarded because the handler is away gets, at most
     once per thread per absence, an automatic reply in the thread. Never in reply to an automatic
-    message (only citizens' own messages qualify), never with case details."""
-    if message.kind != Message.Kind.NORMAL or not message.thread.is_citizen or not message.sent_by_citizen:
-        return None
-    forwarded = [d for d in deliveries if d.reason == Delivery.Reason.FORWARDED_ABSENCE]
-    if not forwarded:
-        return None
-    # The first forwarded copy stands for the intended handler (plans keep chain order).
-    handler_id = forwarded[0].forwarded_for_id
-    absence = routing.active_absence(handler_id, forwarded[0].created_at)
-    if absence is None or AutoReply.objects.filter(absence=absence, thread_id=message.thread_id).exists():
-        return None
+    message (only citizens' own messages qualify), never with case details. A fixed number of
+    queries per routing batch, plus the replies actually sent."""
+    wanted = []  # (message, the intended handler, when the copy was forwarded)
+    for message, deliveries in routed:
+        from_citizen = message.sent_by_citizen and message.thread.is_citizen
+        if message.kind != Message.Kind.NORMAL or not from_citizen:
+            continue
+        forwarded = [d for d in deliveries if d.reason == Delivery.Reason.FORWARDED_ABSENCE]
+        if forwarded:
+            # The first forwarded copy stands for the intended handler (plans keep chain order).
+            wanted.append((message, forwarded[0].forwarded_for_id, forwarded[0].created_at))
+    if not wanted:
+        return []
+    # The copies of one batch are made at one moment: one reading of who is away.
+    absences = active_absences_for({handler_id for _m, handler_id, _at in wanted}, wanted[0][2])
+    replied = set(
+        AutoReply.objects.filter(
+            absence__in=[a.pk for a in absences.values()],
+            thread_id__in={message.thread_id for message, _h, _at in wanted},
+        ).values_list("absence_id", "thread_id")
+    )
+    records = []
+    for message, handler_id, _at in wanted:
+        absence = absences.get(handler_id)
+        if absence is None or (absence.pk, message.thread_id) in replied:
+            continue
+        replied.add((absence.pk, message.thread_id))  # two messages of one thread in a batch: one reply
+        record = _autoreply_send(absence=absence, message=message)
+        if record is not None:
+            records.append(record)
+    return records
+
+
+def _autoreply_send(*, absence: Absence, message: Message) -> AutoReply | None:
     with translation.override(settings.LANGUAGE_CODE):
         body = citizen_away_text(absence)
     try:

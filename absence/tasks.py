@@ -39,7 +39,11 @@ def _now(now: str | None) -> datetime:
     soft_time_limit=50,
 )
 def route_message_task(*, message_id: int) -> int:
-    return len(routing.route_message(message_id=message_id))
+    """Route a stored message, and with it what else has piled up meanwhile (ROUTING_BATCH_SIZE in
+    one transaction): under a burst the tasks behind it find their messages routed. Returns the
+    number of deliveries made."""
+    routed = routing.route_messages(message_ids=[message_id], batch_mates=settings.ROUTING_BATCH_SIZE - 1)
+    return sum(len(deliveries) for deliveries in routed.values())
 
 
 @shared_task(name="absence.sweep", acks_late=True, time_limit=300, soft_time_limit=280)
@@ -55,14 +59,20 @@ def sweep(now: str | None = None) -> dict[str, int]:
         .values_list("id", flat=True)[:5000]
     )
     routed = failed = 0
-    for message_id in ids:
+    for start in range(0, len(ids), settings.ROUTING_BATCH_SIZE):
+        batch = ids[start : start + settings.ROUTING_BATCH_SIZE]
         try:
-            routing.route_message(message_id=message_id)
-            routed += 1
+            routed += len(routing.route_messages(message_ids=batch))
+            continue
         except Exception:
-            # One broken message must not hold back the rest; it stays unrouted and is retried.
-            failed += 1
-            logger.exception("sweep could not route message %s", message_id)
+            logger.warning("sweep could not route a batch of %s; routing them one by one", len(batch))
+        for message_id in batch:
+            try:
+                routed += len(routing.route_messages(message_ids=[message_id]))
+            except Exception:
+                # One broken message must not hold back the rest; it stays unrouted and is retried.
+                failed += 1
+                logger.exception("sweep could not route message %s", message_id)
     forwarded = routing.forward_stranded_unread(when=moment)
     if routed or failed or forwarded:
         logger.info("sweep: routed %s, failed %s, forwarded %s stranded", routed, failed, forwarded)

@@ -117,31 +117,42 @@ def _guarded(create) -> None:
         logger.exception("webhook event could not be recorded; routing continues")
 
 
-def citizen_message_routed(*, message, deliveries) -> None:
-    """absence.hooks.AFTER_ROUTING hook: a citizen's message arrived."""
-    thread = message.thread
-    if not thread.is_citizen or message.sender is None or not message.sender.is_citizen:
+def citizen_message_routed(*, routed) -> None:
+    """absence.hooks.AFTER_ROUTING hook: citizens' messages arrived (one routing batch)."""
+    arrived = [
+        message
+        for message, _ in routed
+        if message.thread.is_citizen and message.sender is not None and message.sender.is_citizen
+    ]
+    if not arrived:
         return
 
     def create() -> None:
         from eservices.models import Case
 
         receivers = _receivers()  # usually none: then this hook costs routing one small query
-        case = Case.objects.filter(thread_id=thread.pk).first() if receivers else None
-        if case is None:
+        if not receivers:
             return
-        webhook_event_create(
-            receivers=receivers,
-            event=EVENT_RECEIVED,
-            payload={
-                "event": EVENT_RECEIVED,
-                "case": _case_ref(case),
-                "thread_id": thread.pk,
-                "message_id": message.pk,
-                "received_at": message.created_at.isoformat(),
-                "sender_kind": "citizen",
-            },
-        )
+        cases = {
+            case.thread_id: case
+            for case in Case.objects.filter(thread_id__in={m.thread_id for m in arrived}).order_by()
+        }
+        for message in arrived:
+            case = cases.get(message.thread_id)
+            if case is None:
+                continue
+            webhook_event_create(
+                receivers=receivers,
+                event=EVENT_RECEIVED,
+                payload={
+                    "event": EVENT_RECEIVED,
+                    "case": _case_ref(case),
+                    "thread_id": message.thread_id,
+                    "message_id": message.pk,
+                    "received_at": message.created_at.isoformat(),
+                    "sender_kind": "citizen",
+                },
+            )
 
     _guarded(create)
 

@@ -101,6 +101,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA busy_timeout=10000;",
     }
+elif env.bool("DATABASE_SERVER_SIDE_BINDING", default=False):
+    DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
@@ -211,6 +213,8 @@ CELERY_BEAT_SCHEDULE: dict = {
 }
 ROUTING_SWEEP_AGE_SECONDS = env.int("ROUTING_SWEEP_AGE_SECONDS", default=60)
 FORWARDING_MAX_DEPTH = env.int("FORWARDING_MAX_DEPTH", default=5)
+# Messages one routing transaction takes at most (a burst is routed in batches of this many).
+ROUTING_BATCH_SIZE = env.int("ROUTING_BATCH_SIZE", default=200)
 GROUP_UNREAD_ESCALATION_HOURS = env.int("GROUP_UNREAD_ESCALATION_HOURS", default=24)
 
 # Cache: rate-limit counters (lifemsg/ratelimits.py). Redis when REDIS_URL is set, so every web

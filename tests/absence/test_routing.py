@@ -3,7 +3,8 @@
 import pytest
 from django.test import override_settings
 
-from absence.routing import plan_deliveries, route_message
+from absence.models import AutoReply
+from absence.routing import plan_deliveries, route_message, route_messages
 from absence.services import absence_end
 from mailboxes.models import Delivery, MailboxThread, Message, Unit
 from mailboxes.services import mailbox_personal_for, membership_add
@@ -160,3 +161,82 @@ def test_loop_with_first_person_without_unit_ends_in_the_next_persons_group(org)
 def test_group_mailbox_recipient_is_never_forwarded(org):
     message = internal_message(org.handler_b1, [org.unit_a.group_mailbox])
     assert mailboxes_of(message) == {mailbox_personal_for(org.handler_b1).pk, org.unit_a.group_mailbox.pk}
+
+
+# --- batches: what piles up during a burst is routed together ---------------------------------------
+
+
+def _burst(org, count: int):
+    """`count` citizen messages stored and not yet routed: a quarter to a handler on sick leave, the
+    rest to a present handler, some of them internal replies too, and one unassigned case."""
+    sick_leave(org.handler_a2, actor=org.admin)
+    cases = [
+        factories.case(eservice_obj=org.eservice_a, handler=org.handler_a2 if i % 4 == 0 else org.handler_a1)
+        for i in range(count - 1)
+    ] + [factories.case(eservice_obj=org.eservice_a)]
+    return [citizen_writes(case, f"Meddelande {i}", route=False) for i, case in enumerate(cases)]
+
+
+def test_a_batch_routes_every_message_as_one_by_one_would(org):
+    messages = _burst(org, 9)
+    routed = route_messages(message_ids=[m.pk for m in messages])
+    assert set(routed) == {m.pk for m in messages}
+    a1, a2 = mailbox_personal_for(org.handler_a1).pk, mailbox_personal_for(org.handler_a2).pk
+    group = org.unit_a.group_mailbox.pk
+    for i, message in enumerate(messages):
+        expected = {group} if i == 8 else ({a2, group} if i % 4 == 0 else {a1})
+        assert mailboxes_of(message) == expected, i
+        assert {d.mailbox_id for d in routed[message.pk]} == expected
+    assert not Message.objects.filter(pk__in=[m.pk for m in messages], routed_at__isnull=True).exists()
+    # Out-of-office replies: one per thread of the absent handler (threads 0 and 4), none for others.
+    assert AutoReply.objects.filter(absence__handler=org.handler_a2).count() == 2
+    summary = MailboxThread.objects.get(mailbox_id=group, thread=messages[0].thread)
+    assert (summary.unread_count, summary.forwarded_for_name) == (1, org.handler_a2.display_name)
+    assert route_messages(message_ids=[m.pk for m in messages]) == {}
+
+
+def test_routing_a_batch_costs_the_same_queries_as_routing_one(org, django_assert_max_num_queries):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    one = _burst(org, 2)
+    with CaptureQueriesContext(connection) as single:
+        route_messages(message_ids=[one[1].pk])  # a present handler's message
+    many = [citizen_writes(factories.case(eservice_obj=org.eservice_a, handler=org.handler_a1), route=False)]
+    many += [citizen_writes(factories.case(eservice_obj=org.eservice_a, handler=org.handler_a1), route=False)]
+    many += [citizen_writes(factories.case(eservice_obj=org.eservice_a, handler=org.handler_b1), route=False)]
+    many += [citizen_writes(factories.case(eservice_obj=org.eservice_a), route=False)]
+    with django_assert_max_num_queries(len(single.captured_queries) + 2):
+        routed = route_messages(message_ids=[m.pk for m in many])
+    assert len(routed) == 4 and all(routed.values())
+
+
+def test_the_routing_task_takes_along_recent_messages_waiting_but_not_old_ones(org):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from absence.tasks import route_message_task
+
+    messages = _burst(org, 5)
+    stale = messages[-1]
+    Message.objects.filter(pk=stale.pk).update(created_at=timezone.now() - timedelta(minutes=10))
+    # The task of the first message routes the others stored within the sweep age as well.
+    assert route_message_task.apply(kwargs={"message_id": messages[0].pk}).get() > 0
+    waiting = set(Message.objects.filter(routed_at__isnull=True).values_list("pk", flat=True))
+    assert waiting == {stale.pk}  # left to the sweep (or its own task)
+    # The tasks of the messages taken along find them routed and do nothing.
+    assert route_message_task.apply(kwargs={"message_id": messages[1].pk}).get() == 0
+    assert route_message_task.apply(kwargs={"message_id": stale.pk}).get() == 1
+    assert Delivery.objects.filter(message=messages[1]).count() == 1
+
+
+@override_settings(ROUTING_BATCH_SIZE=3)
+def test_a_batch_takes_at_most_the_batch_size(org):
+    from absence.tasks import route_message_task
+
+    messages = _burst(org, 6)
+    route_message_task.apply(kwargs={"message_id": messages[5].pk})
+    routed = set(Message.objects.filter(routed_at__isnull=False).values_list("pk", flat=True))
+    # Its own message and the two oldest waiting.
+    assert routed & {m.pk for m in messages} == {messages[5].pk, messages[0].pk, messages[1].pk}
