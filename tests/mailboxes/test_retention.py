@@ -247,6 +247,28 @@ def test_a_message_received_exactly_at_the_cutoff_stays(org):
     assert not Message.objects.filter(pk=just_before.pk).exists()
 
 
+def test_a_batch_takes_as_many_queries_for_many_threads_as_for_one(org):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    cutoff = timezone.now() - timedelta(days=DAYS)
+
+    def queries_to_remove(threads: int) -> int:
+        # Each thread: an old message to two mailboxes and a newer reply, so summaries are recounted.
+        for i in range(threads):
+            with clock(cutoff - timedelta(days=1)):
+                first = internal_thread(
+                    org.handler_a1, [personal(org.handler_a2), group(org.unit_b)], f"T{i}"
+                )
+            internal_reply(first.thread, org.handler_a2, personal(org.handler_a2), [personal(org.handler_a1)])
+        with CaptureQueriesContext(connection) as queries:
+            result = messages_delete_expired(cutoff=cutoff)
+        assert (result.counts.messages, result.counts.summaries_updated) == (threads, 2 * threads)
+        return len(queries)
+
+    assert queries_to_remove(1) == queries_to_remove(6)
+
+
 def test_summaries_count_what_is_left_as_the_inbox_shows_it(client, org, history):
     h = history
     own, unit_a = personal(org.handler_a1), group(org.unit_a)
