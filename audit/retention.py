@@ -4,6 +4,9 @@ Access log (ACCESS_LOG_RETENTION_DAYS): only a *prefix* of the hash chain is eve
 before the first one still inside the period), after verifying that prefix, and an AccessLogPruning
 anchor keeps the hash of the last removed entry so the remainder still verifies from there. The
 database lets these DELETEs through only inside this transaction (see migration 0003).
+
+Messages (MESSAGE_RETENTION_DAYS): mailboxes.services.messages_delete_expired, which removes them with
+everything that refers to them, batch by batch, and records each batch (audit/README.md).
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import connection, models, transaction
 from django.utils import timezone
+
+from mailboxes.services import MessageRetentionResult, messages_delete_expired, messages_expired_count
 
 from .models import AccessLogEntry, AccessLogHead, AccessLogPruning
 from .services import access_log_verify, audit_event_record, chain_anchor
@@ -54,6 +59,31 @@ def _retention_gate() -> Iterator[None]:
                 cursor.execute("DELETE FROM audit_retention_gate")
 
 
+def _access_log_prefix(*, cutoff: datetime, head_seq: int) -> tuple[int, int]:
+    """(seq of the anchor, seq of the last entry to remove): the prefix is anchor+1 .. through."""
+    anchor_seq, _anchor_hash = chain_anchor()
+    first_kept = (
+        AccessLogEntry.objects.filter(at__gte=cutoff).order_by("seq").values_list("seq", flat=True).first()
+    )
+    # Everything before the first entry inside the period is older than the cutoff by construction,
+    # even if the clock ever stepped back: nothing inside the period is removed.
+    through = first_kept - 1 if first_kept is not None else head_seq
+    return anchor_seq, through
+
+
+def access_log_prune_preview(*, now: datetime | None = None) -> AccessLogPruneResult:
+    """What access_log_prune would remove now, without verifying, locking or removing anything."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=settings.ACCESS_LOG_RETENTION_DAYS)
+    head_seq = AccessLogHead.objects.filter(id=1).values_list("seq", flat=True).first() or 0
+    anchor_seq, through = _access_log_prefix(cutoff=cutoff, head_seq=head_seq)
+    if through <= anchor_seq:
+        return AccessLogPruneResult(cutoff=cutoff)
+    return AccessLogPruneResult(
+        cutoff=cutoff, deleted=through - anchor_seq, first_seq=anchor_seq + 1, through_seq=through
+    )
+
+
 @transaction.atomic
 def access_log_prune(*, now: datetime | None = None) -> AccessLogPruneResult:
     """Remove the entries older than ACCESS_LOG_RETENTION_DAYS that form a prefix of the chain."""
@@ -61,13 +91,7 @@ def access_log_prune(*, now: datetime | None = None) -> AccessLogPruneResult:
     cutoff = now - timedelta(days=settings.ACCESS_LOG_RETENTION_DAYS)
     # Holding the head lock keeps appends out while the prefix is chosen and removed.
     head, _ = AccessLogHead.objects.select_for_update().get_or_create(id=1)
-    anchor_seq, _anchor_hash = chain_anchor()
-    first_kept = (
-        AccessLogEntry.objects.filter(at__gte=cutoff).order_by("seq").values_list("seq", flat=True).first()
-    )
-    # Everything before the first entry inside the period is older than the cutoff by construction,
-    # even if the clock ever stepped back: nothing inside the period is removed.
-    through = first_kept - 1 if first_kept is not None else head.seq
+    anchor_seq, through = _access_log_prefix(cutoff=cutoff, head_seq=head.seq)
     if through <= anchor_seq:
         return AccessLogPruneResult(cutoff=cutoff)
     check = access_log_verify(through_seq=through)
@@ -127,5 +151,24 @@ def access_log_check_chain():
             action="retention.access_log_chain_broken",
             target=head,
             after={"first_bad_seq": result.first_bad_seq, "problem": result.problem},
+        )
+    return result
+
+
+def messages_prune(*, now: datetime | None = None, dry_run: bool = False) -> MessageRetentionResult:
+    """Remove the messages received more than MESSAGE_RETENTION_DAYS ago (or, with `dry_run`, count
+    what would go). Each batch commits with its own `retention.messages` audit event."""
+    now = now or timezone.now()
+    days = settings.MESSAGE_RETENTION_DAYS
+    cutoff = now - timedelta(days=days)
+    if dry_run:
+        return messages_expired_count(cutoff=cutoff)
+    result = messages_delete_expired(cutoff=cutoff, retention_days=days)
+    if result.counts.messages:
+        logger.info(
+            "Message retention: removed %s messages received before %s (%s)",
+            result.counts.messages,
+            cutoff.isoformat(),
+            result.counts.as_dict(),
         )
     return result

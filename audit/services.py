@@ -46,13 +46,17 @@ def audit_event_record(
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
     reason: str = "",
+    target_repr: str = "",
 ) -> AuditEvent:
+    """`target` is the row the change concerns, or a model class when it concerns many rows of it
+    (retention): then `target_repr` says which, and the event has no target id."""
+    is_row = not isinstance(target, type)
     return AuditEvent.objects.create(
         actor=actor if getattr(actor, "pk", None) else None,
         action=action,
         target_type=target._meta.label_lower,
-        target_id=str(target.pk),
-        target_repr=str(target)[:255],
+        target_id=str(target.pk) if is_row else "",
+        target_repr=(target_repr or (str(target) if is_row else ""))[:255],
         before=before,
         after=after,
         reason=reason,

@@ -5,6 +5,8 @@ Lock order, so that two workers never deadlock: message row, then summary rows b
 
 from __future__ import annotations
 
+import datetime as dt
+import logging
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -12,7 +14,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.db import connection, models, transaction
-from django.db.models import Case, F, Q, Value, When
+from django.db.models import Case, Exists, F, OuterRef, Q, Value, When
 from django.db.models.functions import Greatest
 from django.utils import timezone
 from guardian.shortcuts import assign_perm
@@ -21,6 +23,8 @@ from audit.services import audit_event_record
 
 from . import hooks
 from .models import Attachment, Delivery, Mailbox, MailboxThread, Message, Thread, Unit, UnitMembership
+
+logger = logging.getLogger(__name__)
 
 SNIPPET_LENGTH = 140
 
@@ -937,3 +941,337 @@ def _recipient_names(message_ids: list[int]) -> dict[int, str]:
     ):
         found.setdefault(message_id, []).append(name)
     return {mid: ", ".join(names) for mid, names in found.items()}
+
+
+# --- retention: messages past MESSAGE_RETENTION_DAYS (called nightly by audit.retention) ----------
+#
+# A message goes together with everything that exists only because of it. Every row in any app with a
+# foreign key to Message, Delivery or Thread is listed here with what happens to it
+# (tests/mailboxes/test_retention.py fails when a new one appears that this does not know about):
+#
+# - Delivery (the message's copies in mailboxes): deleted. Delivery.forwarded_from links among them
+#   are cleared first (PROTECT); a forwarded copy is always of the same message, so a chain goes as
+#   a whole.
+# - absence.GroupUnreadEscalation (one per delivery, "the unit manager was told"): deleted with its
+#   delivery; it records nothing the delivery does not.
+# - Attachment: rows deleted, files removed from storage once the transaction has committed (a
+#   rolled-back batch keeps its files).
+# - Message.recipients (the addressed mailboxes): deleted.
+# - eservices.NotificationLog ("the citizen was notified of this message"): deleted; it holds no
+#   content and only serves to not notify twice about a message that is gone.
+# - absence.AutoReply (the out-of-office reply record: its `message` and the citizen message it
+#   answered, `in_reply_to`): deleted when either message goes. It only stops a second reply in the
+#   same thread during the same absence; once the reply is gone from the thread, the citizen is no
+#   longer shown it, so another one may be sent. (The reply comes seconds after the message it
+#   answers, so both normally go in the same run.)
+# - MailboxThread (per-mailbox summary): recomputed from the remaining deliveries, deleted when none
+#   is left. See _summaries_recompute for each field.
+# - Thread: deleted when it has no message left, unless eservices.Case points at it (PROTECT; cases
+#   follow the case system's retention) or integrations.ThreadExport does (the record of what was
+#   journalled to the case file; it always has a case too). A kept thread has no summary, so it
+#   leaves every inbox; its case still shows it.
+#
+# Not touched, because nothing there is a foreign key: the access log (object, thread, mailbox and
+# case ids are plain integers; it has its own retention), AuditEvent (target ids are text),
+# ThreadExport.message_ids (a JSON list: what was exported, kept as the journal's record) and
+# integrations.WebhookDelivery (payloads carry ids, never content; they are the outbox to the case
+# system).
+
+RETENTION_BATCH_SIZE = 500
+
+
+@dataclass
+class MessageRetentionCounts:
+    messages: int = 0
+    deliveries: int = 0
+    attachments: int = 0
+    recipients: int = 0
+    notifications: int = 0
+    auto_replies: int = 0
+    escalations: int = 0
+    summaries_updated: int = 0
+    summaries_deleted: int = 0
+    threads_deleted: int = 0
+    # Threads left without messages that stay because a case (or an export to it) points at them.
+    threads_kept: int = 0
+
+    def add(self, other: MessageRetentionCounts) -> None:
+        for name in self.__dataclass_fields__:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+    def as_dict(self) -> dict[str, int]:
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+
+
+@dataclass
+class MessageRetentionResult:
+    cutoff: dt.datetime
+    counts: MessageRetentionCounts
+    batches: int = 0
+    dry_run: bool = False
+
+
+def messages_delete_expired(
+    *,
+    cutoff: dt.datetime,
+    batch_size: int = RETENTION_BATCH_SIZE,
+    retention_days: int | None = None,
+) -> MessageRetentionResult:
+    """Delete every message received before `cutoff`, with what refers to it (see above), in batches
+    of `batch_size` messages. Each batch is one transaction that also writes its audit event
+    (`retention.messages`, counts only), so the audit log never misses a deletion that was committed
+    nor records one that was rolled back. Idempotent: a second run finds nothing and records nothing.
+    Meant to be called outside any transaction, so that each batch commits (and its files go) on its
+    own."""
+    result = MessageRetentionResult(cutoff=cutoff, counts=MessageRetentionCounts())
+    while True:
+        counts = _messages_delete_batch(cutoff=cutoff, batch_size=batch_size, retention_days=retention_days)
+        if counts is None:
+            break
+        result.counts.add(counts)
+        result.batches += 1
+        if counts.messages < batch_size:
+            break
+    return result
+
+
+def messages_expired_count(*, cutoff: dt.datetime) -> MessageRetentionResult:
+    """What messages_delete_expired(cutoff=...) would delete, counted without locking or writing (the
+    summaries it would recompute are not counted)."""
+    from absence.models import AutoReply, GroupUnreadEscalation
+    from eservices.models import Case as CitizenCase
+    from eservices.models import NotificationLog
+    from integrations.models import ThreadExport
+
+    expired = Message.objects.filter(created_at__lt=cutoff)
+    # Threads whose every message is past the period.
+    emptied = Thread.objects.filter(Exists(expired.filter(thread_id=OuterRef("pk")))).exclude(
+        Exists(Message.objects.filter(thread_id=OuterRef("pk"), created_at__gte=cutoff))
+    )
+    kept = Q(Exists(CitizenCase.objects.filter(thread_id=OuterRef("pk")))) | Q(
+        Exists(ThreadExport.objects.filter(thread_id=OuterRef("pk")))
+    )
+    counts = MessageRetentionCounts(
+        messages=expired.count(),
+        deliveries=Delivery.objects.filter(message__created_at__lt=cutoff).count(),
+        attachments=Attachment.objects.filter(message__created_at__lt=cutoff).count(),
+        recipients=Message.recipients.through.objects.filter(message__created_at__lt=cutoff).count(),
+        notifications=NotificationLog.objects.filter(message__created_at__lt=cutoff).count(),
+        auto_replies=AutoReply.objects.filter(
+            Q(message__created_at__lt=cutoff) | Q(in_reply_to__created_at__lt=cutoff)
+        ).count(),
+        escalations=GroupUnreadEscalation.objects.filter(delivery__message__created_at__lt=cutoff).count(),
+        threads_deleted=emptied.exclude(kept).count(),
+        threads_kept=emptied.filter(kept).count(),
+    )
+    return MessageRetentionResult(cutoff=cutoff, counts=counts, dry_run=True)
+
+
+# absence, eservices and integrations build on mailboxes (their models import ours): their models are
+# imported where retention needs them, not at the top.
+@transaction.atomic
+def _messages_delete_batch(
+    *, cutoff: dt.datetime, batch_size: int, retention_days: int | None
+) -> MessageRetentionCounts | None:
+    from absence.models import AutoReply, GroupUnreadEscalation
+    from eservices.models import Case as CitizenCase
+    from eservices.models import NotificationLog
+    from integrations.models import ThreadExport
+
+    # Lock order as everywhere in this module: message rows, then delivery rows, then summary rows,
+    # each by id (thread rows last: nothing else locks them).
+    locked = list(
+        Message.objects.select_for_update()
+        .filter(created_at__lt=cutoff)
+        .order_by("pk")
+        .values_list("pk", "thread_id")[:batch_size]
+    )
+    if not locked:
+        return None
+    message_ids = [pk for pk, _thread_id in locked]
+    thread_ids = sorted({thread_id for _pk, thread_id in locked})
+    counts = MessageRetentionCounts()
+    deliveries = list(
+        Delivery.objects.select_for_update()
+        .filter(message_id__in=message_ids)
+        .order_by("pk")
+        .values_list("pk", "mailbox_id", "thread_id", "reason")
+    )
+    delivery_ids = [pk for pk, *_ in deliveries]
+    # The summaries of the (mailbox, thread) pairs that lose a delivery, and which forward tags they
+    # lose with it.
+    touched: dict[tuple[int, int], set[str]] = {}
+    for _pk, mailbox_id, thread_id, reason in deliveries:
+        touched.setdefault((mailbox_id, thread_id), set()).add(reason)
+    summaries = [
+        row
+        for row in MailboxThread.objects.select_for_update().filter(thread_id__in=thread_ids).order_by("id")
+        if (row.mailbox_id, row.thread_id) in touched
+    ]
+
+    counts.escalations, _ = GroupUnreadEscalation.objects.filter(delivery_id__in=delivery_ids).delete()
+    Delivery.objects.filter(forwarded_from_id__in=delivery_ids).update(forwarded_from=None)
+    counts.deliveries = _deleted(Delivery.objects.filter(pk__in=delivery_ids), Delivery)
+    counts.auto_replies, _ = AutoReply.objects.filter(
+        Q(message_id__in=message_ids) | Q(in_reply_to_id__in=message_ids)
+    ).delete()
+    counts.notifications, _ = NotificationLog.objects.filter(message_id__in=message_ids).delete()
+    attachments = Attachment.objects.filter(message_id__in=message_ids)
+    files = [name for name in attachments.values_list("file", flat=True) if name]
+    counts.attachments, _ = attachments.delete()
+    if files:
+        transaction.on_commit(lambda: _attachment_files_delete(files))
+    counts.recipients, _ = Message.recipients.through.objects.filter(message_id__in=message_ids).delete()
+    counts.messages = _deleted(Message.objects.filter(pk__in=message_ids), Message)
+
+    counts.summaries_updated, counts.summaries_deleted = _summaries_recompute(summaries, touched)
+
+    emptied = set(thread_ids) - set(
+        Message.objects.filter(thread_id__in=thread_ids).values_list("thread_id", flat=True).distinct()
+    )
+    kept = set(CitizenCase.objects.filter(thread_id__in=emptied).values_list("thread_id", flat=True)) | set(
+        ThreadExport.objects.filter(thread_id__in=emptied).values_list("thread_id", flat=True)
+    )
+    counts.threads_kept = len(emptied & kept)
+    doomed = list(
+        Thread.objects.select_for_update()
+        .filter(pk__in=emptied - kept)
+        .exclude(Exists(Message.objects.filter(thread_id=OuterRef("pk"))))  # a reply that just came in
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    if doomed:
+        # A summary without deliveries would only be a stale row; it must not keep the thread.
+        MailboxThread.objects.filter(thread_id__in=doomed).delete()
+        counts.threads_deleted = _deleted(Thread.objects.filter(pk__in=doomed), Thread)
+
+    after = {
+        "cutoff": cutoff.isoformat(),
+        **({"retention_days": retention_days} if retention_days is not None else {}),
+        **counts.as_dict(),
+    }
+    audit_event_record(
+        actor=None,
+        action="retention.messages",
+        target=Message,
+        target_repr=f"received before {cutoff.astimezone(dt.UTC):%Y-%m-%d %H:%M} UTC",
+        after=after,
+    )
+    return counts
+
+
+def _deleted(queryset, model) -> int:
+    """Delete through the ORM, so a PROTECT reference this module does not know about stops the batch
+    (ProtectedError) instead of being left dangling; return how many `model` rows went."""
+    _total, per_model = queryset.delete()
+    return per_model.get(model._meta.label, 0)
+
+
+def _attachment_files_delete(names: list[str]) -> None:
+    storage = Attachment._meta.get_field("file").storage
+    for name in names:
+        try:
+            storage.delete(name)
+        except Exception:  # the row is gone either way; a file left behind is reported, not fatal
+            logger.exception("retention could not remove an attachment file")
+
+
+def _summaries_recompute(
+    summaries: Sequence[MailboxThread], touched: dict[tuple[int, int], set[str]]
+) -> tuple[int, int]:
+    """Set each summary that lost deliveries to what the remaining deliveries make it; delete it when
+    none is left. Returns (updated, deleted).
+
+    - message_count, unread_count: counted from the remaining deliveries.
+    - last_activity_at, latest_sender_name, latest_snippet: from the newest remaining message when
+      the newest one was removed. Only messages older than the cutoff go and every one kept is newer,
+      so on a consistent summary this never happens; a summary that was off is set right here.
+    - forwarded_for_name / forwarded_by_name: the tag of the last forward of that kind still there
+      (as _summaries_add sets it: the newest forward wins), or empty when none is left — only
+      recomputed where a forward of that kind was removed.
+    - counterpart_name (the other party of the thread), taken_*/handled_* (the thread's state in the
+      mailbox): not about single messages, kept.
+    """
+    from django.contrib.auth import get_user_model
+
+    if not summaries:
+        return 0, 0
+    mailbox_ids = {row.mailbox_id for row in summaries}
+    thread_ids = {row.thread_id for row in summaries}
+    remaining = {
+        (r["mailbox_id"], r["thread_id"]): r
+        for r in Delivery.objects.filter(mailbox_id__in=mailbox_ids, thread_id__in=thread_ids)
+        .order_by()
+        .values("mailbox_id", "thread_id")
+        .annotate(
+            count=models.Count("id"),
+            unread=models.Count("id", filter=Q(read_at__isnull=True)),
+            newest=models.Max("message__created_at"),
+        )
+    }
+    gone = [row for row in summaries if (row.mailbox_id, row.thread_id) not in remaining]
+    kept = [row for row in summaries if (row.mailbox_id, row.thread_id) in remaining]
+    if gone:
+        MailboxThread.objects.filter(pk__in=[row.pk for row in gone]).delete()
+    if not kept:
+        return 0, len(gone)
+
+    tags = {
+        Delivery.Reason.FORWARDED_ABSENCE: ("forwarded_for_id", "forwarded_for_name"),
+        Delivery.Reason.FORWARDED_MANUAL: ("forwarded_by_id", "forwarded_by_name"),
+    }
+    # (mailbox, thread, reason) -> user id of the newest remaining forward of that kind
+    newest_tag: dict[tuple[int, int, str], int | None] = {}
+    for reason, (user_attr, _field) in tags.items():
+        keys = [
+            (row.mailbox_id, row.thread_id)
+            for row in kept
+            if reason in touched[row.mailbox_id, row.thread_id]
+        ]
+        if not keys:
+            continue
+        best: dict[tuple[int, int], tuple] = {}
+        for mailbox_id, thread_id, created_at, message_at, message_id, user_id in Delivery.objects.filter(
+            mailbox_id__in={k[0] for k in keys}, thread_id__in={k[1] for k in keys}, reason=reason
+        ).values_list(
+            "mailbox_id", "thread_id", "created_at", "message__created_at", "message_id", user_attr
+        ):
+            order = (created_at, message_at, message_id)
+            if (mailbox_id, thread_id) not in best or order > best[mailbox_id, thread_id][0]:
+                best[mailbox_id, thread_id] = (order, user_id)
+        for key in keys:
+            newest_tag[(*key, reason)] = best[key][1] if key in best else None
+    stale_latest = [
+        row for row in kept if remaining[row.mailbox_id, row.thread_id]["newest"] != row.last_activity_at
+    ]
+    latest: dict[tuple[int, int], Message] = {}
+    for row in stale_latest:
+        delivery = (
+            Delivery.objects.filter(mailbox_id=row.mailbox_id, thread_id=row.thread_id)
+            .select_related("message__sender")
+            .order_by("-message__created_at", "-message_id")
+            .first()
+        )
+        latest[row.mailbox_id, row.thread_id] = delivery.message
+    user_ids = {uid for uid in newest_tag.values() if uid}
+    names = (
+        {u.pk: _display_name(u) for u in get_user_model().objects.filter(pk__in=user_ids)} if user_ids else {}
+    )
+
+    fields = {"message_count", "unread_count"}
+    for row in kept:
+        key = (row.mailbox_id, row.thread_id)
+        row.message_count = remaining[key]["count"]
+        row.unread_count = remaining[key]["unread"]
+        if key in latest:
+            message = latest[key]
+            row.last_activity_at = message.created_at
+            row.latest_sender_name = _display_name(message.sender) if message.sender_id else ""
+            row.latest_snippet = " ".join(message.body.split())[:SNIPPET_LENGTH]
+            fields |= {"last_activity_at", "latest_sender_name", "latest_snippet"}
+        for reason, (_attr, field) in tags.items():
+            if (*key, reason) in newest_tag:
+                setattr(row, field, names.get(newest_tag[(*key, reason)], ""))
+                fields.add(field)
+    MailboxThread.objects.bulk_update(kept, sorted(fields), batch_size=500)
+    return len(kept), len(gone)

@@ -22,6 +22,7 @@ EVENT_LABELS = {
     "retention.access_log": _("Old access-log entries removed"),
     "retention.access_log_refused": _("Access-log retention refused (chain broken)"),
     "retention.access_log_chain_broken": _("Access log chain found broken"),
+    "retention.messages": _("Old messages removed"),
     "log_review.sample": _("Random sample drawn"),
     "log_review.complete": _("Log review recorded"),
 }
@@ -36,6 +37,20 @@ KEY_LABELS = {
     "deleted": _("removed"),
     "outcome": _("outcome"),
     "reason": _("reason"),
+    # retention events (retention.access_log, retention.messages)
+    "cutoff": _("older than"),
+    "retention_days": _("retention period (days)"),
+    "messages": _("messages"),
+    "deliveries": _("copies in mailboxes"),
+    "attachments": _("attachments"),
+    "recipients": _("recipients"),
+    "notifications": _("notifications"),
+    "auto_replies": _("out-of-office replies"),
+    "escalations": _("unread escalations"),
+    "summaries_updated": _("inbox rows recounted"),
+    "summaries_deleted": _("inbox rows removed"),
+    "threads_deleted": _("threads removed"),
+    "threads_kept": _("empty threads kept for their case"),
 }
 
 
