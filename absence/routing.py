@@ -251,7 +251,7 @@ def route_messages(*, message_ids: Sequence[int], batch_mates: int = 0) -> dict[
         )
         now = timezone.now()
         mates: list[int] = []
-        if batch_mates > 0:
+        if batch_mates > 0 and own:  # own already routed: whoever routed it took the others along
             mates = list(
                 Message.objects.select_for_update(of=("self",), skip_locked=True)
                 .filter(

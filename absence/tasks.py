@@ -31,6 +31,8 @@ def _now(now: str | None) -> datetime:
 @shared_task(
     name="absence.route_message",
     acks_late=True,
+    # One task per stored message: a result row each would be written for nobody to read.
+    ignore_result=True,
     autoretry_for=(Exception,),
     max_retries=5,
     retry_backoff=2,

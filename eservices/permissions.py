@@ -30,12 +30,15 @@ def can_send_to_citizen(*, user, case: Case) -> bool:
     )
 
 
-def access_citizen_case(*, user, case_id: int) -> Case:
-    """A citizen's own case, or 404 alike for missing and someone else's."""
+def access_citizen_case(*, user, case_id: int, for_page: bool = True) -> Case:
+    """A citizen's own case, or 404 alike for missing and someone else's. `for_page` loads what the
+    case page shows along with it; without it only what sending needs (a send that succeeds
+    redirects and shows nothing)."""
     if not user.is_authenticated or not user.is_citizen:
         raise Http404
+    related = ("eservice", "unit", "thread", "handler", "citizen") if for_page else ("thread", "citizen")
     case = (
-        Case.objects.select_related("eservice", "unit", "thread", "handler", "citizen")
+        Case.objects.select_related(*related)
         .filter(pk=case_id, citizen__user=user)
         .first()
     )

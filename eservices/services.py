@@ -210,7 +210,8 @@ def case_mark_read_by_citizen(*, case: Case, up_to: datetime) -> None:
 # --- messages ----------------------------------------------------------------------------------
 
 
-@transaction.atomic
+# No savepoint of its own inside a caller's transaction: a failure here fails the whole send anyway.
+@transaction.atomic(savepoint=False)
 def citizen_message_send(*, case: Case, citizen_user, body: str, attachments: Iterable = ()) -> Message:
     """A citizen writes in their case: stored (and shown to them as sent) at once; routing runs on
     commit through the one routing entry point."""

@@ -118,7 +118,7 @@ def portal(request):
 @citizen_required
 def case_detail(request, case_id: int):
     """A case's thread: read (marks read for the citizen) and write."""
-    case = access_citizen_case(user=request.user, case_id=case_id)
+    case = access_citizen_case(user=request.user, case_id=case_id, for_page=request.method != "POST")
     form = CitizenMessageForm(request.POST or None, request.FILES or None)
     status = 200
     if request.method == "POST":

@@ -3,9 +3,24 @@
 import os
 
 from celery import Celery
+from celery.signals import task_postrun, task_prerun
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "lifemsg.settings.local")
 
 app = Celery("lifemsg")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@task_prerun.connect
+@task_postrun.connect
+def _close_old_connections(**kwargs) -> None:
+    """Database connections in a worker live as they do in a web process: closed when unusable or
+    older than CONN_MAX_AGE, checked before and after each task. (Celery's own Django fix-up closes
+    them around every task unless CELERY_DB_REUSE_MAX is set, as the settings do: a new PostgreSQL
+    connection per task cost more than a routing task itself.)"""
+    if kwargs.get("task") is not None and getattr(kwargs["task"].request, "is_eager", False):
+        return
+    from django.db import close_old_connections
+
+    close_old_connections()

@@ -84,7 +84,9 @@ def thread_create(*, subject: str, kind: str = Thread.Kind.INTERNAL, citizen=Non
     return Thread.objects.create(subject=subject, kind=kind, citizen=citizen)
 
 
-@transaction.atomic
+# No savepoint of its own inside a caller's transaction (every caller lets its errors propagate):
+# two statements fewer per message sent.
+@transaction.atomic(savepoint=False)
 def message_store(
     *,
     thread: Thread,

@@ -188,6 +188,10 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_TIME_LIMIT = 120
 CELERY_TASK_SOFT_TIME_LIMIT = 100
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Celery's Django fix-up closes the database connection around every task unless this is set: a new
+# PostgreSQL connection per task. With it set, lifemsg.celery closes connections as Django does for
+# requests (unusable, or older than CONN_MAX_AGE), and Celery itself only every 1,000 tasks.
+CELERY_DB_REUSE_MAX = 1000
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # A web request must never hang on a dead broker: publishing gives up quickly and the sweep routes
 # what a lost publish missed.

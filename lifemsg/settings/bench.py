@@ -1,10 +1,10 @@
-"""`make bench`: its own PostgreSQL database and Redis db, production-like (DEBUG off)."""
+"""`make bench`: its own PostgreSQL database and Redis db, production-like (DEBUG off; Celery keeps
+task results in the database as production does)."""
 
 import os
 
 os.environ.setdefault("DATABASE_URL", "postgres://root@127.0.0.1:5432/lifemsg_bench")
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/8")
-os.environ.setdefault("CELERY_RESULT_BACKEND", "disabled://")
 
 from .base import *  # noqa: E402, F403
 from .base import DATABASES  # noqa: E402

@@ -81,6 +81,7 @@ def test_worker_running_the_routing_task_twice_delivers_once(purged_queue, live_
         message = citizen_message_send(case=case, citizen_user=case.citizen.user, body="Hej")
     personal = mailbox_personal_for(org.handler_a1)
     assert wait_for(lambda: Delivery.objects.filter(message=message, mailbox=personal).exists())
-    result = route_message_task.delay(message_id=message.pk)
+    # The task keeps no result (ignore_result); this call asks for one to see that it did nothing.
+    result = route_message_task.apply_async(kwargs={"message_id": message.pk}, ignore_result=False)
     assert result.get(timeout=10) == 0
     assert Delivery.objects.filter(message=message).count() == 1
