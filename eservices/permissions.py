@@ -37,11 +37,7 @@ def access_citizen_case(*, user, case_id: int, for_page: bool = True) -> Case:
     if not user.is_authenticated or not user.is_citizen:
         raise Http404
     related = ("eservice", "unit", "thread", "handler", "citizen") if for_page else ("thread", "citizen")
-    case = (
-        Case.objects.select_related(*related)
-        .filter(pk=case_id, citizen__user=user)
-        .first()
-    )
+    case = Case.objects.select_related(*related).filter(pk=case_id, citizen__user=user).first()
     if case is None:
         raise Http404
     return case
