@@ -210,8 +210,6 @@ def case_mark_read_by_citizen(*, case: Case, up_to: datetime) -> None:
 # --- messages ----------------------------------------------------------------------------------
 
 
-# No savepoint of its own inside a caller's transaction: a failure here fails the whole send anyway.
-@transaction.atomic(savepoint=False)
 def citizen_message_send(*, case: Case, citizen_user, body: str, attachments: Iterable = ()) -> Message:
     """A citizen writes in their case: stored (and shown to them as sent) at once; routing runs on
     commit through the one routing entry point."""
@@ -221,8 +219,11 @@ def citizen_message_send(*, case: Case, citizen_user, body: str, attachments: It
         raise PermissionDenied
     if not case.is_open:
         raise CaseClosed
-    message = message_store(thread=case.thread, sender=citizen_user, body=body, attachments=attachments)
-    message_route_on_commit(message)
+    # No savepoint of its own inside a caller's transaction (the refusals above come before it): a
+    # database error here fails the whole send anyway.
+    with transaction.atomic(savepoint=False):
+        message = message_store(thread=case.thread, sender=citizen_user, body=body, attachments=attachments)
+        message_route_on_commit(message)
     return message
 
 

@@ -1,0 +1,73 @@
+"""CPU seconds spent during a measured phase, by kind of process (Linux /proc): the posting
+processes, the Celery worker, PostgreSQL and Redis. It says where a flow's time goes on a machine
+whose cores are shared, which wall-clock rates alone cannot."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections import Counter
+
+HZ = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+KINDS = (
+    ("celery", lambda cmd: "celery" in cmd and " worker" in cmd),
+    ("web", lambda cmd: "bench.phases" in cmd or "gunicorn" in cmd),
+    ("postgres", lambda cmd: cmd.startswith("postgres")),
+    ("redis", lambda cmd: "redis-server" in cmd),
+)
+
+
+def _kind(cmd: str) -> str:
+    for name, match in KINDS:
+        if match(cmd):
+            return name
+    return "other"
+
+
+def _snapshot() -> dict[int, tuple[float, str]]:
+    found = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            with open(f"/proc/{entry.name}/cmdline") as f:
+                cmd = f.read().replace("\0", " ").strip()
+        except OSError:
+            continue  # gone meanwhile
+        found[int(entry.name)] = ((int(fields[11]) + int(fields[12])) / HZ, cmd)
+    return found
+
+
+class CpuSampler:
+    """`with CpuSampler() as cpu: ...` then `cpu.seconds`: {kind: CPU seconds used in the block}.
+    Processes that start and end inside the block are caught by sampling every `interval` s."""
+
+    def __init__(self, interval: float = 0.25):
+        self.interval = interval
+        self.seconds: dict[str, float] = {}
+        self._stop = threading.Event()
+
+    def __enter__(self) -> CpuSampler:
+        self._base = _snapshot() if os.path.isdir("/proc") else {}
+        self._last = dict(self._base)
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self._last.update(_snapshot())
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._last.update(_snapshot() if self._base else {})
+        totals: Counter = Counter()
+        for pid, (cpu, cmd) in self._last.items():
+            before = self._base.get(pid)
+            # A pid reused by a new process inside the block counts from zero.
+            start = before[0] if before and before[1] == cmd and before[0] <= cpu else 0.0
+            totals[_kind(cmd)] += cpu - start
+        self.seconds = {kind: round(value, 1) for kind, value in sorted(totals.items())}
