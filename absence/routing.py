@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, Subquery
 from django.utils import timezone
@@ -251,7 +252,7 @@ def route_messages(*, message_ids: Sequence[int], batch_mates: int = 0) -> dict[
         )
         now = timezone.now()
         mates: list[int] = []
-        if batch_mates > 0 and own:  # own already routed: whoever routed it took the others along
+        if batch_mates > 0:
             mates = list(
                 Message.objects.select_for_update(of=("self",), skip_locked=True)
                 .filter(
@@ -289,15 +290,55 @@ def _after_routing_hooks():
     return hooks.AFTER_ROUTING
 
 
+# --- waking the router --------------------------------------------------------------------------
+# A stored message asks for a routing task on commit. Under a burst one queued task stands for all:
+# a message that finds a wake-up already pending (a task queued and not yet started) enqueues
+# nothing, because that task, once started, clears the wake-up and then routes every message
+# stored before (route_messages' batch mates). Every interleaving of "commit, look at the wake-up"
+# with "clear it, look for waiting messages" leaves no message behind; a lost task or an unreachable
+# cache costs at most ROUTING_COALESCE_SECONDS (the wake-up expires) or the sweep's minute.
+# The task starts ROUTING_COALESCE_DELAY seconds after it is queued, so that under steady traffic too
+# it routes the messages of that moment together. Coalescing needs a cache every process shares
+# (Redis); ROUTING_COALESCE_SECONDS = 0 turns it off (the embedded default: one task per message).
+
+ROUTING_WAKEUP_KEY = "absence:routing-wakeup"
+
+
+def _wakeup_claim() -> bool:
+    """True if this message must enqueue a routing task itself."""
+    if not settings.ROUTING_COALESCE_SECONDS:
+        return True
+    try:
+        return cache.add(ROUTING_WAKEUP_KEY, 1, timeout=settings.ROUTING_COALESCE_SECONDS)
+    except Exception:  # cache unreachable: enqueue, as without coalescing
+        return True
+
+
+def routing_wakeup_clear() -> None:
+    """Called by the routing task before it looks for waiting messages (and when an enqueue fails)."""
+    if not settings.ROUTING_COALESCE_SECONDS:
+        return
+    try:
+        cache.delete(ROUTING_WAKEUP_KEY)
+    except Exception:  # cache unreachable: the wake-up expires by itself
+        logger.warning("could not clear the routing wake-up; it expires by itself")
+
+
 def message_route_on_commit(message: Message) -> None:
-    """Enqueue routing after the storing transaction commits. If the broker is down the message stays
-    stored and unrouted, and the sweep routes it."""
+    """Ask for routing after the storing transaction commits (see above). If the broker is down the
+    message stays stored and unrouted, and the sweep routes it."""
     from .tasks import route_message_task
 
     def _send() -> None:
+        if not _wakeup_claim():
+            return  # a queued routing task takes this message along
         try:
-            route_message_task.delay(message_id=message.pk)
+            # When coalescing, the task waits a moment before it starts: the messages stored
+            # meanwhile are routed with this one, in one transaction.
+            delay = settings.ROUTING_COALESCE_DELAY if settings.ROUTING_COALESCE_SECONDS else 0
+            route_message_task.apply_async(kwargs={"message_id": message.pk}, countdown=delay or None)
         except Exception:  # broker unreachable: the sweep delivers it (guarantee 1)
+            routing_wakeup_clear()
             logger.warning("could not enqueue routing for message %s; the sweep will route it", message.pk)
 
     transaction.on_commit(_send)

@@ -41,11 +41,17 @@ def _now(now: str | None) -> datetime:
     soft_time_limit=50,
 )
 def route_message_task(*, message_id: int) -> int:
-    """Route a stored message, and with it what else has piled up meanwhile (ROUTING_BATCH_SIZE in
-    one transaction): under a burst the tasks behind it find their messages routed. Returns the
-    number of deliveries made."""
-    routed = routing.route_messages(message_ids=[message_id], batch_mates=settings.ROUTING_BATCH_SIZE - 1)
-    return sum(len(deliveries) for deliveries in routed.values())
+    """Route a stored message, and with it every message stored meanwhile that still waits (in
+    transactions of ROUTING_BATCH_SIZE): under a burst one task stands for many messages (see
+    routing.message_route_on_commit). Returns the number of deliveries made."""
+    routing.routing_wakeup_clear()
+    size = settings.ROUTING_BATCH_SIZE
+    routed = routing.route_messages(message_ids=[message_id], batch_mates=size - 1)
+    made = sum(len(deliveries) for deliveries in routed.values())
+    while len(routed) >= size:  # a full batch: more may be waiting
+        routed = routing.route_messages(message_ids=[], batch_mates=size)
+        made += sum(len(deliveries) for deliveries in routed.values())
+    return made
 
 
 @shared_task(name="absence.sweep", acks_late=True, time_limit=300, soft_time_limit=280)

@@ -105,6 +105,15 @@ def ensure_migration_data() -> None:
 
 
 @pytest.fixture(autouse=True)
+def _no_pending_routing_wakeup():
+    """Each test starts without a routing wake-up pending: one left by an earlier test, whose task
+    nobody ran, would make this test's first message wait for that task (absence.routing)."""
+    from absence.routing import routing_wakeup_clear
+
+    routing_wakeup_clear()
+
+
+@pytest.fixture(autouse=True)
 def _migration_data_for_transactional_tests(request):
     marker = request.node.get_closest_marker("django_db")
     transactional = (

@@ -219,6 +219,11 @@ ROUTING_SWEEP_AGE_SECONDS = env.int("ROUTING_SWEEP_AGE_SECONDS", default=60)
 FORWARDING_MAX_DEPTH = env.int("FORWARDING_MAX_DEPTH", default=5)
 # Messages one routing transaction takes at most (a burst is routed in batches of this many).
 ROUTING_BATCH_SIZE = env.int("ROUTING_BATCH_SIZE", default=200)
+# Seconds a pending routing wake-up stands for the messages stored after it (absence.routing); 0:
+# one routing task per message. Needs a cache shared by all processes, so off without Redis.
+ROUTING_COALESCE_SECONDS = env.int("ROUTING_COALESCE_SECONDS", default=10 if REDIS_URL else 0)
+# Seconds a coalescing routing task waits before it starts (what arrives meanwhile goes with it).
+ROUTING_COALESCE_DELAY = env.float("ROUTING_COALESCE_DELAY", default=0.2)
 GROUP_UNREAD_ESCALATION_HOURS = env.int("GROUP_UNREAD_ESCALATION_HOURS", default=24)
 
 # Cache: rate-limit counters (lifemsg/ratelimits.py). Redis when REDIS_URL is set, so every web

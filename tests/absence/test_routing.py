@@ -231,12 +231,16 @@ def test_the_routing_task_takes_along_recent_messages_waiting_but_not_old_ones(o
     assert Delivery.objects.filter(message=messages[1]).count() == 1
 
 
+def test_a_batch_takes_at_most_its_size_oldest_first(org):
+    messages = _burst(org, 6)
+    routed = route_messages(message_ids=[messages[5].pk], batch_mates=2)
+    assert set(routed) == {messages[5].pk, messages[0].pk, messages[1].pk}
+
+
 @override_settings(ROUTING_BATCH_SIZE=3)
-def test_a_batch_takes_at_most_the_batch_size(org):
+def test_the_routing_task_goes_on_while_batches_come_back_full(org):
     from absence.tasks import route_message_task
 
-    messages = _burst(org, 6)
-    route_message_task.apply(kwargs={"message_id": messages[5].pk})
-    routed = set(Message.objects.filter(routed_at__isnull=False).values_list("pk", flat=True))
-    # Its own message and the two oldest waiting.
-    assert routed & {m.pk for m in messages} == {messages[5].pk, messages[0].pk, messages[1].pk}
+    messages = _burst(org, 7)
+    route_message_task.apply(kwargs={"message_id": messages[6].pk})
+    assert not Message.objects.filter(pk__in=[m.pk for m in messages], routed_at__isnull=True).exists()

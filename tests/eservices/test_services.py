@@ -2,6 +2,7 @@ from datetime import timedelta
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.test import override_settings
 from django.utils import timezone
 
 from audit.models import AuditEvent
@@ -27,12 +28,15 @@ from tests.eservices.conftest import pdf_upload
 
 pytestmark = pytest.mark.django_db
 
+# Routing is enqueued with apply_async (a countdown when coalescing; see absence.routing).
+ROUTE_ENQUEUE = "absence.tasks.route_message_task.apply_async"
+
 
 def test_citizen_message_is_stored_at_once_and_routing_enqueued_on_commit(
     org, case_a, django_capture_on_commit_callbacks, monkeypatch
 ):
     enqueued = []
-    monkeypatch.setattr("absence.tasks.route_message_task.delay", lambda **kwargs: enqueued.append(kwargs))
+    monkeypatch.setattr(ROUTE_ENQUEUE, lambda kwargs=None, **options: enqueued.append(kwargs))
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         message = citizen_message_send(case=case_a, citizen_user=case_a.citizen.user, body="Hej!")
         # Stored (the citizen sees it as sent) before routing ran.
@@ -147,7 +151,7 @@ def test_staff_message_send_enqueues_routing_and_notification_on_commit(
     org, case_a, django_capture_on_commit_callbacks, monkeypatch
 ):
     calls = []
-    monkeypatch.setattr("absence.tasks.route_message_task.delay", lambda **kw: calls.append(("route", kw)))
+    monkeypatch.setattr(ROUTE_ENQUEUE, lambda kwargs=None, **options: calls.append(("route", kwargs)))
     monkeypatch.setattr("eservices.tasks.notify_citizen.delay", lambda **kw: calls.append(("notify", kw)))
     with django_capture_on_commit_callbacks(execute=True):
         message = staff_message_send(case=case_a, sender=org.handler_a1, body="Svar")
@@ -163,7 +167,7 @@ def test_staff_message_stored_even_when_the_broker_is_down(
     def down(**kwargs):
         raise ConnectionError("broker down")
 
-    monkeypatch.setattr("absence.tasks.route_message_task.delay", down)
+    monkeypatch.setattr(ROUTE_ENQUEUE, down)
     monkeypatch.setattr("eservices.tasks.notify_citizen.delay", down)
     with django_capture_on_commit_callbacks(execute=True):
         message = staff_message_send(case=case_a, sender=org.handler_a1, body="Svar")
@@ -196,3 +200,52 @@ def test_eid_login_updates_names_from_the_population_register(org):
     assert again.pk == citizen.pk
     assert (again.first_name, again.last_name) == ("Nytt", "Efternamn")
     assert again.user.get_full_name() == "Nytt Efternamn"
+
+
+def test_under_a_burst_one_queued_routing_task_stands_for_the_messages_after_it(
+    org, case_a, django_capture_on_commit_callbacks, monkeypatch
+):
+    from absence.routing import routing_wakeup_clear
+
+    enqueued = []
+    monkeypatch.setattr(ROUTE_ENQUEUE, lambda kwargs=None, **options: enqueued.append(kwargs["message_id"]))
+
+    def send(body: str) -> Message:
+        with django_capture_on_commit_callbacks(execute=True):
+            return citizen_message_send(case=case_a, citizen_user=case_a.citizen.user, body=body)
+
+    first, second, third = send("1"), send("2"), send("3")
+    assert enqueued == [first.pk]  # the task for the first takes the others along
+    routing_wakeup_clear()  # what that task does when it starts, before it looks for messages
+    fourth = send("4")
+    assert enqueued == [first.pk, fourth.pk]
+    assert {second.pk, third.pk}.isdisjoint(enqueued)
+
+
+@override_settings(ROUTING_COALESCE_SECONDS=0)
+def test_without_coalescing_every_message_enqueues_its_own_routing(
+    org, case_a, django_capture_on_commit_callbacks, monkeypatch
+):
+    enqueued = []
+    monkeypatch.setattr(ROUTE_ENQUEUE, lambda kwargs=None, **options: enqueued.append(kwargs["message_id"]))
+    with django_capture_on_commit_callbacks(execute=True):
+        first = citizen_message_send(case=case_a, citizen_user=case_a.citizen.user, body="1")
+    with django_capture_on_commit_callbacks(execute=True):
+        second = citizen_message_send(case=case_a, citizen_user=case_a.citizen.user, body="2")
+    assert enqueued == [first.pk, second.pk]
+
+
+def test_a_failed_enqueue_leaves_no_wakeup_behind(
+    org, case_a, django_capture_on_commit_callbacks, monkeypatch
+):
+    attempts = []
+
+    def down(kwargs=None, **options):
+        attempts.append(kwargs["message_id"])
+        raise ConnectionError("broker down")
+
+    monkeypatch.setattr(ROUTE_ENQUEUE, down)
+    for body in ("1", "2"):
+        with django_capture_on_commit_callbacks(execute=True):
+            citizen_message_send(case=case_a, citizen_user=case_a.citizen.user, body=body)
+    assert len(attempts) == 2  # the second message tried again: nothing was queued for it
