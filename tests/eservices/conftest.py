@@ -45,11 +45,13 @@ def ifo(org):
 @pytest.fixture
 def purged_queue():
     """Drop tasks that earlier transactional tests enqueued on this Redis db and nobody consumed, so
-    a live worker starts from an empty queue."""
+    a live worker starts from an empty queue (and no routing wake-up stands for a purged task)."""
+    from absence.routing import routing_wakeup_clear
     from lifemsg.celery import app
 
     with app.connection_for_write() as connection:
         app.control.purge(connection=connection)
+    routing_wakeup_clear()
 
 
 @pytest.fixture(scope="session")
