@@ -564,35 +564,13 @@ def thread_forward(
     return created[0]
 
 
-def access_log_citizen_read(
-    *,
-    user,
-    action: str,
-    route: str,
-    thread: Thread,
-    mailbox: Mailbox | None = None,
-    case=None,
-    object_type: str = "thread",
-    object_id: int | None = None,
-    detail: dict | None = None,
-):
-    """The access-log entry for a staff read of a citizen thread (or its attachment, or a forward).
+def access_log_citizen_read(*, user, **read):
+    """The access-log entry for a staff read of a citizen thread (or its attachment, or a forward);
+    `read` holds `_citizen_read_entry`'s arguments (action, route, thread, mailbox, case, ...).
     Called before anything is rendered; if it raises, the read fails."""
     from audit.services import access_log_record
 
-    return access_log_record(
-        user=user,
-        **_citizen_read_entry(
-            action=action,
-            route=route,
-            thread=thread,
-            mailbox=mailbox,
-            case=case,
-            object_type=object_type,
-            object_id=object_id,
-            detail=detail,
-        ),
-    )
+    return access_log_record(user=user, **_citizen_read_entry(**read))
 
 
 def access_log_citizen_reads(*, user, reads: list[dict]):
