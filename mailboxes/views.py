@@ -133,6 +133,13 @@ def _action_url(access: ThreadAccess, name: str) -> str:
     return reverse(f"mailboxes:case_{name}", args=[access.case.pk])
 
 
+def _attachment_url(access: ThreadAccess) -> str:
+    """The download link of an attachment in this thread, with the attachment's id left as {0}."""
+    if access.mailbox is not None:
+        return selectors.url_pattern("mailboxes:attachment", 2).format(access.mailbox.pk, "{0}")
+    return selectors.url_pattern("mailboxes:case_attachment", 2).format(access.case.pk, "{0}")
+
+
 def _render_thread(
     request,
     access: ThreadAccess,
@@ -159,6 +166,7 @@ def _render_thread(
         deliveries_mark_read(mailbox=access.mailbox, thread=thread, user=user)
         access.summary.unread_count = 0
     thread_messages = selectors.thread_messages(thread=thread, mailbox=access.mailbox)
+    selectors.messages_for_display(thread_messages, attachment_url=_attachment_url(access))
     context = {
         "access": access,
         "thread": thread,
