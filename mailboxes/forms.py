@@ -40,8 +40,11 @@ class AttachmentsMixin(forms.Form):
         return [int(v) for v in self.data.getlist(self.add_prefix("kept_attachments")) if v.isdigit()]
 
     def _refresh_kept(self) -> None:
+        ids = self._kept_ids()
+        if not ids:
+            return  # nothing kept: the field keeps its empty queryset (an unbound form, on every page)
         self.fields["kept_attachments"].queryset = Attachment.objects.filter(
-            pk__in=self._kept_ids(), message__isnull=True, uploaded_by=self.user
+            pk__in=ids, message__isnull=True, uploaded_by=self.user
         ).order_by("id")
 
     @property

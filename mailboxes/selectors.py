@@ -29,7 +29,7 @@ from django.utils import timezone
 
 from eservices import personnummer as pnr
 
-from .models import Attachment, Mailbox, MailboxThread, Message, Thread, UnitMembership
+from .models import Attachment, Delivery, Mailbox, MailboxThread, Message, Thread, UnitMembership
 from .permissions import accessible_mailboxes, cases_handled_by
 
 User = get_user_model()
@@ -147,18 +147,36 @@ def thread_messages(*, thread: Thread, mailbox: Mailbox | None = None) -> list[M
     return messages
 
 
-def messages_for_display(messages: list[Message], *, attachment_url: str) -> list[Message]:
-    """The thread page's messages, each with what the template shows worked out once here: sender
-    name and whether a citizen wrote, the received time as text, each attachment's link
-    (`attachment_url`: a url_pattern with the attachment id as {0}). Per-message date filters,
-    {% url %} tags and attribute chains were most of the thread page's render time."""
+def messages_for_display(messages: list[Message], *, thread: Thread, attachment_url: str) -> list[Message]:
+    """The thread page's messages, each with what the template shows worked out once here: its
+    element id and CSS class, what kind it is, sender name and whether a citizen wrote, whether its
+    recipients are listed, how it came to this mailbox, the received time as text and each
+    attachment's link (`attachment_url`: a url_pattern with the attachment id as {0}).
+
+    Per message, comparisons, date filters, {% url %} tags and attribute chains in the template were
+    most of the thread page's render time (a template variable or condition costs tens of calls)."""
     tz = timezone.get_current_timezone()
     for m in messages:
+        m.dom_id = f"msg-{m.pk}"
+        m.is_note = m.kind == Message.Kind.NOTE
+        m.is_automatic = m.kind == Message.Kind.AUTOMATIC
+        m.sender_name = m.sender.display_name if m.sender is not None else ""
+        m.from_citizen = m.sender is not None and m.sender.is_citizen
+        if m.is_note:
+            m.css_class = "message message--note"
+        elif m.is_automatic:
+            m.css_class = "message message--automatic"
+        elif m.from_citizen:
+            m.css_class = "message message--citizen"
+        else:
+            m.css_class = "message"
+        m.shows_recipients = m.kind == Message.Kind.NORMAL and not thread.is_citizen
+        reason = getattr(m, "here_reason", None)
+        m.forwarded_absence = reason == Delivery.Reason.FORWARDED_ABSENCE
+        m.forwarded_manual = reason == Delivery.Reason.FORWARDED_MANUAL
         local = m.created_at.astimezone(tz)
         m.when_iso = local.isoformat()
         m.when_text = local.strftime("%Y-%m-%d %H:%M")
-        m.sender_name = m.sender.display_name if m.sender is not None else ""
-        m.from_citizen = m.sender is not None and m.sender.is_citizen
         for attachment in m.attachment_list:
             attachment.url = attachment_url.format(attachment.pk)
     return messages

@@ -166,7 +166,7 @@ def _render_thread(
         deliveries_mark_read(mailbox=access.mailbox, thread=thread, user=user)
         access.summary.unread_count = 0
     thread_messages = selectors.thread_messages(thread=thread, mailbox=access.mailbox)
-    selectors.messages_for_display(thread_messages, attachment_url=_attachment_url(access))
+    selectors.messages_for_display(thread_messages, thread=thread, attachment_url=_attachment_url(access))
     context = {
         "access": access,
         "thread": thread,
