@@ -51,10 +51,17 @@ class AttachmentsMixin(forms.Form):
     def has_kept(self) -> bool:
         return bool(self._kept_ids())
 
+    def _kept(self) -> list[Attachment]:
+        # Without kept ids the field's value is an empty queryset: not evaluated (it compiles a query
+        # only to find nothing), which every send without kept files would otherwise do twice.
+        if not self._kept_ids():
+            return []
+        return list(self.cleaned_data.get("kept_attachments") or [])
+
     def clean(self):
         cleaned = super().clean()
         new = cleaned.get("attachments") or []
-        kept = cleaned.get("kept_attachments") or []
+        kept = self._kept()
         if len(new) + len(kept) > settings.ATTACHMENT_MAX_COUNT:
             raise ValidationError(
                 _("You can attach at most %(count)s files."), params={"count": settings.ATTACHMENT_MAX_COUNT}
@@ -79,7 +86,7 @@ class AttachmentsMixin(forms.Form):
     def attachments_to_attach(self) -> list[Attachment]:
         """After is_valid(): store the new uploads; return them with the kept ones."""
         stored = attachments_store(self.cleaned_data.get("attachments") or [], uploaded_by=self.user)
-        return [*self.cleaned_data.get("kept_attachments", []), *stored]
+        return [*self._kept(), *stored]
 
 
 def _body_field(label) -> forms.CharField:
