@@ -178,7 +178,7 @@ def _render_thread(
     }
     if thread.is_citizen and access.case is not None:
         case = access.case
-        co_handlers = selectors.co_handlers_of(case)
+        co_handlers, managers = selectors.case_team(case, reader=user)
         # What the page offers follows the case team already loaded (guardian's grant follows
         # case_assign, which sets that team); sending itself (_send_citizen) asks guardian.
         can_send = user.is_active and (
@@ -196,7 +196,7 @@ def _render_thread(
         if can_send:
             context["citizen_form"] = citizen_form or CitizenMessageForm(prefix="citizen", user=user)
         else:
-            context["managers"] = selectors.unit_managers(case.unit_id)
+            context["managers"] = managers
     elif not thread.is_citizen and access.mailbox is not None:
         recipients = selectors.reply_recipients(
             messages=thread_messages, user=user, via_mailbox=access.mailbox

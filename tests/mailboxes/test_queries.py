@@ -107,7 +107,7 @@ def test_pages_stay_within_the_query_budget(client, pages, org):
     """Counted outside any test transaction, as in production (BEGIN/COMMIT included)."""
     bulk_threads(mailbox=group(org.unit_a), sender=org.handler_b1, count=500)
     counts = measure(client, org, pages)
-    for name in ("index", "group", "personal", "thread"):
+    for name in ("index", "group", "personal", "thread", "citizen_thread"):
         assert counts[name] <= BUDGET, (name, counts[name])
     # Opening an unread thread adds the one mark-read statement.
     assert counts["thread_first_open"] <= BUDGET + 1

@@ -344,3 +344,35 @@ def test_message_bodies_are_plain_text_with_safe_links(client, org):
     assert '<a href="https://example.org/rutin" rel="noopener noreferrer nofollow"' in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "<script>alert(1)" not in page
+
+
+def test_citizen_thread_names_the_case_team_and_who_could_add_a_reader_who_may_not_send(client, org):
+    from accounts import roles
+    from tests import factories
+    from tests.mailboxes.conftest import citizen_writes
+
+    factories.staff(roles.ENHETSCHEF, units=(org.unit_b,), first_name="Olle", last_name="Ek")
+    retired = factories.staff(roles.ENHETSCHEF, units=(org.unit_a,), first_name="Rut", last_name="Ro")
+    retired.is_active = False
+    retired.save(update_fields=["is_active"])
+    # Not yet assigned: the citizen's message is in the unit's group mailbox.
+    unassigned = factories.case(eservice_obj=org.eservice_a, co_handlers=[org.handler_b1])
+    citizen_writes(unassigned)
+    login(client, org.handler_a2)  # a member of the group mailbox, not on the case
+    page = client.get(reverse("mailboxes:thread", args=[group(org.unit_a).pk, unassigned.thread_id]))
+    body = page.content.decode()
+    assert page.status_code == 200
+    assert "Medhandläggare: Cilla Carlsson." in body
+    assert "Enhetschef: Dora Dahl." in body  # the unit's active managers only
+    assert "Olle Ek" not in body and "Rut Ro" not in body
+
+    handled = factories.case(
+        eservice_obj=org.eservice_a, handler=org.handler_a1, co_handlers=[org.handler_b1]
+    )
+    citizen_writes(handled)
+    client.logout()
+    login(client, org.handler_a1)  # the handler may send: nobody to point them to
+    page = client.get(reverse("mailboxes:thread", args=[personal(org.handler_a1).pk, handled.thread_id]))
+    body = page.content.decode()
+    assert page.status_code == 200
+    assert "Cilla Carlsson" in body and "Dora Dahl" not in body
