@@ -204,19 +204,24 @@ def case_team(case, *, reader) -> tuple[list, list]:
     """The case's co-handlers, and, unless `reader` handles the case, who can make someone
     co-handler in its unit (its active members whose role may assign cases), each by name: one
     query, so that a citizen thread opened through a group mailbox stays within the page's budget."""
-    co_handler = type(case).co_handlers.through.objects.filter(case_id=case.pk, user_id=OuterRef("pk"))
+    through = type(case).co_handlers.through
+    co_handler = through.objects.filter(case_id=case.pk, user_id=OuterRef("pk"))
     if case.handler_id == reader.pk:  # the handler may send: no one to point them to
         rows = User.objects.filter(Exists(co_handler)).annotate(is_co=Value(True), is_manager=Value(False))
     else:
-        manager = User.objects.filter(
-            pk=OuterRef("pk"),
-            is_active=True,
-            unit_memberships__unit_id=case.unit_id,
-            groups__permissions__codename="assign_cases",
-            groups__permissions__content_type__app_label="accounts",
+        managers = UnitMembership.objects.filter(
+            unit_id=case.unit_id,
+            user__is_active=True,
+            user__groups__permissions__codename="assign_cases",
+            user__groups__permissions__content_type__app_label="accounts",
         )
-        rows = User.objects.annotate(is_co=Exists(co_handler), is_manager=Exists(manager)).filter(
-            Q(is_co=True) | Q(is_manager=True)
+        # Candidates from the two small sets (the case's through rows, the unit's members), never a
+        # scan of all users.
+        candidates = (
+            through.objects.filter(case_id=case.pk).values("user_id").union(managers.values("user_id"))
+        )
+        rows = User.objects.filter(pk__in=candidates).annotate(
+            is_co=Exists(co_handler), is_manager=Exists(managers.filter(user_id=OuterRef("pk")))
         )
     team = list(rows.order_by("last_name", "first_name", "pk"))
     return [u for u in team if u.is_co], [u for u in team if u.is_manager]

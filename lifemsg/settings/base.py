@@ -102,10 +102,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA busy_timeout=10000;",
     }
 elif env.bool("DATABASE_SERVER_SIDE_BINDING", default=True):
-    # psycopg sends parameters apart from the SQL, so PostgreSQL prepares a statement a connection runs
-    # often (5 times) and stops planning it again: a third of PostgreSQL's CPU per routed message in
-    # the benchmark. Turn off behind a transaction-pooling PgBouncer older than 1.21.
+    # psycopg sends parameters apart from the SQL and prepares a statement a connection has run 5
+    # times, so PostgreSQL stops planning it again. Turn off behind a transaction-pooling PgBouncer
+    # older than 1.21.
     DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = True
+    # Django passes prepare_threshold=None (never prepare) unless it is set: psycopg's default of 5.
+    DATABASES["default"]["OPTIONS"]["prepare_threshold"] = (
+        env.int("DATABASE_PREPARE_THRESHOLD", default=5) or None
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
