@@ -396,6 +396,10 @@ def autoreply_after_routing(*, routed) -> list[AutoReply]:
         record = _autoreply_send(absence=absence, message=message)
         if record is not None:
             records.append(record)
+    if records:
+        # Automatic messages reach no inbox; routing them together marks them routed (the sweep
+        # leaves them alone) in one batch.
+        routing.route_messages(message_ids=[record.message_id for record in records])
     return records
 
 
@@ -410,8 +414,6 @@ def _autoreply_send(*, absence: Absence, message: Message) -> AutoReply | None:
             )
     except IntegrityError:
         return None  # a concurrent routing of another message in this thread replied first
-    # Automatic messages reach no inbox; routing marks it routed so the sweep leaves it alone.
-    routing.route_message(message_id=reply.pk)
     return record
 
 
