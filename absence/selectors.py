@@ -12,7 +12,7 @@ from django.utils import timezone
 from mailboxes.models import Delivery, Mailbox, Unit, UnitMembership
 
 from .models import Absence
-from .routing import plan_deliveries
+from .routing import AbsencesAt, plan_deliveries
 
 User = get_user_model()
 
@@ -45,11 +45,12 @@ def away_notices_for_mailboxes(mailboxes, when: datetime | None = None) -> list[
     personal = [m for m in mailboxes if m.kind == Mailbox.Kind.PERSONAL]
     absences = active_absences_for([m.owner_id for m in personal], when)
     notices = []
+    away = AbsencesAt(when)  # one reading of who is away for every chain followed below
     for mailbox in personal:
         absence = absences.get(mailbox.owner_id)
         if absence is None:
             continue
-        plans = plan_deliveries(intended=mailbox, when=when)
+        plans = plan_deliveries(intended=mailbox, absences=away)
         names = dict(
             Mailbox.objects.filter(pk__in=[p.mailbox_id for p in plans[1:]]).values_list("pk", "name")
         )
