@@ -135,6 +135,22 @@ def table(results: dict) -> str:
     return "\n".join(lines)
 
 
+def cpu_reference_ms(rounds: int = 5) -> float:
+    """A fixed pure-Python workload (best of `rounds`), so that figures from different machines, or
+    from the same machine on a slower day, can be put side by side: the page timings are mostly
+    Python, and scale with it."""
+    best = float("inf")
+    for _ in range(rounds):
+        started = time.perf_counter()
+        total, seen = 0, {}
+        for i in range(1_000_000):
+            total += i
+            if i % 7 == 0:
+                seen[str(i)] = total
+        best = min(best, time.perf_counter() - started)
+    return round(best * 1000, 1)
+
+
 def machine() -> dict:
     cpu = "unknown"
     try:
@@ -149,6 +165,7 @@ def machine() -> dict:
         "cpu": cpu,
         "python": platform.python_version(),
         "platform": platform.platform(),
+        "cpu_reference_ms": cpu_reference_ms(),
     }
 
 
@@ -196,7 +213,10 @@ def main() -> None:
     out = RESULTS / f"bench-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
     out.write_text(json.dumps(results, indent=2))
     print()
-    print(f"machine: {results['machine']['cpus']} cores, {results['machine']['cpu']}")
+    print(
+        f"machine: {results['machine']['cpus']} cores, {results['machine']['cpu']}, "
+        f"CPU reference {results['machine']['cpu_reference_ms']} ms (fixed Python loop; lower is faster)"
+    )
     print(
         "load average (1 min) after each phase: "
         + ", ".join(f"{x['phase']} {x['loadavg_1_5_15'][0]}" for x in results["loadavg"])
