@@ -47,13 +47,13 @@ ROLE_PERMISSIONS = {
 }
 
 
-_GROUP_NAMES_ATTR = "_lifemsg_group_names"
+GROUP_NAMES_ATTR = "_lifemsg_group_names"
 
 
 def user_group_names(user) -> list[str]:
     """The names of the user's groups, read once per request: kept on the user object, which lives as
     long as the request (the page header and the access log's snapshot both need them)."""
-    names = getattr(user, _GROUP_NAMES_ATTR, None)
+    names = getattr(user, GROUP_NAMES_ATTR, None)
     if names is None:
         names = list(user.groups.values_list("name", flat=True))
         remember_group_names(user, names)
@@ -61,4 +61,4 @@ def user_group_names(user) -> list[str]:
 
 
 def remember_group_names(user, names: list[str]) -> None:
-    setattr(user, _GROUP_NAMES_ATTR, list(names))
+    setattr(user, GROUP_NAMES_ATTR, list(names))

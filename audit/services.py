@@ -252,7 +252,8 @@ def _append(*, user, entries: Sequence[dict[str, Any]]) -> list[AccessLogEntry]:
 def _snapshot_and_lock_head(user) -> tuple[str, str, AccessLogHead]:
     """Lock the chain's head row (held until the transaction ends: appends are serialised) and take
     the user's snapshot. On PostgreSQL that is one query: the snapshot rides along as array
-    subqueries of the locking SELECT."""
+    subqueries of the locking SELECT. The user's group names, when this request has read them already
+    (the permission check of every staff page does: accounts.backends), are taken from there."""
     if connection.vendor != "postgresql":
         units, roles = _user_snapshot(user)
         head, _ = AccessLogHead.objects.select_for_update().get_or_create(id=1)
@@ -260,31 +261,31 @@ def _snapshot_and_lock_head(user) -> tuple[str, str, AccessLogHead]:
     from django.contrib.auth.models import Group
     from django.contrib.postgres.expressions import ArraySubquery
 
-    from accounts.roles import ALL_ROLES, remember_group_names
+    from accounts.roles import ALL_ROLES, GROUP_NAMES_ATTR, remember_group_names
     from mailboxes.models import UnitMembership
 
+    known_groups = getattr(user, GROUP_NAMES_ATTR, None)
+
     def locked():
-        return (
-            AccessLogHead.objects.select_for_update(of=("self",))
-            .annotate(
-                snapshot_units=ArraySubquery(
-                    UnitMembership.objects.filter(user_id=user.pk).order_by().values("unit__name")
-                ),
-                snapshot_groups=ArraySubquery(
-                    Group.objects.filter(user__id=user.pk).order_by().values("name")
-                ),
+        snapshot = {
+            "snapshot_units": ArraySubquery(
+                UnitMembership.objects.filter(user_id=user.pk).order_by().values("unit__name")
             )
-            .filter(id=1)
-            .first()
-        )
+        }
+        if known_groups is None:
+            snapshot["snapshot_groups"] = ArraySubquery(
+                Group.objects.filter(user__id=user.pk).order_by().values("name")
+            )
+        return AccessLogHead.objects.select_for_update(of=("self",)).annotate(**snapshot).filter(id=1).first()
 
     head = locked()
     if head is None:  # a fresh database: the head row is made once
         AccessLogHead.objects.get_or_create(id=1)
         head = locked()
-    remember_group_names(user, head.snapshot_groups)
+    groups = known_groups if known_groups is not None else head.snapshot_groups
+    remember_group_names(user, groups)
     units = ", ".join(sorted(head.snapshot_units))
-    roles = ", ".join(sorted(n for n in head.snapshot_groups if n in ALL_ROLES))
+    roles = ", ".join(sorted(n for n in groups if n in ALL_ROLES))
     return units, roles, head
 
 

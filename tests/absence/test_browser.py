@@ -15,8 +15,8 @@ from mailboxes.models import Delivery
 from tests import factories
 from tests.absence.helpers import citizen_writes
 
-# serialized_rollback: see tests/absence/test_worker.py.
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+# Transactional without serialized_rollback: see tests/absence/test_worker.py.
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 WCAG = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}}
 

@@ -32,9 +32,10 @@ from tests import factories
 from tests.absence.helpers import citizen_writes, planned, sick_leave
 from tests.conftest import wait_for
 
-# serialized_rollback: each test starts from, and leaves, the database as migrations made it (content
-# types, permissions, roles), so a later serialized test does not collide with rows recreated here.
-pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+# Transactional (the worker reads what the test commits). No serialized_rollback: the suite's
+# autouse fixture recreates the migrations' data (tests/conftest.py), and a serialized restore after
+# another transactional test's flush collides with the content types that flush recreated.
+pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -36,6 +36,23 @@ def test_entry_names_the_citizen_case_unit_and_the_readers_units_and_role(org, c
     assert entry.route == "own_mailbox"
 
 
+def test_roles_read_earlier_in_the_request_are_the_ones_logged(org, case_a):
+    """On a page the permission check has already read the user's groups (accounts.backends); the
+    entry takes them from there, and they are the user's roles, not their other groups."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+
+    org.handler_a1.groups.add(Group.objects.create(name="Nyhetsbrev"))
+    org.handler_a1.groups.add(Group.objects.get(name=roles.LOGGRANSKARE))
+    reader = get_user_model().objects.get(pk=org.handler_a1.pk)
+    assert reader.has_perm("accounts.use_mailboxes")
+    entry = read_thread(reader, case_a)
+    assert entry.user_roles == ", ".join(sorted([roles.HANDLAGGARE, roles.LOGGRANSKARE]))
+    assert entry.user_units == org.unit_a.name
+    fresh = get_user_model().objects.get(pk=org.handler_a1.pk)  # no check first: read with the lock
+    assert read_thread(fresh, case_a).user_roles == entry.user_roles
+
+
 def test_the_readers_units_are_kept_as_they_were_at_the_time(org, case_a):
     from mailboxes.services import membership_remove
 
@@ -228,7 +245,7 @@ def test_a_log_write_that_fails_inside_a_caller_transaction_keeps_the_callers_tr
         assert AccessLogEntry.objects.count() == 1
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_concurrent_appends_keep_one_unbroken_chain():
     org = factories.Organisation.build()
     case = factories.case(eservice_obj=org.eservice_a, handler=org.handler_a1)
