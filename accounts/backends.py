@@ -5,18 +5,21 @@ from __future__ import annotations
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import Group, Permission
 from django.db.models import CharField, Value
+from django.db.models.functions import Cast, Concat
 
-from .roles import remember_group_names
+from .roles import remember_group_ids, remember_group_names
 
-# A permission's app label is never empty: the union's rows with it empty carry group names.
-_GROUP_ROW = ""
+# A permission's app label never starts with "#": the union's rows whose first column does carry a
+# group, as ("#<id>", name).
+_GROUP_ROW = "#"
 
 
 class PermissionsInOneQueryBackend(ModelBackend):
     """Answers has_perm exactly as ModelBackend does, but reads the user's own and their groups'
     permissions in one query (UNION) instead of two: every staff page checks a permission. The same
-    query brings the names of the user's groups, which every staff page shows as the user's roles
-    (accounts.roles.user_group_names), so the page header costs no query of its own.
+    query brings the user's groups: their names, which every staff page shows as the user's roles
+    (accounts.roles.user_group_names), and their ids, which group-mailbox access follows
+    (mailboxes.permissions), so neither costs a query of its own.
 
     Listed right before ModelBackend: both keep the result in the same per-request cache on the user
     object (`_perm_cache`), so ModelBackend, asked after it, finds it filled. It checks no passwords
@@ -40,9 +43,15 @@ class PermissionsInOneQueryBackend(ModelBackend):
             groups = (
                 Group.objects.filter(user=user_obj)
                 .order_by()
-                .values_list(Value(_GROUP_ROW, output_field=CharField()), "name")
+                .values_list(
+                    Concat(Value(_GROUP_ROW), Cast("id", CharField()), output_field=CharField()), "name"
+                )
             )
             rows = list(perms.union(groups))
-            remember_group_names(user_obj, sorted(name for app, name in rows if app == _GROUP_ROW))
-            user_obj._perm_cache = {f"{app}.{codename}" for app, codename in rows if app != _GROUP_ROW}
+            group_rows = [(int(key[1:]), name) for key, name in rows if key.startswith(_GROUP_ROW)]
+            remember_group_names(user_obj, sorted(name for _, name in group_rows))
+            remember_group_ids(user_obj, [pk for pk, _ in group_rows])
+            user_obj._perm_cache = {
+                f"{app}.{codename}" for app, codename in rows if not app.startswith(_GROUP_ROW)
+            }
         return user_obj._perm_cache

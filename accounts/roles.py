@@ -62,3 +62,17 @@ def user_group_names(user) -> list[str]:
 
 def remember_group_names(user, names: list[str]) -> None:
     setattr(user, GROUP_NAMES_ATTR, list(names))
+
+
+GROUP_IDS_ATTR = "_lifemsg_group_ids"
+
+
+def known_group_ids(user) -> list[int] | None:
+    """The ids of the user's groups if this request has read them already (the permission check of
+    every staff page does: accounts.backends), else None. Group-mailbox access follows these groups
+    (mailboxes.permissions), so a list page need not look them up again in SQL."""
+    return getattr(user, GROUP_IDS_ATTR, None)
+
+
+def remember_group_ids(user, ids: list[int]) -> None:
+    setattr(user, GROUP_IDS_ATTR, sorted(ids))

@@ -9,7 +9,7 @@ from django.db import transaction
 
 from audit.services import audit_event_record
 
-from .roles import ALL_ROLES, GROUP_NAMES_ATTR
+from .roles import ALL_ROLES, GROUP_IDS_ATTR, GROUP_NAMES_ATTR
 
 MANAGE_ROLES_PERM = "accounts.manage_roles"
 
@@ -20,7 +20,7 @@ def roles_of(user) -> list[str]:
 
 def _forget_cached_permissions(user) -> None:
     # ModelBackend caches permissions on the instance; the caller's instance must see the change.
-    for attr in ("_perm_cache", "_user_perm_cache", "_group_perm_cache", GROUP_NAMES_ATTR):
+    for attr in ("_perm_cache", "_user_perm_cache", "_group_perm_cache", GROUP_NAMES_ATTR, GROUP_IDS_ATTR):
         user.__dict__.pop(attr, None)
 
 

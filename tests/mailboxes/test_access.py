@@ -107,6 +107,39 @@ def test_removing_a_member_revokes_access_at_once_and_adding_grants_it(client, o
     assert client.get(url).status_code == 200
 
 
+def test_the_mailbox_list_is_the_same_whether_or_not_the_groups_were_read_first(org):
+    """Group-mailbox access follows the groups the request's permission check read (accounts.backends)
+    or, before any check, the groups in SQL: the same mailboxes either way, own first, then by name."""
+    from django.contrib.auth import get_user_model
+
+    from accounts.roles import known_group_ids
+    from mailboxes.selectors import mailboxes_with_unread
+
+    membership_add(unit=org.unit_b, user=org.handler_a1)
+    internal_thread(org.handler_a2, [group(org.unit_b)], body="Till B")
+    expected = [
+        personal(org.handler_a1).pk,
+        *sorted([group(org.unit_a), group(org.unit_b)], key=lambda m: m.name),
+    ]
+    expected = [expected[0], *(m.pk for m in expected[1:])]
+
+    before_check = get_user_model().objects.get(pk=org.handler_a1.pk)
+    assert known_group_ids(before_check) is None
+    after_check = get_user_model().objects.get(pk=org.handler_a1.pk)
+    assert after_check.has_perm("accounts.use_mailboxes")
+    assert known_group_ids(after_check)
+    for user in (before_check, after_check):
+        mailboxes = list(mailboxes_with_unread(user))
+        assert [m.pk for m in mailboxes] == expected
+        assert {m.pk: m.unread for m in mailboxes}[group(org.unit_b).pk] == 1
+
+    membership_remove(unit=org.unit_b, user=org.handler_a1)
+    membership_remove(unit=org.unit_a, user=org.handler_a1)
+    outside = get_user_model().objects.get(pk=org.handler_a1.pk)
+    assert outside.has_perm("accounts.use_mailboxes")  # the role stays; no unit, no group mailbox
+    assert [m.pk for m in mailboxes_with_unread(outside)] == [personal(org.handler_a1).pk]
+
+
 def test_personal_mailbox_is_its_owners_only(client, org):
     message = internal_thread(org.handler_a1, [personal(org.handler_a2)], body="Bara till Bo")
     url = reverse("mailboxes:thread", args=[personal(org.handler_a2).pk, message.thread_id])
