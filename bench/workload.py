@@ -126,7 +126,7 @@ def seed(
             )
     UnitMembership.objects.bulk_create(memberships)
     User.groups.through.objects.bulk_create(user_groups)
-    absent = rng.sample(staff, int(len(staff) * absent_share))
+    absent = rng.sample(staff, max(1, int(len(staff) * absent_share)) if absent_share else 0)
     w.absent_ids = {u.pk for u in absent}
     unit_of = {h.pk: unit.pk for unit in w.units for h in w.handlers_by_unit[unit.pk]}
 
