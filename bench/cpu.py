@@ -34,6 +34,9 @@ def _snapshot() -> dict[int, tuple[float, str]]:
                 fields = f.read().rsplit(")", 1)[1].split()
             with open(f"/proc/{entry.name}/cmdline") as f:
                 cmd = f.read().replace("\0", " ").strip()
+            if not cmd:  # a kernel thread: its name
+                with open(f"/proc/{entry.name}/comm") as f:
+                    cmd = f"[{f.read().strip()}]"
         except OSError:
             continue  # gone meanwhile
         found[int(entry.name)] = ((int(fields[11]) + int(fields[12])) / HZ, cmd)
@@ -47,6 +50,7 @@ class CpuSampler:
     def __init__(self, interval: float = 0.25):
         self.interval = interval
         self.seconds: dict[str, float] = {}
+        self.top_other: list[tuple[str, float]] = []
         self._stop = threading.Event()
 
     def __enter__(self) -> CpuSampler:
@@ -56,18 +60,33 @@ class CpuSampler:
         self._thread.start()
         return self
 
+    def _merge(self, snapshot: dict[int, tuple[float, str]]) -> None:
+        for pid, (cpu, cmd) in snapshot.items():
+            known = self._last.get(pid)
+            if known and cmd.startswith("[") and not known[1].startswith("["):
+                # An exited process not yet reaped (a poster at its end) has no command line any
+                # more: it is still the process seen before, not an unknown one from zero.
+                cmd = known[1]
+            self._last[pid] = (cpu, cmd)
+
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
-            self._last.update(_snapshot())
+            self._merge(_snapshot())
 
     def __exit__(self, *exc) -> None:
         self._stop.set()
         self._thread.join()
-        self._last.update(_snapshot() if self._base else {})
+        self._merge(_snapshot() if self._base else {})
         totals: Counter = Counter()
+        other: Counter = Counter()
         for pid, (cpu, cmd) in self._last.items():
             before = self._base.get(pid)
             # A pid reused by a new process inside the block counts from zero.
             start = before[0] if before and before[1] == cmd and before[0] <= cpu else 0.0
-            totals[_kind(cmd)] += cpu - start
+            kind = _kind(cmd)
+            totals[kind] += cpu - start
+            if kind == "other":
+                other[cmd[:60]] += cpu - start
         self.seconds = {kind: round(value, 1) for kind, value in sorted(totals.items())}
+        # Which processes "other" is, so a busy neighbour on the machine shows by name.
+        self.top_other = [(cmd, round(value, 1)) for cmd, value in other.most_common(5) if value >= 0.1]

@@ -236,6 +236,7 @@ def phase_ingest(count: int = 2000, posters: int = 2, concurrency: int = 2) -> d
         "ingest_wait_s": round(time.time() - started, 1),
         # CPU seconds by kind of process from the first post until all were routed, and per message.
         "ingest_cpu_s": cpu.seconds,
+        "ingest_cpu_other_top": cpu.top_other,
         "ingest_cpu_ms_per_message": {k: round(v * 1000 / max(stored, 1), 2) for k, v in cpu.seconds.items()},
     }
 
