@@ -185,6 +185,8 @@ def main() -> None:
         results["seed"] = run_phase("setup", "1.0", database=full)
     else:
         results["seed"] = {"threads": "reused", "messages": "reused", "seed_s": 0}
+        for url in (full, small):
+            results.setdefault("vacuum", []).append(run_phase("vacuum", database=url))
     results["pages"] = run_phase("pages", database=full)
     # Flatness: this machine's speed drifts by tens of percent over minutes (see the CPU reference),
     # so the 1% pages are measured twice, around a second measurement of the full ones, and each
