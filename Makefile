@@ -4,7 +4,7 @@
 #   make test    PostgreSQL + Redis (DATABASE_URL, REDIS_URL), ruff, pytest
 #   make bench   the municipal-scale benchmark (own databases lifemsg_bench*, Redis db 8)
 #
-# Variables: PYTHON (interpreter for the venv, >= 3.11), HOST/PORT (make run),
+# Variables: PYTHON (interpreter for the venv, >= 3.11), BENCH_PYTHON (make bench's), HOST/PORT (make run),
 # PYTEST_ARGS (e.g. make test PYTEST_ARGS='-k healthz -x'), BENCH_ARGS (e.g. make bench BENCH_ARGS=--reuse).
 
 SHELL := /bin/bash
@@ -22,6 +22,13 @@ BENCH_ARGS ?=
 # The benchmark drops and recreates lifemsg_bench and lifemsg_bench_small on the server of this URL.
 BENCH_DATABASE_URL ?= postgres://root@127.0.0.1:5432/lifemsg_bench
 BENCH_REDIS_URL ?= redis://127.0.0.1:6379/8
+# The benchmark's interpreter, in its own virtualenv: the distribution's Python where there is one,
+# else PYTHON. Production's image (python:3.11-slim) is built with PGO and LTO, as Debian's
+# /usr/bin/python3.11 is; pyenv's default build is not, and ran the bench's pages 15-25% slower.
+# Another: make bench BENCH_PYTHON=/path/to/python3 (the table names the interpreter).
+BENCH_PYTHON ?= $(or $(shell for p in /usr/bin/python3.13 /usr/bin/python3.12 /usr/bin/python3.11; do \
+	if [ -x $$p ] && $$p -c 'import ensurepip, venv' 2>/dev/null; then echo $$p; break; fi; done),$(PYTHON))
+BENCH_VENV ?= .venv-bench
 # make run's state (SQLite, filesystem broker, beat schedule); the settings read LIFEMSG_VAR_DIR too.
 VAR_DIR := $(or $(LIFEMSG_VAR_DIR),var)
 
@@ -71,9 +78,11 @@ test: install ## check services, ruff, pytest (browser tests use /usr/bin/chromi
 		echo "note: \`ruff format\` would reformat some files (make fmt); not a failure."
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
-bench: install ## seed the reference workload (own DBs), measure pages, ingest, sick call, load; print the table
-	@DATABASE_URL=$(BENCH_DATABASE_URL) REDIS_URL=$(BENCH_REDIS_URL) $(PY) scripts/check_services.py
-	BENCH_DATABASE_URL=$(BENCH_DATABASE_URL) BENCH_REDIS_URL=$(BENCH_REDIS_URL) $(PY) -m bench.run $(BENCH_ARGS)
+bench: ## seed the reference workload (own DBs), measure pages, ingest, sick call, load; print the table
+	@$(MAKE) install VENV=$(BENCH_VENV) PYTHON=$(BENCH_PYTHON)
+	@DATABASE_URL=$(BENCH_DATABASE_URL) REDIS_URL=$(BENCH_REDIS_URL) $(BENCH_VENV)/bin/python scripts/check_services.py
+	BENCH_DATABASE_URL=$(BENCH_DATABASE_URL) BENCH_REDIS_URL=$(BENCH_REDIS_URL) \
+		$(BENCH_VENV)/bin/python -m bench.run $(BENCH_ARGS)
 
 lint: install ## ruff check + format check
 	$(VENV)/bin/ruff check .

@@ -164,6 +164,7 @@ def machine() -> dict:
         "cpus": os.cpu_count(),
         "cpu": cpu,
         "python": platform.python_version(),
+        "python_executable": sys.executable,
         "platform": platform.platform(),
         "cpu_reference_ms": cpu_reference_ms(),
     }
@@ -228,6 +229,7 @@ def main() -> None:
     print()
     print(
         f"machine: {results['machine']['cpus']} cores, {results['machine']['cpu']}, "
+        f"Python {results['machine']['python']} ({os.path.realpath(results['machine']['python_executable'])}), "
         f"CPU reference {results['machine']['cpu_reference_ms']} ms at the start, "
         f"{results['machine']['cpu_reference_end_ms']} ms at the end (a fixed Python loop; lower is faster)"
     )
