@@ -227,9 +227,10 @@ def main() -> None:
     out = RESULTS / f"bench-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
     out.write_text(json.dumps(results, indent=2))
     print()
+    interpreter = os.path.realpath(results["machine"]["python_executable"])
     print(
         f"machine: {results['machine']['cpus']} cores, {results['machine']['cpu']}, "
-        f"Python {results['machine']['python']} ({os.path.realpath(results['machine']['python_executable'])}), "
+        f"Python {results['machine']['python']} ({interpreter}), "
         f"CPU reference {results['machine']['cpu_reference_ms']} ms at the start, "
         f"{results['machine']['cpu_reference_end_ms']} ms at the end (a fixed Python loop; lower is faster)"
     )
