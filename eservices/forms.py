@@ -7,7 +7,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from mailboxes.attachments import AttachmentsField
+from mailboxes.forms import AttachmentsMixin
 
 from . import personnummer
 from .models import Citizen, ConversationTopic, EService
@@ -37,9 +37,13 @@ def _body_field() -> forms.CharField:
     )
 
 
-class CitizenMessageForm(forms.Form):
+class CitizenMessageForm(AttachmentsMixin):
+    """A citizen's message in their case. A form that comes back with an error keeps the citizen's
+    accepted uploads (AttachmentsMixin): the view calls keep_uploads(), the service attaches
+    kept_uploads() with the new files."""
+
     body = _body_field()
-    attachments = AttachmentsField()
+    field_order = ["body", "attachments", "kept_attachments"]
 
 
 TOPIC_HELP = {
@@ -54,7 +58,7 @@ class TopicChoiceField(forms.ModelChoiceField):
         return f"{obj.get_topic_display()} – {hint}" if hint else str(obj.get_topic_display())
 
 
-class ConversationStartForm(forms.Form):
+class ConversationStartForm(AttachmentsMixin):
     topic = TopicChoiceField(
         queryset=ConversationTopic.objects.none(),
         label=_("What is your message about?"),
@@ -69,10 +73,10 @@ class ConversationStartForm(forms.Form):
         error_messages={"required": _("Write a subject.")},
     )
     body = _body_field()
-    attachments = AttachmentsField()
+    field_order = ["topic", "subject", "body", "attachments", "kept_attachments"]
 
-    def __init__(self, *args, eservice: EService, **kwargs):
-        super().__init__(*args, **kwargs)
+    def __init__(self, *args, eservice: EService, user, **kwargs):
+        super().__init__(*args, user=user, **kwargs)
         self.eservice = eservice
         topics = eservice.topics.select_related("unit").order_by("position", "id")
         if topics.exists():

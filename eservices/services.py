@@ -15,7 +15,7 @@ from guardian.shortcuts import assign_perm, remove_perm
 
 from audit.services import audit_event_record
 from mailboxes.attachments import attachments_store
-from mailboxes.models import Message, Thread, Unit
+from mailboxes.models import Attachment, Message, Thread, Unit
 from mailboxes.services import mailbox_personal_for, message_store, thread_create
 
 from . import personnummer as pnr
@@ -228,14 +228,26 @@ def citizen_message_send(*, case: Case, citizen_user, body: str, attachments: It
 
 
 @transaction.atomic
-def citizen_message_write(*, case: Case, citizen_user, body: str, files: Sequence[tuple] = ()) -> Message:
-    """The portal's "send": store the validated uploads (mailboxes.attachments.AttachmentsField) and
-    the message in one transaction."""
+def citizen_message_write(
+    *,
+    case: Case,
+    citizen_user,
+    body: str,
+    files: Sequence[tuple] = (),
+    kept: Sequence[Attachment] = (),
+) -> Message:
+    """The portal's "send": store the validated new uploads (mailboxes.attachments.AttachmentsField)
+    and the message in one transaction; `kept` are uploads the citizen stored earlier through a form
+    that came back with an error (mailboxes.forms.AttachmentsMixin.kept_uploads), attached as well."""
     if case.citizen.user_id != citizen_user.pk:
         raise PermissionDenied
     if not case.is_open:
         raise CaseClosed
-    attachments = attachments_store(files, uploaded_by=citizen_user) if files else []
+    # The form offers only the citizen's own unattached uploads; checked again on the rows it read (no
+    # query), so no caller attaches someone else's file. message_store attaches only unattached rows.
+    if any(a.uploaded_by_id != citizen_user.pk or a.message_id is not None for a in kept):
+        raise PermissionDenied
+    attachments = [*kept, *(attachments_store(files, uploaded_by=citizen_user) if files else [])]
     return citizen_message_send(case=case, citizen_user=citizen_user, body=body, attachments=attachments)
 
 
@@ -248,6 +260,7 @@ def citizen_conversation_start(
     subject: str,
     body: str,
     files: Sequence[tuple] = (),
+    kept: Sequence[Attachment] = (),
 ) -> Case:
     """A citizen starts a conversation through an e-service that allows it: a new case without a
     handler in the chosen topic's unit, so routing puts the message in that unit's group mailbox."""
@@ -258,7 +271,7 @@ def citizen_conversation_start(
         raise ValidationError("A topic of this e-service is required.")
     unit = topic.unit if topic is not None else eservice.unit
     case = case_create(citizen=citizen, eservice=eservice, unit=unit, subject=subject, actor=citizen.user)
-    citizen_message_write(case=case, citizen_user=citizen.user, body=body, files=files)
+    citizen_message_write(case=case, citizen_user=citizen.user, body=body, files=files, kept=kept)
     return case
 
 

@@ -119,21 +119,26 @@ def portal(request):
 def case_detail(request, case_id: int):
     """A case's thread: read (marks read for the citizen) and write."""
     case = access_citizen_case(user=request.user, case_id=case_id, for_page=request.method != "POST")
-    form = CitizenMessageForm(request.POST or None, request.FILES or None)
+    form = CitizenMessageForm(request.POST or None, request.FILES or None, user=request.user)
     status = 200
     if request.method == "POST":
         if not case.is_open:
             raise PermissionDenied
-        if form.is_valid() and send_rate_exceeded(request, group="citizen-send"):
+        if not form.is_valid():
+            # The accepted files are stored and shown ticked: nothing has to be chosen again.
+            form.keep_uploads()
+        elif send_rate_exceeded(request, group="citizen-send"):
             form.add_error(None, RATE_LIMITED_MESSAGE)
+            form.keep_uploads()
             status = 429
-        elif form.is_valid():
+        else:
             try:
                 citizen_message_write(
                     case=case,
                     citizen_user=request.user,
                     body=form.cleaned_data["body"],
                     files=form.cleaned_data["attachments"],
+                    kept=form.kept_uploads(),
                 )
             except CaseClosed:
                 raise PermissionDenied
@@ -192,22 +197,29 @@ def conversation_start(request, slug: str):
     eservice = EService.objects.filter(slug=slug, citizen_can_start=True).first()
     if eservice is None:
         raise Http404
-    form = ConversationStartForm(request.POST or None, request.FILES or None, eservice=eservice)
+    form = ConversationStartForm(
+        request.POST or None, request.FILES or None, eservice=eservice, user=request.user
+    )
     status = 200
-    if request.method == "POST" and form.is_valid() and send_rate_exceeded(request, group="citizen-send"):
-        form.add_error(None, RATE_LIMITED_MESSAGE)
-        status = 429
-    elif request.method == "POST" and form.is_valid():
-        case = citizen_conversation_start(
-            citizen=request.user.citizen,
-            eservice=eservice,
-            topic=form.cleaned_data.get("topic"),
-            subject=form.cleaned_data["subject"],
-            body=form.cleaned_data["body"],
-            files=form.cleaned_data["attachments"],
-        )
-        messages.success(request, _("Your message has been sent."))
-        return redirect(reverse("eservices:case", args=[case.pk]) + "#latest")
+    if request.method == "POST":
+        if not form.is_valid():
+            form.keep_uploads()
+        elif send_rate_exceeded(request, group="citizen-send"):
+            form.add_error(None, RATE_LIMITED_MESSAGE)
+            form.keep_uploads()
+            status = 429
+        else:
+            case = citizen_conversation_start(
+                citizen=request.user.citizen,
+                eservice=eservice,
+                topic=form.cleaned_data.get("topic"),
+                subject=form.cleaned_data["subject"],
+                body=form.cleaned_data["body"],
+                files=form.cleaned_data["attachments"],
+                kept=form.kept_uploads(),
+            )
+            messages.success(request, _("Your message has been sent."))
+            return redirect(reverse("eservices:case", args=[case.pk]) + "#latest")
     return render(
         request, "eservices/conversation_start.html", {"eservice": eservice, "form": form}, status=status
     )

@@ -18,7 +18,8 @@ class AttachmentsMixin(forms.Form):
 
     When a form comes back with an error (or with the mail tip to confirm), the valid new uploads are
     stored at once (`keep_uploads`) and offered as ticked checkboxes, so nothing has to be chosen
-    again. Only the uploader's own, not yet attached uploads can be kept."""
+    again. Only the uploader's own, not yet attached uploads can be kept. Staff and citizen forms
+    alike (eservices.forms)."""
 
     attachments = AttachmentsField()
     kept_attachments = forms.ModelMultipleChoiceField(
@@ -27,6 +28,12 @@ class AttachmentsMixin(forms.Form):
         widget=forms.CheckboxSelectMultiple,
         label=_("Files already added"),
         help_text=_("Untick a file to leave it out."),
+        # Someone else's id, a file already sent (the form posted twice) or one since removed.
+        error_messages={
+            "invalid_choice": _(
+                "A file you added earlier is no longer available. Choose it again if it should be sent."
+            )
+        },
     )
 
     def __init__(self, *args, user, **kwargs):
@@ -51,7 +58,9 @@ class AttachmentsMixin(forms.Form):
     def has_kept(self) -> bool:
         return bool(self._kept_ids())
 
-    def _kept(self) -> list[Attachment]:
+    def kept_uploads(self) -> list[Attachment]:
+        """After is_valid(): the kept uploads still ticked. The new ones are in
+        cleaned_data["attachments"], for a service that stores them in its own transaction."""
         # Without kept ids the field's value is an empty queryset: not evaluated (it compiles a query
         # only to find nothing), which every send without kept files would otherwise do twice.
         if not self._kept_ids():
@@ -61,7 +70,7 @@ class AttachmentsMixin(forms.Form):
     def clean(self):
         cleaned = super().clean()
         new = cleaned.get("attachments") or []
-        kept = self._kept()
+        kept = self.kept_uploads()
         if len(new) + len(kept) > settings.ATTACHMENT_MAX_COUNT:
             raise ValidationError(
                 _("You can attach at most %(count)s files."), params={"count": settings.ATTACHMENT_MAX_COUNT}
@@ -86,7 +95,7 @@ class AttachmentsMixin(forms.Form):
     def attachments_to_attach(self) -> list[Attachment]:
         """After is_valid(): store the new uploads; return them with the kept ones."""
         stored = attachments_store(self.cleaned_data.get("attachments") or [], uploaded_by=self.user)
-        return [*self._kept(), *stored]
+        return [*self.kept_uploads(), *stored]
 
 
 def _body_field(label) -> forms.CharField:

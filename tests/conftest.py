@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import pytest
 from django.contrib.auth.models import Group
+from django.core.cache import cache
 from django.test import Client
 
 from accounts import roles
@@ -62,6 +63,14 @@ def wait_for(predicate: Callable[[], bool], timeout: float = 10.0, interval: flo
 def org(db):
     """A small organisation: two units with group mailboxes, staff in each role."""
     return factories.Organisation.build()
+
+
+@pytest.fixture
+def clean_cache():
+    """Rate-limit counters live in the test Redis db: start every test with none."""
+    cache.clear()
+    yield
+    cache.clear()
 
 
 def login(client: Client, user) -> Client:

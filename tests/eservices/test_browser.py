@@ -1,7 +1,7 @@
 """End to end in Chromium: a citizen logs in with the test e-ID, writes in a case, the message reaches
 the handler's personal mailbox through a real Celery worker, the handler opens it in the staff inbox and
 replies there, the citizen sees the reply, and the e-mail notification says nothing about the case.
-Plus axe audits of every page."""
+A file chosen before an error is kept for the send. Plus axe audits of every page."""
 
 import re
 
@@ -16,6 +16,7 @@ from mailboxes.models import Delivery, Message
 from mailboxes.services import mailbox_personal_for
 from tests import factories
 from tests.conftest import wait_for
+from tests.eservices.conftest import PDF_BYTES
 
 WCAG = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}}
 
@@ -98,6 +99,34 @@ def test_citizen_writes_handler_receives_and_replies_citizen_is_notified_without
         case.reference,
     ):
         assert secret not in email.subject and secret not in email.body, secret
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_citizen_file_is_kept_after_an_error_and_sent_with_the_message(live_server, page, live_org):
+    org = live_org
+    case = factories.case(eservice_obj=org.eservice_a, handler=org.handler_a1, subject="Ansökan om stöd")
+    text = "Här är kontoutdraget för oktober."
+
+    citizen_login(page, live_server, case.citizen)
+    page.get_by_role("link", name="Ansökan om stöd").click()
+    page.get_by_label("Bilagor", exact=True).set_input_files(
+        files=[{"name": "kontoutdrag.pdf", "mimeType": "application/pdf", "buffer": PDF_BYTES}]
+    )
+    page.get_by_role("button", name="Skicka", exact=True).click()  # no text yet
+    expect(page.get_by_text("Skriv ett meddelande innan du skickar.").first).to_be_visible()
+    kept = page.get_by_role("group", name="Filer som redan är tillagda")
+    expect(kept.get_by_role("checkbox", name="kontoutdrag.pdf")).to_be_checked()
+    assert_accessible(page)
+
+    page.get_by_label("Ditt meddelande").fill(text)
+    page.get_by_role("button", name="Skicka", exact=True).click()
+    expect(page.get_by_text("Ditt meddelande har skickats.")).to_be_visible()
+    sent = page.locator("article.message--mine").filter(has_text=text)
+    expect(sent.get_by_role("link", name="kontoutdrag.pdf")).to_be_visible()
+    expect(page.get_by_role("group", name="Filer som redan är tillagda")).to_have_count(0)
+    message = Message.objects.get(thread=case.thread, body=text)
+    assert [a.filename for a in message.attachments.all()] == ["kontoutdrag.pdf"]
 
 
 @pytest.mark.browser

@@ -1,9 +1,11 @@
 """The citizen portal: own cases only (404 for anyone else's, whatever the id), internal notes never
 shown, read state, writing with attachments, starting a conversation, notification settings."""
 
+import re
 from datetime import timedelta
 
 import pytest
+from django.test import override_settings
 from django.urls import reverse
 from django.utils import timezone
 
@@ -17,6 +19,10 @@ from tests import factories
 from tests.eservices.conftest import PDF_BYTES, login_citizen, pdf_upload
 
 pytestmark = pytest.mark.django_db
+
+# A citizen's plain send (no files) through the portal, counted in a test transaction (savepoints
+# included); the ingest benchmark posts exactly this.
+SEND_QUERIES = 7
 
 
 def _fresh(user):
@@ -396,3 +402,150 @@ def test_portal_is_available_in_english(client, org, case_a):
     body = client.get(reverse("eservices:portal")).content.decode()
     assert 'lang="en"' in body
     assert "My messages" in body and "Mina meddelanden" not in body
+
+
+# --- files kept when the form comes back ---------------------------------------------------------
+
+KEPT_LEGEND = "<legend>Filer som redan är tillagda</legend>"
+
+
+def _ticked(page: str, attachment: Attachment) -> bool:
+    """The kept file is offered as a ticked checkbox labelled with its name."""
+    box = re.search(rf'<input type="checkbox" name="kept_attachments" value="{attachment.pk}"[^>]*>', page)
+    return bool(box) and " checked" in box.group(0) and f">{attachment.filename}</label>" in page
+
+
+def test_a_file_chosen_before_an_error_is_kept_ticked_and_reaches_the_handler(client, org, case_a):
+    login_citizen(client, case_a.citizen)
+    url = reverse("eservices:case", args=[case_a.pk])
+    response = client.post(url, {"body": "  ", "attachments": [pdf_upload("kontoutdrag.pdf")]})
+    page = response.content.decode()
+    assert "Skriv ett meddelande innan du skickar." in page
+    kept = Attachment.objects.get(filename="kontoutdrag.pdf")
+    assert (kept.uploaded_by, kept.message) == (case_a.citizen.user, None)
+    assert KEPT_LEGEND in page and _ticked(page, kept)
+    assert "Avmarkera en fil om den inte ska skickas med." in page
+    assert not Message.objects.filter(thread=case_a.thread).exists()
+
+    response = client.post(url, {"body": "Här är kontoutdraget.", "kept_attachments": [str(kept.pk)]})
+    assert response.status_code == 302
+    message = Message.objects.get(thread=case_a.thread)
+    assert list(message.attachments.all()) == [kept]
+    # The handler finds the file with the message in their own mailbox.
+    from absence.routing import route_message
+    from mailboxes.services import mailbox_personal_for
+
+    route_message(message_id=message.pk)
+    client.force_login(org.handler_a1, backend="django.contrib.auth.backends.ModelBackend")
+    personal = mailbox_personal_for(org.handler_a1)
+    thread_url = reverse("mailboxes:thread", args=[personal.pk, case_a.thread_id])
+    staff_page = client.get(thread_url).content.decode()
+    assert "Här är kontoutdraget." in staff_page
+    assert reverse("mailboxes:attachment", args=[personal.pk, kept.pk]) in staff_page
+
+
+def test_a_kept_file_and_a_new_one_are_sent_together(client, org, case_a):
+    login_citizen(client, case_a.citizen)
+    url = reverse("eservices:case", args=[case_a.pk])
+    client.post(url, {"body": "", "attachments": [pdf_upload("första.pdf")]})
+    kept = Attachment.objects.get(filename="första.pdf")
+    response = client.post(
+        url,
+        {"body": "Två intyg", "kept_attachments": [str(kept.pk)], "attachments": [pdf_upload("andra.pdf")]},
+    )
+    assert response.status_code == 302
+    message = Message.objects.get(thread=case_a.thread)
+    assert sorted(a.filename for a in message.attachments.all()) == ["andra.pdf", "första.pdf"]
+
+
+def test_an_unticked_kept_file_is_left_out(client, org, case_a):
+    login_citizen(client, case_a.citizen)
+    url = reverse("eservices:case", args=[case_a.pk])
+    client.post(url, {"body": "", "attachments": [pdf_upload("fel-fil.pdf")]})
+    kept = Attachment.objects.get(filename="fel-fil.pdf")
+    # Unticked: the browser sends no kept_attachments value at all.
+    assert client.post(url, {"body": "Utan bilaga"}).status_code == 302
+    message = Message.objects.get(thread=case_a.thread)
+    assert not message.attachments.exists()
+    kept.refresh_from_db()
+    assert kept.message is None
+
+
+def test_another_citizens_upload_cannot_be_ticked_into_a_message(client, org, case_a):
+    from mailboxes.attachments import attachments_store
+
+    stranger = factories.citizen()
+    upload = pdf_upload("främlingens-journal.pdf")
+    [theirs] = attachments_store([(upload, validate_upload(upload))], uploaded_by=stranger.user)
+    login_citizen(client, case_a.citizen)
+    url = reverse("eservices:case", args=[case_a.pk])
+    response = client.post(url, {"body": "Försöker", "kept_attachments": [str(theirs.pk)]})
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "En fil som du lade till tidigare finns inte längre kvar." in page
+    assert "främlingens-journal.pdf" not in page
+    assert "Försöker" in page
+    assert not Message.objects.filter(thread=case_a.thread).exists()
+    theirs.refresh_from_db()
+    assert theirs.message is None
+
+
+def test_an_upload_already_sent_cannot_be_attached_again(client, org, case_a):
+    """Posting the same form twice (the back button): the file went with the first message only."""
+    login_citizen(client, case_a.citizen)
+    url = reverse("eservices:case", args=[case_a.pk])
+    client.post(url, {"body": "", "attachments": [pdf_upload()]})
+    kept = Attachment.objects.get(filename="intyg.pdf")
+    assert client.post(url, {"body": "Första", "kept_attachments": [str(kept.pk)]}).status_code == 302
+    again = client.post(url, {"body": "Andra", "kept_attachments": [str(kept.pk)]})
+    assert again.status_code == 200
+    assert "En fil som du lade till tidigare finns inte längre kvar." in again.content.decode()
+    kept.refresh_from_db()
+    assert kept.message.body == "Första"
+    assert Message.objects.filter(thread=case_a.thread).count() == 1
+
+
+@override_settings(CITIZEN_POST_RATE="1/h")
+def test_over_the_sending_limit_the_chosen_file_is_kept_too(client, org, case_a, clean_cache):
+    login_citizen(client, case_a.citizen)
+    url = reverse("eservices:case", args=[case_a.pk])
+    assert client.post(url, {"body": "Första"}).status_code == 302
+    response = client.post(url, {"body": "Andra, med bilaga", "attachments": [pdf_upload("intyg.pdf")]})
+    page = response.content.decode()
+    assert response.status_code == 429
+    assert "Du har skickat många meddelanden på kort tid." in page
+    kept = Attachment.objects.get(filename="intyg.pdf")
+    assert kept.message is None and _ticked(page, kept)
+    assert Message.objects.filter(thread=case_a.thread).count() == 1
+
+
+def test_starting_a_conversation_keeps_the_file_when_the_topic_is_missing(client, org, ifo):
+    citizen = factories.citizen()
+    login_citizen(client, citizen)
+    url = reverse("eservices:conversation_start", args=[ifo.slug])
+    response = client.post(
+        url, {"subject": "Boende", "body": "Min text", "attachments": [pdf_upload("hyra.pdf")]}
+    )
+    page = response.content.decode()
+    assert "Välj vad ditt meddelande gäller." in page
+    kept = Attachment.objects.get(filename="hyra.pdf")
+    assert (kept.uploaded_by, kept.message) == (citizen.user, None)
+    assert KEPT_LEGEND in page and _ticked(page, kept)
+    assert not Case.objects.filter(citizen=citizen).exists()
+
+    adults = ifo.topics.get(topic="adults")
+    response = client.post(
+        url, {"topic": adults.pk, "subject": "Boende", "body": "Min text", "kept_attachments": [str(kept.pk)]}
+    )
+    assert response.status_code == 302
+    message = Message.objects.get(thread=Case.objects.get(citizen=citizen).thread)
+    assert list(message.attachments.all()) == [kept]
+
+
+def test_a_citizen_send_without_files_costs_no_more_queries(client, org, case_a, django_assert_num_queries):
+    """The send is on the ingest benchmark's path: keeping files costs nothing when there are none."""
+    login_citizen(client, case_a.citizen)
+    url = reverse("eservices:case", args=[case_a.pk])
+    client.get(url)  # the session's activity stamp is written on the first request (not counted)
+    with django_assert_num_queries(SEND_QUERIES):
+        assert client.post(url, {"body": "Hej"}).status_code == 302

@@ -21,7 +21,7 @@ from eservices.services import (
     citizen_notification_settings_update,
     staff_message_send,
 )
-from mailboxes.attachments import validate_upload
+from mailboxes.attachments import attachments_store, validate_upload
 from mailboxes.models import Attachment, Delivery, Message
 from tests import factories
 from tests.eservices.conftest import pdf_upload
@@ -69,6 +69,36 @@ def test_citizen_message_write_stores_and_attaches_uploads(org, case_a):
     attachment = Attachment.objects.get(message=message)
     assert attachment.filename == "intyg.pdf"
     assert attachment.content_type == "application/pdf"
+
+
+def _stored(name: str, *, uploaded_by) -> Attachment:
+    upload = pdf_upload(name)
+    [attachment] = attachments_store([(upload, validate_upload(upload))], uploaded_by=uploaded_by)
+    return attachment
+
+
+def test_citizen_message_write_attaches_kept_uploads_with_the_new_ones(org, case_a):
+    kept = _stored("tidigare.pdf", uploaded_by=case_a.citizen.user)
+    upload = pdf_upload("ny.pdf")
+    message = citizen_message_write(
+        case=case_a,
+        citizen_user=case_a.citizen.user,
+        body="Två bilagor",
+        files=[(upload, validate_upload(upload))],
+        kept=[kept],
+    )
+    assert sorted(a.filename for a in message.attachments.all()) == ["ny.pdf", "tidigare.pdf"]
+
+
+@pytest.mark.parametrize("owner", ["another citizen", "staff"])
+def test_citizen_message_write_refuses_someone_elses_upload(org, case_a, owner):
+    uploader = factories.citizen().user if owner == "another citizen" else org.handler_a1
+    theirs = _stored("annans.pdf", uploaded_by=uploader)
+    with pytest.raises(PermissionDenied):
+        citizen_message_write(case=case_a, citizen_user=case_a.citizen.user, body="Hej", kept=[theirs])
+    assert not Message.objects.filter(thread=case_a.thread).exists()
+    theirs.refresh_from_db()
+    assert theirs.message is None
 
 
 def test_conversation_start_creates_case_without_handler_in_the_topics_unit(org, ifo):

@@ -1,18 +1,9 @@
 from __future__ import annotations
 
 import pytest
-from django.core.cache import cache
 
 from tests import factories
 from tests.mailboxes.conftest import citizen_writes
-
-
-@pytest.fixture
-def clean_cache():
-    """Rate-limit counters live in the test Redis db: start every test with none."""
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture
