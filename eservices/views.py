@@ -115,6 +115,20 @@ def portal(request):
     )
 
 
+def _refused_send(request, form) -> int | None:
+    """Checks a citizen's sending form: None when it may be sent, else the status to show it again
+    with (200 with its errors, 429 over the rate limit). Either way the files it accepted are stored
+    and shown ticked, so nothing has to be chosen again."""
+    if not form.is_valid():
+        form.keep_uploads()
+        return 200
+    if send_rate_exceeded(request, group="citizen-send"):
+        form.add_error(None, RATE_LIMITED_MESSAGE)
+        form.keep_uploads()
+        return 429
+    return None
+
+
 @citizen_required
 def case_detail(request, case_id: int):
     """A case's thread: read (marks read for the citizen) and write."""
@@ -124,13 +138,9 @@ def case_detail(request, case_id: int):
     if request.method == "POST":
         if not case.is_open:
             raise PermissionDenied
-        if not form.is_valid():
-            # The accepted files are stored and shown ticked: nothing has to be chosen again.
-            form.keep_uploads()
-        elif send_rate_exceeded(request, group="citizen-send"):
-            form.add_error(None, RATE_LIMITED_MESSAGE)
-            form.keep_uploads()
-            status = 429
+        refused = _refused_send(request, form)
+        if refused is not None:
+            status = refused
         else:
             try:
                 citizen_message_write(
@@ -202,12 +212,9 @@ def conversation_start(request, slug: str):
     )
     status = 200
     if request.method == "POST":
-        if not form.is_valid():
-            form.keep_uploads()
-        elif send_rate_exceeded(request, group="citizen-send"):
-            form.add_error(None, RATE_LIMITED_MESSAGE)
-            form.keep_uploads()
-            status = 429
+        refused = _refused_send(request, form)
+        if refused is not None:
+            status = refused
         else:
             case = citizen_conversation_start(
                 citizen=request.user.citizen,
