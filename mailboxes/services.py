@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth.models import Group
+from django.core.exceptions import PermissionDenied
 from django.db import connection, models, transaction
 from django.db.models import Case, Exists, F, OuterRef, Q, Value, When
 from django.db.models.functions import Greatest
@@ -98,7 +99,8 @@ def message_store(
     attachments: Iterable[Attachment] = (),
     created_at=None,
 ) -> Message:
-    """Store a message (immutable from here on). Delivery to recipients is routing's job
+    """Store a message (immutable from here on), with `attachments`: the sender's own uploads not
+    yet attached to a message (PermissionDenied for any other). Delivery to recipients is routing's job
     (absence.routing.route_message, enqueued on commit by the caller's service); the sender's own
     mailbox gets its read copy at once so the thread shows there as sent."""
     now = created_at or timezone.now()
@@ -107,6 +109,11 @@ def message_store(
     )
     if recipients:
         message.recipients.set(recipients)
+    attachments = list(attachments)
+    # Only the sender's own uploads, not yet attached, whatever a caller passes (the forms offer no
+    # others: mailboxes.forms.AttachmentsMixin): checked on the rows given, no query.
+    if any(a.uploaded_by_id != getattr(sender, "pk", None) or a.message_id is not None for a in attachments):
+        raise PermissionDenied
     attachment_ids = [a.pk for a in attachments]
     if attachment_ids:
         Attachment.objects.filter(pk__in=attachment_ids, message__isnull=True).update(message=message)

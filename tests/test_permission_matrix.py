@@ -49,13 +49,13 @@ STAFF = WHO[2:]
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
 
-def _png(name: str):
+def _png(name: str, uploaded_by):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     from mailboxes.attachments import attachments_store, validate_upload
 
     upload = SimpleUploadedFile(name, PNG, content_type="image/png")
-    [attachment] = attachments_store([(upload, validate_upload(upload))])
+    [attachment] = attachments_store([(upload, validate_upload(upload))], uploaded_by=uploaded_by)
     return attachment
 
 
@@ -96,12 +96,12 @@ class World:
 
         org = factories.Organisation.build()
         case = factories.case(eservice_obj=org.eservice_a, handler=org.handler_a1)
-        case_attachment = _png("intyg.png")
+        case_attachment = _png("intyg.png", case.citizen.user)
         _citizen_writes(case, "Hej, här är intyget.", case_attachment)
         group_case = factories.case(
             eservice_obj=org.eservice_a, citizen_obj=factories.citizen("Olle", "Utan")
         )
-        group_attachment = _png("kvitto.png")
+        group_attachment = _png("kvitto.png", group_case.citizen.user)
         _citizen_writes(group_case, "Hej! Jag vill ansöka om stöd.", group_attachment)
         internal = internal_thread_start(
             sender=org.handler_a2,

@@ -209,7 +209,7 @@ def test_attachment_of_an_internal_note_is_404(client, org, case_a):
     upload = pdf_upload()
     from mailboxes.attachments import attachments_store
 
-    [attachment] = attachments_store([(upload, validate_upload(upload))])
+    [attachment] = attachments_store([(upload, validate_upload(upload))], uploaded_by=org.handler_a1)
     message_store(
         thread=case_a.thread,
         sender=org.handler_a1,

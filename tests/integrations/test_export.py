@@ -51,6 +51,7 @@ def thread(org):
             filename=name,
             content_type="application/pdf",
             size=2048,
+            uploaded_by=citizen.user,
         )
         for name in ("hyresavi.pdf", "lönebesked.pdf")
     ]

@@ -195,3 +195,43 @@ def test_the_case_route_is_for_handler_and_co_handlers_only(client, org):
     ):
         login(client, user)
         assert client.get(url).status_code == expected, user
+
+
+def test_no_one_attaches_someone_elses_upload_or_an_attached_one_whatever_the_caller(org):
+    """The forms offer only the sender's own unattached uploads; the service that stores every message
+    holds the same rule for any caller, and stores nothing when refused."""
+    from django.core.exceptions import PermissionDenied
+
+    from mailboxes.models import Message
+    from mailboxes.services import internal_thread_start
+
+    theirs = pdf_attachment(org.handler_b1, "deras.pdf")
+    [mine] = pdf_attachment(org.handler_a1, "min.pdf")
+    before = Message.objects.count()
+    with pytest.raises(PermissionDenied):
+        internal_thread_start(
+            sender=org.handler_a1,
+            recipients=[personal(org.handler_a2)],
+            subject="S",
+            body="B",
+            attachments=theirs,
+        )
+    sent = internal_thread_start(
+        sender=org.handler_a1,
+        recipients=[personal(org.handler_a2)],
+        subject="S",
+        body="B",
+        attachments=[mine],
+    )
+    mine.refresh_from_db()
+    assert mine.message_id == sent.pk
+    with pytest.raises(PermissionDenied):  # already sent once
+        internal_thread_start(
+            sender=org.handler_a1,
+            recipients=[personal(org.handler_a2)],
+            subject="S2",
+            body="B",
+            attachments=[mine],
+        )
+    assert Message.objects.count() == before + 1
+    assert [a.message_id for a in theirs] == [None]
