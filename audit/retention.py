@@ -7,6 +7,8 @@ database lets these DELETEs through only inside this transaction (see migration 
 
 Messages (MESSAGE_RETENTION_DAYS): mailboxes.services.messages_delete_expired, which removes them with
 everything that refers to them, batch by batch, and records each batch (audit/README.md).
+
+Uploads never sent (UPLOAD_UNATTACHED_HOURS): mailboxes.services.uploads_delete_abandoned, the same way.
 """
 
 from __future__ import annotations
@@ -21,7 +23,14 @@ from django.conf import settings
 from django.db import connection, models, transaction
 from django.utils import timezone
 
-from mailboxes.services import MessageRetentionResult, messages_delete_expired, messages_expired_count
+from mailboxes.services import (
+    MessageRetentionResult,
+    UploadRetentionResult,
+    messages_delete_expired,
+    messages_expired_count,
+    uploads_abandoned_count,
+    uploads_delete_abandoned,
+)
 
 from .models import AccessLogEntry, AccessLogHead, AccessLogPruning
 from .services import access_log_verify, audit_event_record, chain_anchor
@@ -170,5 +179,23 @@ def messages_prune(*, now: datetime | None = None, dry_run: bool = False) -> Mes
             result.counts.messages,
             cutoff.isoformat(),
             result.counts.as_dict(),
+        )
+    return result
+
+
+def uploads_prune(*, now: datetime | None = None, dry_run: bool = False) -> UploadRetentionResult:
+    """Remove the uploads stored more than UPLOAD_UNATTACHED_HOURS ago and never attached to a message
+    (or, with `dry_run`, count them). Each batch commits with its own `retention.uploads` audit event."""
+    now = now or timezone.now()
+    hours = settings.UPLOAD_UNATTACHED_HOURS
+    cutoff = now - timedelta(hours=hours)
+    if dry_run:
+        return uploads_abandoned_count(cutoff=cutoff)
+    result = uploads_delete_abandoned(cutoff=cutoff, unattached_hours=hours)
+    if result.uploads:
+        logger.info(
+            "Upload retention: removed %s uploads never sent, stored before %s",
+            result.uploads,
+            cutoff.isoformat(),
         )
     return result

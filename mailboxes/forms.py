@@ -19,7 +19,9 @@ class AttachmentsMixin(forms.Form):
     When a form comes back with an error (or with the mail tip to confirm), the valid new uploads are
     stored at once (`keep_uploads`) and offered as ticked checkboxes, so nothing has to be chosen
     again. Only the uploader's own, not yet attached uploads can be kept. Staff and citizen forms
-    alike (eservices.forms)."""
+    alike (eservices.forms). Kept uploads never sent are removed after UPLOAD_UNATTACHED_HOURS by the
+    nightly retention (mailboxes.services.uploads_delete_abandoned); a form posted after that gets
+    the "no longer available" error below."""
 
     attachments = AttachmentsField()
     kept_attachments = forms.ModelMultipleChoiceField(

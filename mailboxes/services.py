@@ -1158,9 +1158,94 @@ def _attachment_files_delete(names: list[str]) -> None:
     storage = Attachment._meta.get_field("file").storage
     for name in names:
         try:
+            # FileSystemStorage ignores a missing file; a file that went some other way is worth a look.
+            # (Stored names are random, attachment_path: they say nothing about the file.)
+            if not storage.exists(name):
+                logger.warning("retention found attachment file %s already gone from storage", name)
+                continue
             storage.delete(name)
         except Exception:  # the row is gone either way; a file left behind is reported, not fatal
             logger.exception("retention could not remove an attachment file")
+
+
+# --- retention: uploads never attached to a message (UPLOAD_UNATTACHED_HOURS) ------------------
+#
+# An upload is stored when chosen (attachments_store) and attached by message_store; one kept for a
+# re-shown form (mailboxes.forms.AttachmentsMixin.keep_uploads) that is then given up stays behind
+# with `message` NULL. Nothing refers to an Attachment, so such a row goes alone, its file on commit.
+
+
+@dataclass
+class UploadRetentionResult:
+    cutoff: dt.datetime
+    uploads: int = 0
+    batches: int = 0
+    dry_run: bool = False
+
+
+def uploads_delete_abandoned(
+    *, cutoff: dt.datetime, batch_size: int = RETENTION_BATCH_SIZE, unattached_hours: int | None = None
+) -> UploadRetentionResult:
+    """Delete every upload stored before `cutoff` and never attached to a message, in batches of
+    `batch_size`, each one transaction with its audit event (`retention.uploads`, counts only; files
+    removed once it has committed). An attachment of a message is never touched. Idempotent. Meant
+    to be called outside any transaction, like messages_delete_expired."""
+    result = UploadRetentionResult(cutoff=cutoff)
+    while True:
+        deleted = _uploads_delete_batch(
+            cutoff=cutoff, batch_size=batch_size, unattached_hours=unattached_hours
+        )
+        if not deleted:
+            break
+        result.uploads += deleted
+        result.batches += 1
+        if deleted < batch_size:
+            break
+    return result
+
+
+def uploads_abandoned_count(*, cutoff: dt.datetime) -> UploadRetentionResult:
+    """What uploads_delete_abandoned(cutoff=...) would delete, counted without locking or writing."""
+    count = Attachment.objects.filter(message__isnull=True, uploaded_at__lt=cutoff).count()
+    return UploadRetentionResult(cutoff=cutoff, uploads=count, dry_run=True)
+
+
+@transaction.atomic
+def _uploads_delete_batch(*, cutoff: dt.datetime, batch_size: int, unattached_hours: int | None) -> int:
+    # The row lock orders this against message_store attaching the same upload (an UPDATE ... WHERE
+    # message_id IS NULL): a row a send holds is skipped, never waited for (it is the message's once
+    # that commits, or the next run's if not), so no lock cycle is possible; a row this batch holds
+    # is gone when the send gets to it. The FK index on message_id finds the (few) unattached rows.
+    rows = list(
+        Attachment.objects.select_for_update(skip_locked=True)
+        .filter(message__isnull=True, uploaded_at__lt=cutoff)
+        .order_by("pk")
+        .values_list("pk", "file")[:batch_size]
+    )
+    if not rows:
+        return 0
+    # `message IS NULL` again in the DELETE itself, and every file goes only with its row: should a
+    # locked row ever have been attached anyway, the batch rolls back and the message keeps its file.
+    deleted = _deleted(
+        Attachment.objects.filter(pk__in=[pk for pk, _name in rows], message__isnull=True), Attachment
+    )
+    if deleted != len(rows):
+        raise RuntimeError(f"upload retention: expected to remove {len(rows)} uploads, removed {deleted}")
+    files = [name for _pk, name in rows if name]
+    if files:
+        transaction.on_commit(lambda: _attachment_files_delete(files))
+    audit_event_record(
+        actor=None,
+        action="retention.uploads",
+        target=Attachment,
+        target_repr=f"never sent, uploaded before {cutoff.astimezone(dt.UTC):%Y-%m-%d %H:%M} UTC",
+        after={
+            "cutoff": cutoff.isoformat(),
+            **({"retention_hours": unattached_hours} if unattached_hours is not None else {}),
+            "attachments": deleted,
+        },
+    )
+    return deleted
 
 
 def _summaries_recompute(

@@ -23,6 +23,7 @@ EVENT_LABELS = {
     "retention.access_log_refused": _("Access-log retention refused (chain broken)"),
     "retention.access_log_chain_broken": _("Access log chain found broken"),
     "retention.messages": _("Old messages removed"),
+    "retention.uploads": _("Files never sent removed"),
     "log_review.sample": _("Random sample drawn"),
     "log_review.complete": _("Log review recorded"),
 }
@@ -37,9 +38,10 @@ KEY_LABELS = {
     "deleted": _("removed"),
     "outcome": _("outcome"),
     "reason": _("reason"),
-    # retention events (retention.access_log, retention.messages)
+    # retention events (retention.access_log, retention.messages, retention.uploads)
     "cutoff": _("older than"),
     "retention_days": _("retention period (days)"),
+    "retention_hours": _("retention period (hours)"),
     "messages": _("messages"),
     "deliveries": _("copies in mailboxes"),
     "attachments": _("attachments"),

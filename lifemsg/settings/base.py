@@ -318,6 +318,9 @@ SPECTACULAR_SETTINGS = {"TITLE": "lifemsg API", "VERSION": "1.0.0"}
 
 ACCESS_LOG_RETENTION_DAYS = env.int("ACCESS_LOG_RETENTION_DAYS", default=5 * 365)
 MESSAGE_RETENTION_DAYS = env.int("MESSAGE_RETENTION_DAYS", default=10 * 365)
+# Uploads stored for a re-shown form (mailboxes.forms.AttachmentsMixin.keep_uploads) and never sent
+# with a message are removed by the nightly retention once they are this old.
+UPLOAD_UNATTACHED_HOURS = env.int("UPLOAD_UNATTACHED_HOURS", default=24)
 # Log review's "bulk reads" check: more than this many different citizens read within one hour.
 ACCESS_LOG_BULK_READ_THRESHOLD = env.int("ACCESS_LOG_BULK_READ_THRESHOLD", default=20)
 

@@ -129,9 +129,12 @@ def test_beat_task_is_registered_under_the_scheduled_name_and_runs_retention(his
     task = app.tasks["audit.retention"]
     head = history[1][-1]
     result = task.run()
-    # Message retention runs in the same task (tests/mailboxes/test_retention.py): nothing to do here.
+    # Message and upload retention run in the same task (tests/mailboxes/test_retention.py,
+    # test_upload_retention.py): nothing to do here.
     assert result.pop("messages")["messages"] == 0
     assert result.pop("messages_cutoff")
+    assert result.pop("uploads") == 0
+    assert result.pop("uploads_cutoff")
     assert result == {
         "access_log_deleted": 3,
         "access_log_through_seq": 3,

@@ -1,14 +1,15 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from audit.retention import access_log_prune, access_log_prune_preview, messages_prune
+from audit.retention import access_log_prune, access_log_prune_preview, messages_prune, uploads_prune
 
 
 class Command(BaseCommand):
     help = (
         "Remove access-log entries older than ACCESS_LOG_RETENTION_DAYS (a prefix of the hash chain, "
-        "keeping an anchor) and messages older than MESSAGE_RETENTION_DAYS (with their deliveries, "
-        "attachments and what else refers to them), and record what was done in the audit log. Run "
-        "nightly by beat (task audit.retention)."
+        "keeping an anchor), uploads never sent with a message and older than UPLOAD_UNATTACHED_HOURS, "
+        "and messages older than MESSAGE_RETENTION_DAYS (with their deliveries, attachments and what "
+        "else refers to them), and record what was done in the audit log. Run nightly by beat (task "
+        "audit.retention)."
     )
 
     def add_arguments(self, parser):
@@ -30,6 +31,15 @@ class Command(BaseCommand):
             )
         else:
             self.stdout.write(f"Access log: nothing older than {log.cutoff:%Y-%m-%d %H:%M}.")
+
+        uploads = uploads_prune(dry_run=dry_run)
+        if uploads.uploads:
+            self.stdout.write(
+                f"Uploads: {verb} {uploads.uploads} never sent with a message, stored before "
+                f"{uploads.cutoff:%Y-%m-%d %H:%M}."
+            )
+        else:
+            self.stdout.write(f"Uploads: nothing unsent stored before {uploads.cutoff:%Y-%m-%d %H:%M}.")
 
         messages = messages_prune(dry_run=dry_run)
         c = messages.counts
