@@ -376,3 +376,32 @@ def test_citizen_thread_names_the_case_team_and_who_could_add_a_reader_who_may_n
     body = page.content.decode()
     assert page.status_code == 200
     assert "Cilla Carlsson" in body and "Dora Dahl" not in body
+
+
+def test_a_list_row_shows_its_badges_and_tags_translated_and_names_escaped(client, org):
+    gbox = group(org.unit_a)
+    message = internal_thread(org.handler_b1, [gbox], subject="Om <b>rutinen</b>")
+    row = MailboxThread.objects.get(mailbox=gbox, thread=message.thread)
+    MailboxThread.objects.filter(pk=row.pk).update(
+        unread_count=2,
+        forwarded_for_name="<i>Eva</i> Ek",
+        forwarded_by_name="Adam Admin",
+        taken_by=org.handler_a2,
+    )
+    login(client, org.handler_a1)
+    url = reverse("mailboxes:mailbox", args=[gbox.pk])
+    html = client.get(url).content.decode()
+    assert "2 olästa" in html
+    assert "vidarebefordrat — &lt;i&gt;Eva&lt;/i&gt; Ek frånvarande" in html
+    assert "vidarebefordrat av Adam Admin" in html
+    assert f"tas om hand av {org.handler_a2.display_name}" in html
+    assert "<i>Eva</i>" not in html and "Om &lt;b&gt;rutinen&lt;/b&gt;" in html
+    MailboxThread.objects.filter(pk=row.pk).update(handled_by=org.handler_a2)
+    from django.conf import settings
+
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    english = client.get(url).content.decode()
+    assert 'lang="en"' in english
+    assert "2 unread" in english
+    assert f"handled by {org.handler_a2.display_name}" in english
+    assert "being handled by" not in english
