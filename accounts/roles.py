@@ -53,11 +53,16 @@ GROUP_NAMES_ATTR = "_lifemsg_group_names"
 def user_group_names(user) -> list[str]:
     """The names of the user's groups, read once per request: kept on the user object, which lives as
     long as the request (the page header and the access log's snapshot both need them)."""
-    names = getattr(user, GROUP_NAMES_ATTR, None)
+    names = known_group_names(user)
     if names is None:
         names = list(user.groups.values_list("name", flat=True))
         remember_group_names(user, names)
     return names
+
+
+def known_group_names(user) -> list[str] | None:
+    """The names of the user's groups if this request has read them already, else None (no query)."""
+    return getattr(user, GROUP_NAMES_ATTR, None)
 
 
 def remember_group_names(user, names: list[str]) -> None:

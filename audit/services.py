@@ -261,10 +261,10 @@ def _snapshot_and_lock_head(user) -> tuple[str, str, AccessLogHead]:
     from django.contrib.auth.models import Group
     from django.contrib.postgres.expressions import ArraySubquery
 
-    from accounts.roles import ALL_ROLES, GROUP_NAMES_ATTR, remember_group_names
+    from accounts.roles import ALL_ROLES, known_group_names, remember_group_names
     from mailboxes.models import UnitMembership
 
-    known_groups = getattr(user, GROUP_NAMES_ATTR, None)
+    known_groups = known_group_names(user)
 
     def locked():
         snapshot = {

@@ -14,7 +14,7 @@ from django.utils import timezone
 from guardian.shortcuts import assign_perm, remove_perm
 
 from audit.services import audit_event_record
-from mailboxes.attachments import attachments_store
+from mailboxes.attachments import attachments_check_attachable, attachments_store
 from mailboxes.models import Attachment, Message, Thread, Unit
 from mailboxes.services import mailbox_personal_for, message_store, thread_create
 
@@ -243,10 +243,8 @@ def citizen_message_write(
         raise PermissionDenied
     if not case.is_open:
         raise CaseClosed
-    # The form offers only the citizen's own unattached uploads; checked again on the rows it read (no
-    # query), so no caller attaches someone else's file. message_store attaches only unattached rows.
-    if any(a.uploaded_by_id != citizen_user.pk or a.message_id is not None for a in kept):
-        raise PermissionDenied
+    # message_store holds the same rule; checked here too before the new files are written to storage.
+    attachments_check_attachable(kept, sender=citizen_user)
     attachments = [*kept, *(attachments_store(files, uploaded_by=citizen_user) if files else [])]
     return citizen_message_send(case=case, citizen_user=citizen_user, body=body, attachments=attachments)
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import filetype
 from django import forms
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext_lazy as _
 
@@ -153,6 +153,15 @@ class AttachmentsField(forms.FileField):
         if errors:
             raise ValidationError(errors)
         return cleaned
+
+
+def attachments_check_attachable(attachments: Sequence[Attachment], *, sender) -> None:
+    """PermissionDenied unless every one is `sender`'s own upload not yet attached to a message:
+    whatever a caller passes (the forms offer no others: mailboxes.forms.AttachmentsMixin), no one
+    sends someone else's file. Checked on the rows given, no query."""
+    owner = getattr(sender, "pk", None)
+    if any(a.uploaded_by_id != owner or a.message_id is not None for a in attachments):
+        raise PermissionDenied
 
 
 def attachments_store(files: Sequence[tuple], *, uploaded_by=None) -> list[Attachment]:

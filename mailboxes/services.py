@@ -13,7 +13,6 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth.models import Group
-from django.core.exceptions import PermissionDenied
 from django.db import connection, models, transaction
 from django.db.models import Case, Exists, F, OuterRef, Q, Value, When
 from django.db.models.functions import Greatest
@@ -23,6 +22,7 @@ from guardian.shortcuts import assign_perm
 from audit.services import audit_event_record
 
 from . import hooks
+from .attachments import attachments_check_attachable
 from .models import Attachment, Delivery, Mailbox, MailboxThread, Message, Thread, Unit, UnitMembership
 
 logger = logging.getLogger(__name__)
@@ -103,17 +103,14 @@ def message_store(
     yet attached to a message (PermissionDenied for any other). Delivery to recipients is routing's job
     (absence.routing.route_message, enqueued on commit by the caller's service); the sender's own
     mailbox gets its read copy at once so the thread shows there as sent."""
+    attachments = list(attachments)
+    attachments_check_attachable(attachments, sender=sender)  # before anything is written
     now = created_at or timezone.now()
     message = Message.objects.create(
         thread=thread, sender=sender, sender_mailbox=sender_mailbox, body=body, kind=kind, created_at=now
     )
     if recipients:
         message.recipients.set(recipients)
-    attachments = list(attachments)
-    # Only the sender's own uploads, not yet attached, whatever a caller passes (the forms offer no
-    # others: mailboxes.forms.AttachmentsMixin): checked on the rows given, no query.
-    if any(a.uploaded_by_id != getattr(sender, "pk", None) or a.message_id is not None for a in attachments):
-        raise PermissionDenied
     attachment_ids = [a.pk for a in attachments]
     if attachment_ids:
         Attachment.objects.filter(pk__in=attachment_ids, message__isnull=True).update(message=message)
