@@ -7,11 +7,33 @@ from django.contrib.auth.models import Group, Permission
 from django.db.models import CharField, Value
 from django.db.models.functions import Cast, Concat
 
+from lifemsg.compiled import CompiledQuery
+
 from .roles import remember_group_ids, remember_group_names
 
 # A permission's app label never starts with "#": the union's rows whose first column does carry a
 # group, as ("#<id>", name).
 _GROUP_ROW = "#"
+
+
+def _permissions_and_groups(*, user_id: int, superuser: bool):
+    fields = ("content_type__app_label", "codename")
+    if superuser:
+        perms = Permission.objects.order_by().values_list(*fields)
+    else:
+        own = Permission.objects.filter(user__id=user_id).order_by().values_list(*fields)
+        via_groups = Permission.objects.filter(group__user__id=user_id).order_by().values_list(*fields)
+        perms = own.union(via_groups)
+    groups = (
+        Group.objects.filter(user__id=user_id)
+        .order_by()
+        .values_list(Concat(Value(_GROUP_ROW), Cast("id", CharField()), output_field=CharField()), "name")
+    )
+    return perms.union(groups)
+
+
+# Compiled once (lifemsg.compiled): building the union cost several times as long as running it.
+_PERMISSIONS_AND_GROUPS = CompiledQuery(_permissions_and_groups)
 
 
 class PermissionsInOneQueryBackend(ModelBackend):
@@ -33,21 +55,7 @@ class PermissionsInOneQueryBackend(ModelBackend):
         if not user_obj.is_active or user_obj.is_anonymous or obj is not None:
             return set()
         if not hasattr(user_obj, "_perm_cache"):
-            fields = ("content_type__app_label", "codename")
-            if user_obj.is_superuser:
-                perms = Permission.objects.order_by().values_list(*fields)
-            else:
-                own = Permission.objects.filter(user=user_obj).order_by().values_list(*fields)
-                via_groups = Permission.objects.filter(group__user=user_obj).order_by().values_list(*fields)
-                perms = own.union(via_groups)
-            groups = (
-                Group.objects.filter(user=user_obj)
-                .order_by()
-                .values_list(
-                    Concat(Value(_GROUP_ROW), Cast("id", CharField()), output_field=CharField()), "name"
-                )
-            )
-            rows = list(perms.union(groups))
+            rows = _PERMISSIONS_AND_GROUPS.fetch({"superuser": user_obj.is_superuser}, user_id=user_obj.pk)
             group_rows = [(int(key[1:]), name) for key, name in rows if key.startswith(_GROUP_ROW)]
             remember_group_names(user_obj, sorted(name for _, name in group_rows))
             remember_group_ids(user_obj, [pk for pk, _ in group_rows])

@@ -26,6 +26,8 @@ from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from lifemsg.compiled import CompiledQuery
+
 from .models import AccessLogEntry, AccessLogHead, AccessLogPruning, AuditEvent, LogReview
 
 logger = logging.getLogger(__name__)
@@ -249,6 +251,28 @@ def _append(*, user, entries: Sequence[dict[str, Any]]) -> list[AccessLogEntry]:
     return rows
 
 
+def _locked_head(*, user_id: int, with_groups: bool):
+    from django.contrib.auth.models import Group
+    from django.contrib.postgres.expressions import ArraySubquery
+
+    from mailboxes.models import UnitMembership
+
+    snapshot = {
+        "snapshot_units": ArraySubquery(
+            UnitMembership.objects.filter(user_id=user_id).order_by().values("unit__name")
+        )
+    }
+    if with_groups:
+        snapshot["snapshot_groups"] = ArraySubquery(
+            Group.objects.filter(user__id=user_id).order_by().values("name")
+        )
+    return AccessLogHead.objects.select_for_update(of=("self",)).annotate(**snapshot).filter(id=1)
+
+
+# Compiled once (lifemsg.compiled): every citizen thread page appends an entry.
+_LOCKED_HEAD = CompiledQuery(_locked_head)
+
+
 def _snapshot_and_lock_head(user) -> tuple[str, str, AccessLogHead]:
     """Lock the chain's head row (held until the transaction ends: appends are serialised) and take
     the user's snapshot. On PostgreSQL that is one query: the snapshot rides along as array
@@ -258,30 +282,14 @@ def _snapshot_and_lock_head(user) -> tuple[str, str, AccessLogHead]:
         units, roles = _user_snapshot(user)
         head, _ = AccessLogHead.objects.select_for_update().get_or_create(id=1)
         return units, roles, head
-    from django.contrib.auth.models import Group
-    from django.contrib.postgres.expressions import ArraySubquery
-
     from accounts.roles import ALL_ROLES, known_group_names, remember_group_names
-    from mailboxes.models import UnitMembership
 
     known_groups = known_group_names(user)
-
-    def locked():
-        snapshot = {
-            "snapshot_units": ArraySubquery(
-                UnitMembership.objects.filter(user_id=user.pk).order_by().values("unit__name")
-            )
-        }
-        if known_groups is None:
-            snapshot["snapshot_groups"] = ArraySubquery(
-                Group.objects.filter(user__id=user.pk).order_by().values("name")
-            )
-        return AccessLogHead.objects.select_for_update(of=("self",)).annotate(**snapshot).filter(id=1).first()
-
-    head = locked()
+    shape = {"with_groups": known_groups is None}
+    head = _LOCKED_HEAD.first(shape, user_id=user.pk)
     if head is None:  # a fresh database: the head row is made once
         AccessLogHead.objects.get_or_create(id=1)
-        head = locked()
+        head = _LOCKED_HEAD.first(shape, user_id=user.pk)
     groups = known_groups if known_groups is not None else head.snapshot_groups
     remember_group_names(user, groups)
     units = ", ".join(sorted(head.snapshot_units))

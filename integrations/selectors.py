@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.db.models import Count, OuterRef, QuerySet, Subquery
 
 from eservices.models import Case
+from lifemsg.compiled import CompiledQuery
 from mailboxes.models import Delivery, MailboxThread, Message, Thread
 
 from .models import ThreadExport
@@ -60,6 +61,14 @@ def sender_kind(message: Message) -> str:
     return "citizen" if message.sender.is_citizen else "staff"
 
 
-def exports_for_thread(thread: Thread) -> QuerySet[ThreadExport]:
+def _exports_for_thread(*, thread_id: int) -> QuerySet[ThreadExport]:
+    return ThreadExport.objects.filter(thread_id=thread_id).select_related("exported_by")
+
+
+# Compiled once (lifemsg.compiled): every citizen thread page shows the thread's exports.
+_EXPORTS_FOR_THREAD = CompiledQuery(_exports_for_thread)
+
+
+def exports_for_thread(thread: Thread) -> list[ThreadExport]:
     """Exports of the thread to the case file, newest first, with who made them (one query)."""
-    return ThreadExport.objects.filter(thread_id=thread.pk).select_related("exported_by")
+    return _EXPORTS_FOR_THREAD.fetch(thread_id=thread.pk)

@@ -9,6 +9,8 @@ from django.contrib.postgres.search import SearchQuery, SearchVectorField
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.db.models import (
+    CharField,
+    Count,
     Exists,
     F,
     FilteredRelation,
@@ -21,16 +23,18 @@ from django.db.models import (
     Sum,
     Value,
 )
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Cast, Coalesce
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from eservices import personnummer as pnr
+from eservices.models import Case
+from lifemsg.compiled import CompiledQuery
 
 from .models import Attachment, Delivery, Mailbox, MailboxThread, Message, Thread, UnitMembership
-from .permissions import accessible_mailboxes, cases_handled_by
+from .permissions import accessible_mailboxes, cases_handled_by, may_open, may_open_args
 
 User = get_user_model()
 
@@ -45,9 +49,7 @@ class ThreadFilter:
     CHOICES = (ALL, UNREAD, TAKEN_BY_ME, HANDLED)
 
 
-def mailboxes_with_unread(user) -> QuerySet[Mailbox]:
-    """The user's mailboxes, their own first and then group mailboxes by name, each with `unread`
-    (unread messages, summed over the summaries' partial index on unread_count > 0)."""
+def _mailboxes_with_unread(**may_open_args) -> QuerySet[Mailbox]:
     unread = (
         MailboxThread.objects.filter(mailbox_id=OuterRef("pk"), unread_count__gt=0)
         .order_by()
@@ -56,7 +58,8 @@ def mailboxes_with_unread(user) -> QuerySet[Mailbox]:
         .values("total")
     )
     return (
-        accessible_mailboxes(user)
+        Mailbox.objects.alias(pk_text=Cast("pk", CharField()))
+        .filter(may_open(**may_open_args))
         .annotate(unread=Coalesce(Subquery(unread, output_field=IntegerField()), Value(0)))
         # "personal" sorts after "group": descending kind puts the user's own mailbox first (a
         # CASE expression here cost more to build and compile than the whole query takes to run).
@@ -64,21 +67,77 @@ def mailboxes_with_unread(user) -> QuerySet[Mailbox]:
     )
 
 
+_MAILBOXES_WITH_UNREAD = CompiledQuery(_mailboxes_with_unread)
+
+
+def mailboxes_with_unread(user) -> list[Mailbox]:
+    """The user's mailboxes (mailboxes.permissions.accessible_mailboxes), their own first and then
+    group mailboxes by name, each with `unread` (unread messages, summed over the summaries' partial
+    index on unread_count > 0). Every staff page shows them: compiled once (lifemsg.compiled)."""
+    shape, values = may_open_args(user)
+    return _MAILBOXES_WITH_UNREAD.fetch(shape, **values)
+
+
 def unread_fingerprint(mailboxes) -> str:
     """Changes whenever any shown count changes; lets the polling partial answer 204 otherwise."""
     return "-".join(f"{m.pk}.{m.unread}" for m in mailboxes)
 
 
-def mailbox_threads(*, mailbox: Mailbox, user, view: str = ThreadFilter.ALL) -> QuerySet[MailboxThread]:
-    """One mailbox's threads from its summaries (index mailbox, -last_activity_at)."""
-    qs = MailboxThread.objects.filter(mailbox=mailbox)
+def _mailbox_threads(*, mailbox_id: int, view: str, user_id: int | None = None) -> QuerySet[MailboxThread]:
+    qs = MailboxThread.objects.filter(mailbox_id=mailbox_id)
     if view == ThreadFilter.UNREAD:
         qs = qs.filter(unread_count__gt=0)
     elif view == ThreadFilter.TAKEN_BY_ME:
-        qs = qs.filter(taken_by=user)
+        qs = qs.filter(taken_by_id=user_id)
     elif view == ThreadFilter.HANDLED:
         qs = qs.filter(handled_at__isnull=False)
-    return qs.select_related("thread", "taken_by", "handled_by").order_by("-last_activity_at", "-id")
+    return qs
+
+
+def _mailbox_threads_page(*, start: int, stop: int, **kwargs) -> QuerySet[MailboxThread]:
+    qs = _mailbox_threads(**kwargs).select_related("thread", "taken_by", "handled_by")
+    return qs.order_by("-last_activity_at", "-id")[start:stop]
+
+
+def _mailbox_threads_count(**kwargs) -> QuerySet:
+    return _mailbox_threads(**kwargs).order_by().values("mailbox_id").annotate(n=Count("id")).values("n")
+
+
+_MAILBOX_THREADS_PAGE = CompiledQuery(_mailbox_threads_page)
+_MAILBOX_THREADS_COUNT = CompiledQuery(_mailbox_threads_count)
+
+
+class MailboxThreads:
+    """One mailbox's threads from its summaries (index mailbox, -last_activity_at), newest first, as
+    Django's Paginator takes them: count() and slices, each one compiled query (lifemsg.compiled;
+    a page's OFFSET is part of its shape)."""
+
+    def __init__(self, *, mailbox: Mailbox, user, view: str = ThreadFilter.ALL):
+        self._shape = {"view": view}
+        self._values = {"mailbox_id": mailbox.pk}
+        if view == ThreadFilter.TAKEN_BY_ME:
+            self._values["user_id"] = user.pk
+
+    def count(self) -> int:
+        rows = _MAILBOX_THREADS_COUNT.fetch(self._shape, **self._values)
+        return rows[0]["n"] if rows else 0
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __getitem__(self, index: slice) -> list[MailboxThread]:
+        if not isinstance(index, slice) or index.step is not None:
+            raise TypeError("MailboxThreads takes slices without a step")
+        start, stop = index.start or 0, index.stop
+        if stop is not None and stop <= start:
+            return []
+        shape = {**self._shape, "start": start, "stop": stop}
+        return _MAILBOX_THREADS_PAGE.fetch(shape, **self._values)
+
+
+def mailbox_threads(*, mailbox: Mailbox, user, view: str = ThreadFilter.ALL) -> MailboxThreads:
+    """One mailbox's threads, for Paginator."""
+    return MailboxThreads(mailbox=mailbox, user=user, view=view)
 
 
 def thread_rows_for_display(rows) -> list[MailboxThread]:
@@ -128,19 +187,16 @@ def url_pattern(name: str, nargs: int) -> str:
     return url
 
 
-def thread_messages(*, thread: Thread, mailbox: Mailbox | None = None) -> list[Message]:
-    """The thread's messages in order, with sender, recipients, attachments and, when opened through a
-    mailbox, that mailbox's copy of each (why it is there, who forwarded it, the note): at most three
-    queries whatever the length."""
+def _thread_messages(*, thread_id: int, citizen: bool, mailbox_id: int | None = None) -> QuerySet[Message]:
     qs = (
-        Message.objects.filter(thread=thread)
+        Message.objects.filter(thread_id=thread_id)
         .select_related("sender")
         .annotate(has_attachments=Exists(Attachment.objects.filter(message_id=OuterRef("pk"))))
         .order_by("created_at", "id")
     )
-    if mailbox is not None:
+    if mailbox_id is not None:
         qs = qs.annotate(
-            here=FilteredRelation("deliveries", condition=Q(deliveries__mailbox=mailbox)),
+            here=FilteredRelation("deliveries", condition=Q(deliveries__mailbox_id=mailbox_id)),
         ).annotate(
             here_reason=F("here__reason"),
             here_note=F("here__forward_note"),
@@ -149,9 +205,22 @@ def thread_messages(*, thread: Thread, mailbox: Mailbox | None = None) -> list[M
             here_forwarded_for_first=F("here__forwarded_for__first_name"),
             here_forwarded_for_last=F("here__forwarded_for__last_name"),
         )
-    if not thread.is_citizen:
+    if not citizen:
         qs = qs.select_related("sender_mailbox").prefetch_related("recipients")
-    messages = list(qs)
+    return qs
+
+
+_THREAD_MESSAGES = CompiledQuery(_thread_messages)
+
+
+def thread_messages(*, thread: Thread, mailbox: Mailbox | None = None) -> list[Message]:
+    """The thread's messages in order, with sender, recipients, attachments and, when opened through a
+    mailbox, that mailbox's copy of each (why it is there, who forwarded it, the note): at most three
+    queries whatever the length; the first compiled once (lifemsg.compiled)."""
+    values = {"thread_id": thread.pk}
+    if mailbox is not None:
+        values["mailbox_id"] = mailbox.pk
+    messages = _THREAD_MESSAGES.fetch({"citizen": thread.is_citizen}, **values)
     with_files = [m.pk for m in messages if m.has_attachments]
     files: dict[int, list[Attachment]] = {}
     if with_files:
@@ -222,17 +291,14 @@ def reply_recipients(*, messages: list[Message], user, via_mailbox: Mailbox) -> 
     )
 
 
-def case_team(case, *, reader) -> tuple[list, list]:
-    """The case's co-handlers, and, unless `reader` handles the case, who can make someone
-    co-handler in its unit (its active members whose role may assign cases), each by name: one
-    query, so that a citizen thread opened through a group mailbox stays within the page's budget."""
-    through = type(case).co_handlers.through
-    co_handler = through.objects.filter(case_id=case.pk, user_id=OuterRef("pk"))
-    if case.handler_id == reader.pk:  # the handler may send: no one to point them to
+def _case_team(*, case_id: int, handler_reads: bool, unit_id: int | None = None) -> QuerySet:
+    through = Case.co_handlers.through
+    co_handler = through.objects.filter(case_id=case_id, user_id=OuterRef("pk"))
+    if handler_reads:  # the handler may send: no one to point them to
         rows = User.objects.filter(Exists(co_handler)).annotate(is_co=Value(True), is_manager=Value(False))
     else:
         managers = UnitMembership.objects.filter(
-            unit_id=case.unit_id,
+            unit_id=unit_id,
             user__is_active=True,
             user__groups__permissions__codename="assign_cases",
             user__groups__permissions__content_type__app_label="accounts",
@@ -240,12 +306,26 @@ def case_team(case, *, reader) -> tuple[list, list]:
         # Candidates from the two small sets (the case's through rows, the unit's members), never a
         # scan of all users.
         candidates = (
-            through.objects.filter(case_id=case.pk).values("user_id").union(managers.values("user_id"))
+            through.objects.filter(case_id=case_id).values("user_id").union(managers.values("user_id"))
         )
         rows = User.objects.filter(pk__in=candidates).annotate(
             is_co=Exists(co_handler), is_manager=Exists(managers.filter(user_id=OuterRef("pk")))
         )
-    team = list(rows.order_by("last_name", "first_name", "pk"))
+    return rows.order_by("last_name", "first_name", "pk")
+
+
+_CASE_TEAM = CompiledQuery(_case_team)
+
+
+def case_team(case, *, reader) -> tuple[list, list]:
+    """The case's co-handlers, and, unless `reader` handles the case, who can make someone
+    co-handler in its unit (its active members whose role may assign cases), each by name: one
+    query, so that a citizen thread opened through a group mailbox stays within the page's budget;
+    compiled once (lifemsg.compiled)."""
+    if case.handler_id == reader.pk:
+        team = _CASE_TEAM.fetch({"handler_reads": True}, case_id=case.pk)
+    else:
+        team = _CASE_TEAM.fetch({"handler_reads": False}, case_id=case.pk, unit_id=case.unit_id)
     return [u for u in team if u.is_co], [u for u in team if u.is_manager]
 
 

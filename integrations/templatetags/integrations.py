@@ -10,7 +10,7 @@ register = template.Library()
 @register.simple_tag
 def exports_for_thread(thread):
     """For the export panel in the staff thread view: one query."""
-    return list(_exports_for_thread(thread))
+    return _exports_for_thread(thread)
 
 
 @register.simple_tag(takes_context=True)
