@@ -33,7 +33,7 @@ from .timeutil import is_local_midnight
 
 logger = logging.getLogger(__name__)
 User = get_user_model()
-MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
+MODEL_BACKEND = "accounts.backends.ModelBackend"
 
 
 # --- texts shown to others -----------------------------------------------------------------------

@@ -167,7 +167,7 @@ def _post_messages(case_rows, barrier, results, index: int) -> None:
         # One request handler for all clients, as a server process has: a new handler per client
         # would load the middleware (WhiteNoise scans every static file) on its first request.
         client.handler = handler
-        client.force_login(users[user_id], backend="django.contrib.auth.backends.ModelBackend")
+        client.force_login(users[user_id], backend="accounts.backends.ModelBackend")
         clients.append((reverse("eservices:case", args=[case_id]), client))
     barrier.wait()
     first = time.time()

@@ -7,6 +7,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404
 
+from lifemsg.compiled import CompiledQuery
 from mailboxes.models import Attachment, Message, Unit
 
 from .models import Case
@@ -30,14 +31,22 @@ def can_send_to_citizen(*, user, case: Case) -> bool:
     )
 
 
+def _citizen_case(*, case_id: int, user_id: int, for_page: bool) -> QuerySet[Case]:
+    related = ("eservice", "unit", "thread", "handler", "citizen") if for_page else ("thread", "citizen")
+    return Case.objects.select_related(*related).filter(pk=case_id, citizen__user_id=user_id)
+
+
+# Compiled once (lifemsg.compiled): every case page and every citizen's send opens the case.
+_CITIZEN_CASE = CompiledQuery(_citizen_case)
+
+
 def access_citizen_case(*, user, case_id: int, for_page: bool = True) -> Case:
     """A citizen's own case, or 404 alike for missing and someone else's. `for_page` loads what the
     case page shows along with it; without it only what sending needs (a send that succeeds
     redirects and shows nothing)."""
     if not user.is_authenticated or not user.is_citizen:
         raise Http404
-    related = ("eservice", "unit", "thread", "handler", "citizen") if for_page else ("thread", "citizen")
-    case = Case.objects.select_related(*related).filter(pk=case_id, citizen__user=user).first()
+    case = _CITIZEN_CASE.first({"for_page": for_page}, case_id=int(case_id), user_id=user.pk)
     if case is None:
         raise Http404
     return case

@@ -69,7 +69,7 @@ def citizen_login(request):
             else:
                 if request.user.is_authenticated:
                     logout(request)
-                login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+                login(request, user, backend="accounts.backends.ModelBackend")
                 return redirect("eservices:portal")
     elif request.method == "POST":
         raise PermissionDenied

@@ -39,7 +39,7 @@ from mailboxes.services import mailbox_personal_for, membership_add, membership_
 
 logger = logging.getLogger(__name__)
 
-SESSION_BACKEND = "django.contrib.auth.backends.ModelBackend"
+SESSION_BACKEND = "accounts.backends.ModelBackend"
 # Set in the session of a staff SSO login: the IdP did the multi-factor, so lifemsg's own second
 # factor (accounts, STAFF_OTP_ENABLED) need not ask again.
 SSO_SESSION_KEY = "staff_sso_login"

@@ -74,7 +74,7 @@ def clean_cache():
 
 
 def login(client: Client, user) -> Client:
-    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+    client.force_login(user, backend="accounts.backends.ModelBackend")
     return client
 
 

@@ -115,9 +115,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    # Fills ModelBackend's permission cache with one query instead of two (it authenticates nobody).
-    "accounts.backends.PermissionsInOneQueryBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # Django's ModelBackend, reading permissions in one query and the session's user compiled once.
+    "accounts.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
     # Loads sessions of citizens who logged in with e-ID; authenticates only when called by the citizen
     # OIDC callback view itself (eservices/oidc.py), never for other login flows.

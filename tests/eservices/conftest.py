@@ -14,7 +14,7 @@ def pdf_upload(name: str = "intyg.pdf") -> SimpleUploadedFile:
 
 
 def login_citizen(client, citizen):
-    client.force_login(citizen.user, backend="django.contrib.auth.backends.ModelBackend")
+    client.force_login(citizen.user, backend="accounts.backends.ModelBackend")
     return client
 
 

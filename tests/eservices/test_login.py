@@ -343,7 +343,7 @@ def _idle_for(client, seconds: float) -> None:
 @override_settings(CITIZEN_SESSION_IDLE_SECONDS=120, STAFF_SESSION_IDLE_SECONDS=1800)
 def test_citizen_session_ends_after_the_short_citizen_idle_time(client):
     citizen = factories.citizen()
-    client.force_login(citizen.user, backend="django.contrib.auth.backends.ModelBackend")
+    client.force_login(citizen.user, backend="accounts.backends.ModelBackend")
     assert client.get(reverse("eservices:portal")).status_code == 200
     _idle_for(client, 100)
     assert client.get(reverse("eservices:portal")).status_code == 200  # activity resets the clock
@@ -356,14 +356,14 @@ def test_citizen_session_ends_after_the_short_citizen_idle_time(client):
 
 @override_settings(CITIZEN_SESSION_IDLE_SECONDS=120, STAFF_SESSION_IDLE_SECONDS=1800)
 def test_staff_sessions_keep_the_longer_staff_idle_time(client, org):
-    client.force_login(org.manager_a, backend="django.contrib.auth.backends.ModelBackend")
+    client.force_login(org.manager_a, backend="accounts.backends.ModelBackend")
     assert client.get(reverse("eservices:staff_cases")).status_code == 200
     _idle_for(client, 600)
     assert client.get(reverse("eservices:staff_cases")).status_code == 200
 
 
 def test_logged_in_staff_is_told_to_log_out_before_citizen_login(client, org):
-    client.force_login(org.handler_a1, backend="django.contrib.auth.backends.ModelBackend")
+    client.force_login(org.handler_a1, backend="accounts.backends.ModelBackend")
     body = client.get(reverse("eservices:login")).content.decode()
     assert "Du är inloggad som personal." in body
     assert 'name="personnummer"' not in body
@@ -371,7 +371,7 @@ def test_logged_in_staff_is_told_to_log_out_before_citizen_login(client, org):
 
 def test_citizen_logout_ends_the_session(client):
     citizen = factories.citizen()
-    client.force_login(citizen.user, backend="django.contrib.auth.backends.ModelBackend")
+    client.force_login(citizen.user, backend="accounts.backends.ModelBackend")
     response = client.post(reverse("eservices:logout"), follow=True)
     assert "Du är utloggad." in response.content.decode()
     assert client.get(reverse("eservices:portal")).status_code == 302

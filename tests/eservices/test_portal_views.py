@@ -279,7 +279,7 @@ def test_staff_cannot_use_citizen_urls(client, org, case_a):
         reverse("eservices:oidc_callback"),
     ]
     for user in (org.handler_a1, org.manager_a, org.sysadmin):
-        client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+        client.force_login(user, backend="accounts.backends.ModelBackend")
         for url in urls:
             assert client.get(url).status_code == 403, (user, url)
         assert client.post(reverse("eservices:case", args=[case_a.pk]), {"body": "x"}).status_code == 403
@@ -436,7 +436,7 @@ def test_a_file_chosen_before_an_error_is_kept_ticked_and_reaches_the_handler(cl
     from mailboxes.services import mailbox_personal_for
 
     route_message(message_id=message.pk)
-    client.force_login(org.handler_a1, backend="django.contrib.auth.backends.ModelBackend")
+    client.force_login(org.handler_a1, backend="accounts.backends.ModelBackend")
     personal = mailbox_personal_for(org.handler_a1)
     thread_url = reverse("mailboxes:thread", args=[personal.pk, case_a.thread_id])
     staff_page = client.get(thread_url).content.decode()

@@ -65,7 +65,7 @@ def test_roles_without_case_assignment_get_403(client, org, case_a, who):
 
 def test_citizen_and_anonymous_are_refused(client, org, case_a):
     assert client.get(reverse("eservices:staff_cases")).status_code == 302  # to the staff login
-    client.force_login(case_a.citizen.user, backend="django.contrib.auth.backends.ModelBackend")
+    client.force_login(case_a.citizen.user, backend="accounts.backends.ModelBackend")
     assert client.get(reverse("eservices:staff_cases")).status_code == 403
 
 

@@ -130,7 +130,7 @@ def sample_review(reviewer):
 
 def session_cookie(user, base_url: str) -> list[dict]:
     client = Client()
-    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+    client.force_login(user, backend="accounts.backends.ModelBackend")
     return [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": base_url}]
 
 

@@ -110,7 +110,7 @@ def test_citizen_writes_a_message_by_keyboard_only(live_server, page):
 
 def _cookie(user, base_url: str) -> list[dict]:
     client = Client()
-    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+    client.force_login(user, backend="accounts.backends.ModelBackend")
     return [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": base_url}]
 
 
