@@ -239,16 +239,51 @@ def _append(*, user, entries: Sequence[dict[str, Any]]) -> list[AccessLogEntry]:
             )
             entry.entry_hash = prev_hash = entry_hash(entry)
             rows.append(entry)
-        if len(rows) == 1:
-            rows[0].save(force_insert=True)
-        else:
-            AccessLogEntry.objects.bulk_create(rows)
+        _insert_entries(rows)
         # The head advances after the entries exist: the database trigger (migrations 0003, 0004)
         # checks that every entry up to the new head is there and that the hash is the last one's.
         head.seq = seq
         head.last_hash = prev_hash
-        head.save(update_fields=["seq", "last_hash"])
+        _advance_head(head)
     return rows
+
+
+# Every read of a citizen thread appends to the log, so its two writes are plain SQL made once from
+# the models (Django's save() and update() build and compile them anew each time: most of an
+# append's Python time). The entries go in with one INSERT ... RETURNING id, however many.
+_ENTRY_FIELDS = [f for f in AccessLogEntry._meta.concrete_fields if not f.primary_key]
+
+
+def _advance_head(head: AccessLogHead) -> None:
+    qn = connection.ops.quote_name
+    meta = AccessLogHead._meta
+    # Identifiers from the model, values as parameters.
+    sql = (
+        f"UPDATE {qn(meta.db_table)} SET {qn(meta.get_field('seq').column)} = %s, "  # noqa: S608
+        f"{qn(meta.get_field('last_hash').column)} = %s WHERE {qn(meta.pk.column)} = %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, (head.seq, head.last_hash, head.pk))
+
+
+def _insert_entries(rows: list[AccessLogEntry]) -> None:
+    qn = connection.ops.quote_name
+    columns = ", ".join(qn(f.column) for f in _ENTRY_FIELDS)
+    one = "(" + ", ".join(["%s"] * len(_ENTRY_FIELDS)) + ")"
+    values = ", ".join([one] * len(rows))
+    # Identifiers from the model, values as parameters.
+    sql = (
+        f"INSERT INTO {qn(AccessLogEntry._meta.db_table)} ({columns}) VALUES {values} "  # noqa: S608
+        f"RETURNING {qn(AccessLogEntry._meta.pk.column)}"
+    )
+    params = [f.get_db_prep_save(getattr(row, f.attname), connection) for row in rows for f in _ENTRY_FIELDS]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        ids = [r[0] for r in cursor.fetchall()]
+    for row, pk in zip(rows, ids, strict=True):
+        row.pk = pk
+        row._state.adding = False
+        row._state.db = connection.alias
 
 
 def _locked_head(*, user_id: int, with_groups: bool):
