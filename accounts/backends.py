@@ -6,7 +6,8 @@ from __future__ import annotations
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend as DjangoModelBackend
 from django.contrib.auth.models import Group, Permission
-from django.db.models import CharField, Value
+from django.db import connection
+from django.db.models import CharField, OuterRef, Value
 from django.db.models.functions import Cast, Concat
 
 from lifemsg.compiled import CompiledQuery
@@ -38,11 +39,28 @@ def _permissions_and_groups(*, user_id: int, superuser: bool):
 _PERMISSIONS_AND_GROUPS = CompiledQuery(_permissions_and_groups)
 
 
-def _user(*, user_id: int):
-    return get_user_model()._default_manager.filter(pk=user_id)
+def _user(*, user_id: int, with_permissions: bool):
+    users = get_user_model()._default_manager.filter(pk=user_id)
+    if not with_permissions:
+        return users
+    from django.contrib.postgres.expressions import ArraySubquery
+
+    def keys(permissions):
+        key = Concat("content_type__app_label", Value("."), "codename", output_field=CharField())
+        return ArraySubquery(permissions.order_by().annotate(key=key).values("key"))
+
+    groups = Group.objects.filter(user__id=OuterRef("pk")).order_by()
+    return users.annotate(
+        own_permissions=keys(Permission.objects.filter(user__id=OuterRef("pk"))),
+        group_permissions=keys(Permission.objects.filter(group__user__id=OuterRef("pk"))),
+        group_ids=ArraySubquery(groups.values("id")),
+        group_names=ArraySubquery(groups.values("name")),
+    )
 
 
-# Compiled once (lifemsg.compiled): every request loads its user.
+# Compiled once (lifemsg.compiled): every request loads its user. On PostgreSQL the user's
+# permissions and groups come along as arrays, so a staff page's first permission check costs no
+# query of its own.
 _USER = CompiledQuery(_user)
 
 
@@ -54,7 +72,8 @@ class ModelBackend(DjangoModelBackend):
       two. The same query brings the user's groups: their names, which every staff page shows as the
       user's roles (accounts.roles.user_group_names), and their ids, which group-mailbox access
       follows (mailboxes.permissions), so neither costs a query of its own.
-    - the session's user is loaded with a compiled query (lifemsg.compiled).
+    - the session's user is loaded with a compiled query (lifemsg.compiled), on PostgreSQL with
+      their permissions and groups along, filling the same per-request cache.
 
     Sessions name the backend that logged the user in: this one, for passwords, staff SSO and the
     citizens' test login."""
@@ -62,8 +81,17 @@ class ModelBackend(DjangoModelBackend):
     def get_user(self, user_id):
         if not isinstance(user_id, int) or isinstance(user_id, bool):
             return super().get_user(user_id)
-        user = _USER.first(user_id=user_id)
-        return user if user is not None and self.user_can_authenticate(user) else None
+        with_permissions = connection.vendor == "postgresql"
+        user = _USER.first({"with_permissions": with_permissions}, user_id=user_id)
+        if user is None or not self.user_can_authenticate(user):
+            return None
+        if with_permissions:
+            # What get_all_permissions below would read, for this request only, as it would.
+            remember_group_names(user, sorted(user.group_names))
+            remember_group_ids(user, user.group_ids)
+            if not user.is_superuser:  # a superuser has every permission: read when asked
+                user._perm_cache = set(user.own_permissions) | set(user.group_permissions)
+        return user
 
     def get_all_permissions(self, user_obj, obj=None):
         if not user_obj.is_active or user_obj.is_anonymous or obj is not None:
