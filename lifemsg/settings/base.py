@@ -61,6 +61,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    "accounts.middleware.ResolvedUserMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -235,11 +236,12 @@ ROUTING_COALESCE_DELAY = env.float("ROUTING_COALESCE_DELAY", default=0.2)
 GROUP_UNREAD_ESCALATION_HOURS = env.int("GROUP_UNREAD_ESCALATION_HOURS", default=24)
 
 # Cache: rate-limit counters (lifemsg/ratelimits.py). Redis when REDIS_URL is set, so every web
-# process counts together; short socket timeouts so a dead Redis never holds a request.
+# process counts together; short socket timeouts so a dead Redis never holds a request. Django's
+# Redis backend, with one client per server kept (lifemsg/cache.py).
 CACHES = {
     "default": (
         {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "lifemsg.cache.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "lifemsg",
             "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},

@@ -27,7 +27,7 @@ FAST_SECONDS = 5
 
 DEAD_CACHE = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "lifemsg.cache.RedisCache",
         "LOCATION": CLOSED_PORT_REDIS,
         "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
     }

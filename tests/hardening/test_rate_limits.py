@@ -21,7 +21,7 @@ LIMITED = "Du har skickat många meddelanden på kort tid."
 def test_cache_is_redis_in_tests():
     from django.conf import settings
 
-    assert settings.CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
+    assert settings.CACHES["default"]["BACKEND"] == "lifemsg.cache.RedisCache"
 
 
 @override_settings(CITIZEN_POST_RATE="2/h")
@@ -131,3 +131,19 @@ def test_a_right_number_before_the_limit_logs_in(client, org):
     response = client.post(url, {"personnummer": citizen.personnummer})
     assert response.status_code == 302 and response["Location"] == reverse("eservices:portal")
     assert int(client.session["_auth_user_id"]) == citizen.user.pk
+
+
+def test_the_cache_keeps_one_redis_client_and_still_answers_from_another_thread():
+    import threading
+
+    from django.core.cache import cache
+
+    first = cache._cache.get_client(write=True)
+    cache.set("lifemsg-test-client", 1, 30)
+    assert cache._cache.get_client(write=True) is first
+    seen = []
+    worker = threading.Thread(target=lambda: seen.append(cache.incr("lifemsg-test-client")))
+    worker.start()
+    worker.join()
+    assert seen == [2]
+    assert cache.get("lifemsg-test-client") == 2
