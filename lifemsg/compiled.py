@@ -10,7 +10,7 @@ stand-ins' places. Django still turns the rows into objects exactly as for the q
 skipped.
 
 The build function takes keyword arguments of two kinds:
-- values: ints, strings, datetimes, dates, UUIDs that the query passes to the database as parameters
+- values: ints, strings, datetimes and dates that the query passes to the database as parameters
   (ids, a session key, "now"). Each must reach the SQL as a parameter as it is: one that Django
   inlines, transforms or drops raises CompiledQueryError when the query is first compiled, never a
   wrong result.
@@ -28,7 +28,6 @@ from __future__ import annotations
 import copy
 import datetime
 import threading
-import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
@@ -62,11 +61,19 @@ def _standins(values: dict[str, Any]) -> dict[str, Any]:
             standins[name] = datetime.datetime(1901, 1, 1, 0, 0, index, 4321, tzinfo=value.tzinfo)
         elif isinstance(value, datetime.date):
             standins[name] = datetime.date(1901, 1, 1) + datetime.timedelta(days=index)
-        elif isinstance(value, uuid.UUID):
-            standins[name] = uuid.UUID(int=0xC0DE_0000 + index)
         else:
             raise CompiledQueryError(f"{name}: a {type(value).__name__} cannot be a value; pass it as shape")
     return standins
+
+
+def _adapted(connection, value):
+    """A value as the database backend's operations pass it for a date or time column (SQLite:
+    text in UTC; PostgreSQL: the value itself), as Django does when it compiles the lookup."""
+    if isinstance(value, datetime.datetime):
+        return connection.ops.adapt_datetimefield_value(value)
+    if isinstance(value, datetime.date):
+        return connection.ops.adapt_datefield_value(value)
+    return value
 
 
 @dataclass
@@ -96,12 +103,13 @@ class CompiledQuery:
         compiled = self._get(shape, values)
         if compiled.queryset is None:
             return []
+        queryset = compiled.queryset._chain()
+        connection = connections[queryset.db]  # this thread's connection
         params = list(compiled.params)
         for position, name in compiled.slots:
-            params[position] = values[name]
-        queryset = compiled.queryset._chain()
+            params[position] = _adapted(connection, values[name])
         compiler = copy.copy(compiled.compiler)
-        compiler.connection = connections[queryset.db]  # this thread's connection
+        compiler.connection = connection
         frozen = (compiled.sql, tuple(params))
         compiler.as_sql = lambda *args, **kwargs: frozen
         queryset.query.get_compiler = lambda *args, **kwargs: compiler
@@ -140,7 +148,11 @@ class CompiledQuery:
             sql, params = compiler.as_sql()
         except EmptyResultSet:
             return _Compiled(queryset=None)
-        by_standin = {(type(v), v): name for name, v in standins.items()}
+        connection = compiler.connection
+        by_standin = {}
+        for name, standin in standins.items():
+            adapted = _adapted(connection, standin)
+            by_standin[(type(adapted), adapted)] = name
         slots = []
         for position, param in enumerate(params):
             try:
@@ -155,7 +167,9 @@ class CompiledQuery:
                 f"{self!r}: {sorted(missing)} did not reach the SQL as parameters (inlined, transformed "
                 "or unused); pass what changes the SQL as shape"
             )
-        if any(isinstance(v, str) and v in sql for v in standins.values()):
+        if any(isinstance(v, str) and v in sql for v in standins.values()) or any(
+            isinstance(k[1], str) and k[1] in sql for k in by_standin
+        ):
             raise CompiledQueryError(f"{self!r}: a value was written into the SQL text")
         return _Compiled(
             queryset=queryset, compiler=compiler, sql=sql, params=tuple(params), slots=tuple(slots)
