@@ -127,7 +127,8 @@ class Message(models.Model):
         AUTOMATIC = "automatic", _("Automatic message")
         NOTE = "note", _("Internal note")
 
-    thread = models.ForeignKey(Thread, on_delete=models.PROTECT, related_name="messages")
+    # No index of its own: the (thread, created_at) index below serves lookups by thread.
+    thread = models.ForeignKey(Thread, on_delete=models.PROTECT, related_name="messages", db_index=False)
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.NORMAL)
     sender = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -209,8 +210,10 @@ class Delivery(models.Model):
         FORWARDED_MANUAL = "forwarded_manual", _("Forwarded by hand")
         SENT = "sent", _("Sent")
 
-    message = models.ForeignKey(Message, on_delete=models.PROTECT, related_name="deliveries")
-    mailbox = models.ForeignKey(Mailbox, on_delete=models.PROTECT, related_name="deliveries")
+    # Neither has an index of its own: the unique (message, mailbox) and the (mailbox, thread) indexes
+    # below serve lookups by either; every delivery written updates each index of this table.
+    message = models.ForeignKey(Message, on_delete=models.PROTECT, related_name="deliveries", db_index=False)
+    mailbox = models.ForeignKey(Mailbox, on_delete=models.PROTECT, related_name="deliveries", db_index=False)
     thread = models.ForeignKey(Thread, on_delete=models.PROTECT, related_name="+")
     reason = models.CharField(max_length=20, choices=Reason.choices, default=Reason.DIRECT)
     # The absent handler whose message this copy stands for (reason forwarded_absence), and the copy
@@ -264,7 +267,10 @@ class MailboxThread(models.Model):
     """Per-(mailbox, thread) summary, kept in the same transaction as every delivery and state change,
     so an inbox lists from this table alone (index mailbox, -last_activity_at)."""
 
-    mailbox = models.ForeignKey(Mailbox, on_delete=models.PROTECT, related_name="thread_summaries")
+    # No index of its own: the unique (mailbox, thread) index below serves lookups by mailbox.
+    mailbox = models.ForeignKey(
+        Mailbox, on_delete=models.PROTECT, related_name="thread_summaries", db_index=False
+    )
     thread = models.ForeignKey(Thread, on_delete=models.PROTECT, related_name="mailbox_summaries")
     last_activity_at = models.DateTimeField()
     message_count = models.PositiveIntegerField(default=0)

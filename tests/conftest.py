@@ -114,6 +114,19 @@ def ensure_migration_data() -> None:
 
 
 @pytest.fixture(autouse=True)
+def _default_language():
+    """Each test starts in the default language (Swedish): LocaleMiddleware leaves the language of a
+    test's last request active in the thread, which an English page would pass on to the next test's
+    service calls and their messages."""
+    from django.conf import settings
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
+
+
+@pytest.fixture(autouse=True)
 def _no_pending_routing_wakeup():
     """Each test starts without a routing wake-up pending: one left by an earlier test, whose task
     nobody ran, would make this test's first message wait for that task (absence.routing)."""
