@@ -7,6 +7,7 @@ import argparse
 import json
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import time
@@ -190,19 +191,20 @@ def main() -> None:
             results.setdefault("vacuum", []).append(run_phase("vacuum", database=url))
     results["pages"] = run_phase("pages", database=full)
     # Flatness: this machine's speed drifts by tens of percent over minutes (see the CPU reference),
-    # so the 1% pages are measured twice, around a second measurement of the full ones, and each
-    # side's medians are averaged.
-    small_runs = [run_phase("pages", "inbox,group", database=small)]
-    full_runs = [results["pages"], run_phase("pages", "inbox,group", database=full)]
-    small_runs.append(run_phase("pages", "inbox,group", database=small))
+    # so the 1% and full pages are measured in turn, three times each after the full pages above,
+    # and the medians of each side's runs compared (one run caught in a slow minute moves neither).
+    small_runs, full_runs = [], [results["pages"]]
+    for _ in range(3):
+        small_runs.append(run_phase("pages", "inbox,group", database=small))
+        full_runs.append(run_phase("pages", "inbox,group", database=full))
     results["pages_small"] = small_runs[0]
     results["flatness_runs"] = {"full": full_runs[1:], "small": small_runs}
 
-    def mean_median(runs, key):
-        return sum(r["pages"][key]["median_ms"] for r in runs) / len(runs)
+    def median_of_runs(runs, key):
+        return statistics.median(r["pages"][key]["median_ms"] for r in runs)
 
     results["flatness"] = {
-        key: round(mean_median(full_runs, key) / mean_median(small_runs, key), 2)
+        key: round(median_of_runs(full_runs, key) / median_of_runs(small_runs, key), 2)
         for key in ("inbox", "group")
     }
     flows: dict = {}
