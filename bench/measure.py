@@ -11,8 +11,8 @@ from django.test.utils import CaptureQueriesContext
 
 COUNTED = 3
 
-WARMUP = 5
-REQUESTS = 30
+WARMUP = 10
+REQUESTS = 100
 
 
 @dataclass
