@@ -113,7 +113,7 @@ class MailboxThreads:
             self._values["user_id"] = user.pk
 
     def count(self) -> int:
-        # Django's COUNT(*), an index-only scan of (mailbox): cheap to build, not worth compiling.
+        # Django's COUNT(*), an index-only scan of (mailbox, thread): cheap to build, not worth compiling.
         return _mailbox_threads(**self._shape, **self._values).count()
 
     def __len__(self) -> int:
