@@ -22,6 +22,7 @@ from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from accounts.backends import MODEL_BACKEND
 from audit.services import audit_event_record
 from mailboxes.models import Delivery, Mailbox, Message
 from mailboxes.services import mailbox_personal_for, message_store
@@ -33,7 +34,6 @@ from .timeutil import is_local_midnight
 
 logger = logging.getLogger(__name__)
 User = get_user_model()
-MODEL_BACKEND = "accounts.backends.ModelBackend"
 
 
 # --- texts shown to others -----------------------------------------------------------------------

@@ -14,6 +14,9 @@ from lifemsg.compiled import CompiledQuery
 
 from .roles import remember_group_ids, remember_group_names
 
+# The dotted path sessions store for this backend (django.contrib.auth.login(..., backend=...)).
+MODEL_BACKEND = "accounts.backends.ModelBackend"
+
 # A permission's app label never starts with "#": the union's rows whose first column does carry a
 # group, as ("#<id>", name).
 _GROUP_ROW = "#"
@@ -49,7 +52,7 @@ def _user(*, user_id: int, with_permissions: bool):
         key = Concat("content_type__app_label", Value("."), "codename", output_field=CharField())
         return ArraySubquery(permissions.order_by().annotate(key=key).values("key"))
 
-    groups = Group.objects.filter(user__id=OuterRef("pk")).order_by()
+    groups = Group.objects.filter(user__id=OuterRef("pk")).order_by("id")  # ids and names pair up
     return users.annotate(
         own_permissions=keys(Permission.objects.filter(user__id=OuterRef("pk"))),
         group_permissions=keys(Permission.objects.filter(group__user__id=OuterRef("pk"))),
@@ -86,11 +89,11 @@ class ModelBackend(DjangoModelBackend):
         if user is None or not self.user_can_authenticate(user):
             return None
         if with_permissions:
-            # What get_all_permissions below would read, for this request only, as it would.
-            remember_group_names(user, sorted(user.group_names))
-            remember_group_ids(user, user.group_ids)
-            if not user.is_superuser:  # a superuser has every permission: read when asked
-                user._perm_cache = set(user.own_permissions) | set(user.group_permissions)
+            # What get_all_permissions below would read, for this request only, as it would; a
+            # superuser has every permission, read when asked.
+            permissions = None if user.is_superuser else [*user.own_permissions, *user.group_permissions]
+            groups = zip(user.group_ids, user.group_names, strict=True)
+            _remember(user, permissions=permissions, groups=groups)
         return user
 
     def get_all_permissions(self, user_obj, obj=None):
@@ -98,10 +101,20 @@ class ModelBackend(DjangoModelBackend):
             return set()
         if not hasattr(user_obj, "_perm_cache"):
             rows = _PERMISSIONS_AND_GROUPS.fetch({"superuser": user_obj.is_superuser}, user_id=user_obj.pk)
-            group_rows = [(int(key[1:]), name) for key, name in rows if key.startswith(_GROUP_ROW)]
-            remember_group_names(user_obj, sorted(name for _, name in group_rows))
-            remember_group_ids(user_obj, [pk for pk, _ in group_rows])
-            user_obj._perm_cache = {
-                f"{app}.{codename}" for app, codename in rows if not app.startswith(_GROUP_ROW)
-            }
+            _remember(
+                user_obj,
+                permissions=[f"{app}.{codename}" for app, codename in rows if not app.startswith(_GROUP_ROW)],
+                groups=[(int(key[1:]), name) for key, name in rows if key.startswith(_GROUP_ROW)],
+            )
         return user_obj._perm_cache
+
+
+def _remember(user, *, permissions, groups) -> None:
+    """Keep what the request read of `user` on the instance, for the rest of the request: their
+    permissions ("app.codename"; None: not read) as ModelBackend's own cache does, and their groups'
+    ids and names ((id, name) pairs; accounts.roles)."""
+    groups = list(groups)
+    remember_group_names(user, sorted(name for _, name in groups))
+    remember_group_ids(user, [pk for pk, _ in groups])
+    if permissions is not None:
+        user._perm_cache = set(permissions)

@@ -5,7 +5,7 @@ from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.functional import LazyObject
+from django.utils.functional import LazyObject, empty
 from django.utils.translation import gettext as _
 
 from .idle import idle_seconds_for
@@ -27,8 +27,9 @@ class ResolvedUserMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         user = getattr(request, "user", None)
         if user is not None:
-            user.is_authenticated  # noqa: B018 -- resolves the lazy objects
             while isinstance(user, LazyObject):
+                if user._wrapped is empty:
+                    user._setup()
                 user = user._wrapped
             request.user = user
         return self.get_response(request)

@@ -19,6 +19,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from absence.selectors import handler_is_away
+from accounts.backends import MODEL_BACKEND
 from lifemsg.ratelimits import RATE_LIMITED_MESSAGE, send_rate_exceeded
 
 from . import selectors
@@ -69,7 +70,7 @@ def citizen_login(request):
             else:
                 if request.user.is_authenticated:
                     logout(request)
-                login(request, user, backend="accounts.backends.ModelBackend")
+                login(request, user, backend=MODEL_BACKEND)
                 return redirect("eservices:portal")
     elif request.method == "POST":
         raise PermissionDenied

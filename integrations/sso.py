@@ -33,13 +33,14 @@ from mozilla_django_oidc.auth import OIDCAuthenticationBackend
 from mozilla_django_oidc.views import OIDCAuthenticationCallbackView, OIDCAuthenticationRequestView
 
 from accounts import roles
+from accounts.backends import MODEL_BACKEND
 from audit.services import audit_event_record
 from mailboxes.models import Unit, UnitMembership
 from mailboxes.services import mailbox_personal_for, membership_add, membership_remove
 
 logger = logging.getLogger(__name__)
 
-SESSION_BACKEND = "accounts.backends.ModelBackend"
+SESSION_BACKEND = MODEL_BACKEND
 # Set in the session of a staff SSO login: the IdP did the multi-factor, so lifemsg's own second
 # factor (accounts, STAFF_OTP_ENABLED) need not ask again.
 SSO_SESSION_KEY = "staff_sso_login"

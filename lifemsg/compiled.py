@@ -119,10 +119,6 @@ class CompiledQuery:
         rows = self.fetch(shape, **values)
         return rows[0] if rows else None
 
-    def clear(self) -> None:
-        with self._lock:
-            self._compiled.clear()
-
     def _get(self, shape: dict[str, Hashable], values: dict[str, Any]) -> _Compiled:
         key = (tuple(sorted(shape.items())), tuple(sorted(values)))
         with self._lock:
@@ -167,9 +163,7 @@ class CompiledQuery:
                 f"{self!r}: {sorted(missing)} did not reach the SQL as parameters (inlined, transformed "
                 "or unused); pass what changes the SQL as shape"
             )
-        if any(isinstance(v, str) and v in sql for v in standins.values()) or any(
-            isinstance(k[1], str) and k[1] in sql for k in by_standin
-        ):
+        if any(isinstance(adapted, str) and adapted in sql for _, adapted in by_standin):
             raise CompiledQueryError(f"{self!r}: a value was written into the SQL text")
         return _Compiled(
             queryset=queryset, compiler=compiler, sql=sql, params=tuple(params), slots=tuple(slots)

@@ -116,9 +116,6 @@ class MailboxThreads:
         # Django's COUNT(*), an index-only scan of (mailbox, thread): cheap to build, not worth compiling.
         return _mailbox_threads(**self._shape, **self._values).count()
 
-    def __len__(self) -> int:
-        return self.count()
-
     def __getitem__(self, index: slice) -> list[MailboxThread]:
         if not isinstance(index, slice) or index.step is not None:
             raise TypeError("MailboxThreads takes slices without a step")
