@@ -3,12 +3,16 @@ compiled once."""
 
 from __future__ import annotations
 
+from contextvars import ContextVar
+
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend as DjangoModelBackend
 from django.contrib.auth.models import Group, Permission
+from django.core.signals import request_finished
 from django.db import connection
 from django.db.models import CharField, OuterRef, Value
 from django.db.models.functions import Cast, Concat
+from django.dispatch import receiver
 
 from lifemsg.compiled import CompiledQuery
 
@@ -42,29 +46,55 @@ def _permissions_and_groups(*, user_id: int, superuser: bool):
 _PERMISSIONS_AND_GROUPS = CompiledQuery(_permissions_and_groups)
 
 
-def _user(*, user_id: int, with_permissions: bool):
-    users = get_user_model()._default_manager.filter(pk=user_id)
-    if not with_permissions:
-        return users
+def permission_arrays(user_ref: str) -> dict:
+    """Annotations (PostgreSQL) bringing a user's permissions ("app.codename": their own, their
+    groups') and groups (ids and names, paired up by id order) as arrays, for the user whose id is in
+    the column `user_ref` of the annotated query."""
     from django.contrib.postgres.expressions import ArraySubquery
 
     def keys(permissions):
         key = Concat("content_type__app_label", Value("."), "codename", output_field=CharField())
         return ArraySubquery(permissions.order_by().annotate(key=key).values("key"))
 
-    groups = Group.objects.filter(user__id=OuterRef("pk")).order_by("id")  # ids and names pair up
-    return users.annotate(
-        own_permissions=keys(Permission.objects.filter(user__id=OuterRef("pk"))),
-        group_permissions=keys(Permission.objects.filter(group__user__id=OuterRef("pk"))),
-        group_ids=ArraySubquery(groups.values("id")),
-        group_names=ArraySubquery(groups.values("name")),
-    )
+    groups = Group.objects.filter(user__id=OuterRef(user_ref)).order_by("id")
+    return {
+        "own_permissions": keys(Permission.objects.filter(user__id=OuterRef(user_ref))),
+        "group_permissions": keys(Permission.objects.filter(group__user__id=OuterRef(user_ref))),
+        "group_ids": ArraySubquery(groups.values("id")),
+        "group_names": ArraySubquery(groups.values("name")),
+    }
 
 
-# Compiled once (lifemsg.compiled): every request loads its user. On PostgreSQL the user's
-# permissions and groups come along as arrays, so a staff page's first permission check costs no
-# query of its own.
+def _user(*, user_id: int, with_permissions: bool):
+    users = get_user_model()._default_manager.filter(pk=user_id)
+    return users.annotate(**permission_arrays("pk")) if with_permissions else users
+
+
+# Compiled once (lifemsg.compiled). On PostgreSQL the user's permissions and groups come along as
+# arrays, so a staff page's first permission check costs no query of its own.
 _USER = CompiledQuery(_user)
+
+# The user the session read of this request brought along (accounts.sessions), with the rows its
+# permission arrays came on (or None without them): taken by ModelBackend.get_user, which
+# django.contrib.auth calls right after reading the session, instead of reading the user again.
+_SESSION_USER: ContextVar[tuple | None] = ContextVar("session_user", default=None)
+
+
+def offer_session_user(user, *, arrays_from=None) -> None:
+    _SESSION_USER.set(None if user is None else (user, arrays_from))
+
+
+def _take_session_user(user_id: int):
+    offered = _SESSION_USER.get()
+    if offered is None:
+        return None
+    _SESSION_USER.set(None)
+    return offered if offered[0].pk == user_id else None
+
+
+@receiver(request_finished)
+def _forget_session_user(**kwargs) -> None:
+    _SESSION_USER.set(None)
 
 
 class ModelBackend(DjangoModelBackend):
@@ -75,8 +105,9 @@ class ModelBackend(DjangoModelBackend):
       two. The same query brings the user's groups: their names, which every staff page shows as the
       user's roles (accounts.roles.user_group_names), and their ids, which group-mailbox access
       follows (mailboxes.permissions), so neither costs a query of its own.
-    - the session's user is loaded with a compiled query (lifemsg.compiled), on PostgreSQL with
-      their permissions and groups along, filling the same per-request cache.
+    - the session's user comes with the session (accounts.sessions), or else is loaded with a
+      compiled query (lifemsg.compiled); on PostgreSQL either way with their permissions and groups
+      along, filling the same per-request cache.
 
     Sessions name the backend that logged the user in: this one, for passwords, staff SSO and the
     citizens' test login."""
@@ -84,15 +115,20 @@ class ModelBackend(DjangoModelBackend):
     def get_user(self, user_id):
         if not isinstance(user_id, int) or isinstance(user_id, bool):
             return super().get_user(user_id)
-        with_permissions = connection.vendor == "postgresql"
-        user = _USER.first({"with_permissions": with_permissions}, user_id=user_id)
+        offered = _take_session_user(user_id)
+        if offered is not None:
+            user, arrays = offered
+        else:
+            with_permissions = connection.vendor == "postgresql"
+            user = _USER.first({"with_permissions": with_permissions}, user_id=user_id)
+            arrays = user if with_permissions else None
         if user is None or not self.user_can_authenticate(user):
             return None
-        if with_permissions:
+        if arrays is not None:
             # What get_all_permissions below would read, for this request only, as it would; a
             # superuser has every permission, read when asked.
-            permissions = None if user.is_superuser else [*user.own_permissions, *user.group_permissions]
-            groups = zip(user.group_ids, user.group_names, strict=True)
+            permissions = None if user.is_superuser else [*arrays.own_permissions, *arrays.group_permissions]
+            groups = zip(arrays.group_ids, arrays.group_names, strict=True)
             _remember(user, permissions=permissions, groups=groups)
         return user
 

@@ -1,4 +1,6 @@
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
+from django.contrib.sessions.base_session import AbstractBaseSession
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -33,3 +35,19 @@ class User(AbstractUser):
 
     def __str__(self) -> str:
         return self.display_name
+
+
+class UserSession(AbstractBaseSession):
+    """Django's database session (django.contrib.sessions' own fields and behaviour) with the
+    logged-in user's id in a column of its own beside the encoded data (accounts.sessions): reading
+    a session brings its user in the same query, and a deleted user's sessions go with them."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+
+    @classmethod
+    def get_session_store_class(cls):
+        from .sessions import SessionStore
+
+        return SessionStore

@@ -1,28 +1,60 @@
-"""Django's database sessions, read with a compiled query (lifemsg.compiled): every request reads its
-session, and building the lookup cost Django more than PostgreSQL takes to answer it. Storage,
-expiry, cycling and clearsessions are Django's own (django.contrib.sessions.backends.db)."""
+"""Django's database sessions (django.contrib.sessions.backends.db: storage, expiry, cycling and
+clearsessions are Django's own) in accounts.UserSession, which keeps the logged-in user's id in a
+column beside the encoded data. Every request reads its session and then its user: here both come
+in one query, compiled once (lifemsg.compiled), and the user is handed to accounts.backends for the
+rest of the request instead of being read again."""
 
 from __future__ import annotations
 
+from django.contrib.auth import SESSION_KEY
 from django.contrib.sessions.backends.db import SessionStore as DatabaseSessionStore
-from django.contrib.sessions.models import Session
+from django.db import connection
 from django.utils import timezone
 
 from lifemsg.compiled import CompiledQuery
 
+from .backends import offer_session_user, permission_arrays
+from .models import UserSession
 
-def _live_session(*, session_key: str, now) -> object:
-    return Session.objects.filter(session_key=session_key, expire_date__gt=now)
+
+def _live_session(*, session_key: str, now, with_permissions: bool):
+    sessions = UserSession.objects.filter(session_key=session_key, expire_date__gt=now).select_related("user")
+    if with_permissions:
+        sessions = sessions.annotate(**permission_arrays("user_id"))
+    return sessions
 
 
 _LIVE_SESSION = CompiledQuery(_live_session)
 
 
+def _user_id(value) -> int | None:
+    """The user id a session's data names (Django stores it as a string), if it is one."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
 class SessionStore(DatabaseSessionStore):
+    @classmethod
+    def get_model_class(cls):
+        return UserSession
+
+    def create_model_instance(self, data):
+        session = super().create_model_instance(data)
+        session.user_id = _user_id(data.get(SESSION_KEY))
+        return session
+
     def _get_session_from_db(self):
         session = None
+        with_permissions = connection.vendor == "postgresql"
         if self.session_key:
-            session = _LIVE_SESSION.first(session_key=self.session_key, now=timezone.now())
+            session = _LIVE_SESSION.first(
+                {"with_permissions": with_permissions}, session_key=self.session_key, now=timezone.now()
+            )
         if session is None:
             self._session_key = None
+            offer_session_user(None)
+        else:
+            offer_session_user(session.user, arrays_from=session if with_permissions else None)
         return session

@@ -27,6 +27,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from lifemsg.compiled import CompiledQuery
+from lifemsg.inserts import insert_params, insert_returning_sql, mark_inserted
 
 from .models import AccessLogEntry, AccessLogHead, AccessLogPruning, AuditEvent, LogReview
 
@@ -251,9 +252,6 @@ def _append(*, user, entries: Sequence[dict[str, Any]]) -> list[AccessLogEntry]:
 # Every read of a citizen thread appends to the log, so its two writes are plain SQL made once from
 # the models (Django's save() and update() build and compile them anew each time: most of an
 # append's Python time). The entries go in with one INSERT ... RETURNING id, however many.
-_ENTRY_FIELDS = [f for f in AccessLogEntry._meta.concrete_fields if not f.primary_key]
-
-
 def _advance_head(head: AccessLogHead) -> None:
     qn = connection.ops.quote_name
     meta = AccessLogHead._meta
@@ -267,23 +265,9 @@ def _advance_head(head: AccessLogHead) -> None:
 
 
 def _insert_entries(rows: list[AccessLogEntry]) -> None:
-    qn = connection.ops.quote_name
-    columns = ", ".join(qn(f.column) for f in _ENTRY_FIELDS)
-    one = "(" + ", ".join(["%s"] * len(_ENTRY_FIELDS)) + ")"
-    values = ", ".join([one] * len(rows))
-    # Identifiers from the model, values as parameters.
-    sql = (
-        f"INSERT INTO {qn(AccessLogEntry._meta.db_table)} ({columns}) VALUES {values} "  # noqa: S608
-        f"RETURNING {qn(AccessLogEntry._meta.pk.column)}"
-    )
-    params = [f.get_db_prep_save(getattr(row, f.attname), connection) for row in rows for f in _ENTRY_FIELDS]
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        ids = [r[0] for r in cursor.fetchall()]
-    for row, pk in zip(rows, ids, strict=True):
-        row.pk = pk
-        row._state.adding = False
-        row._state.db = connection.alias
+        cursor.execute(insert_returning_sql(AccessLogEntry, rows=len(rows)), insert_params(rows))
+        mark_inserted(rows, [r[0] for r in cursor.fetchall()])
 
 
 def _locked_head(*, user_id: int, with_groups: bool):

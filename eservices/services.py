@@ -199,9 +199,9 @@ def case_assign(
     return case
 
 
-@transaction.atomic
 def case_mark_read_by_citizen(*, case: Case, up_to: datetime) -> None:
-    """Everything the citizen has been shown up to `up_to` is read: one UPDATE, never moving back."""
+    """Everything the citizen has been shown up to `up_to` is read: one UPDATE (a transaction of its
+    own), never moving back."""
     Case.objects.filter(pk=case.pk).filter(
         Q(citizen_last_read_at__isnull=True) | Q(citizen_last_read_at__lt=up_to)
     ).update(citizen_last_read_at=up_to)
@@ -219,15 +219,13 @@ def citizen_message_send(*, case: Case, citizen_user, body: str, attachments: It
         raise PermissionDenied
     if not case.is_open:
         raise CaseClosed
-    # No savepoint of its own inside a caller's transaction (the refusals above come before it): a
-    # database error here fails the whole send anyway.
-    with transaction.atomic(savepoint=False):
-        message = message_store(thread=case.thread, sender=citizen_user, body=body, attachments=attachments)
-        message_route_on_commit(message)
+    # message_store writes in one transaction (a plain message: in one statement, which needs none
+    # of its own); routing is asked for once that has committed, or at once outside a transaction.
+    message = message_store(thread=case.thread, sender=citizen_user, body=body, attachments=attachments)
+    message_route_on_commit(message)
     return message
 
 
-@transaction.atomic
 def citizen_message_write(
     *,
     case: Case,
@@ -245,8 +243,11 @@ def citizen_message_write(
         raise CaseClosed
     # message_store holds the same rule; checked here too before the new files are written to storage.
     attachments_check_attachable(kept, sender=citizen_user)
-    attachments = [*kept, *(attachments_store(files, uploaded_by=citizen_user) if files else [])]
-    return citizen_message_send(case=case, citizen_user=citizen_user, body=body, attachments=attachments)
+    if not files:
+        return citizen_message_send(case=case, citizen_user=citizen_user, body=body, attachments=kept)
+    with transaction.atomic():
+        attachments = [*kept, *attachments_store(files, uploaded_by=citizen_user)]
+        return citizen_message_send(case=case, citizen_user=citizen_user, body=body, attachments=attachments)
 
 
 @transaction.atomic

@@ -249,3 +249,34 @@ def test_citizen_message_without_handler_goes_to_the_group_mailbox(org):
 
     route_message(message_id=message.pk)
     assert summary(group(org.unit_a), case.thread).unread_count == 1
+
+
+# --- storing a message ----------------------------------------------------------------------------
+
+
+def test_a_stored_message_is_the_threads_latest_and_an_older_one_does_not_move_it_back(org):
+    """message_store writes the row and its thread's last_message_at together (one statement on
+    PostgreSQL): every field as given, and the thread's time only ever moves forward."""
+    thread = thread_create(subject="Tidsordning")
+    later = timezone.now() + timedelta(minutes=5)
+    message = message_store(thread=thread, sender=org.handler_a1, body="Senast", created_at=later)
+    stored = Message.objects.get(pk=message.pk)
+    assert (stored.thread_id, stored.sender_id, stored.body, stored.kind) == (
+        thread.pk,
+        org.handler_a1.pk,
+        "Senast",
+        Message.Kind.NORMAL,
+    )
+    assert stored.created_at == later and stored.routed_at is None and stored.sender_mailbox_id is None
+    thread.refresh_from_db()
+    assert thread.last_message_at == later
+    message_store(
+        thread=thread,
+        sender=None,
+        body="Äldre",
+        kind=Message.Kind.AUTOMATIC,
+        created_at=later - timedelta(hours=1),
+    )
+    thread.refresh_from_db()
+    assert thread.last_message_at == later
+    assert thread.messages.count() == 2

@@ -1,0 +1,91 @@
+"""accounts.sessions: Django's database sessions with the user's id in a column of their own, so the
+session read brings the user along (one query for both), and nothing else about sessions changes."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth import SESSION_KEY
+from django.test import Client
+from django.urls import reverse
+
+from accounts import roles
+from accounts.backends import ModelBackend, offer_session_user
+from accounts.models import UserSession
+from accounts.sessions import SessionStore
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+
+def _logged_in(user) -> tuple[Client, str]:
+    client = Client()
+    client.force_login(user)
+    return client, client.cookies["sessionid"].value
+
+
+def test_logging_in_records_the_user_beside_the_session_and_logging_out_ends_it():
+    handler = factories.staff(roles.HANDLAGGARE, units=(factories.unit(),))
+    client = Client()
+    response = client.post(
+        reverse("accounts:login"), {"username": handler.username, "password": "test-password-123"}
+    )
+    assert response.status_code == 302
+    session = UserSession.objects.get(session_key=client.cookies["sessionid"].value)
+    assert session.user_id == handler.pk
+    assert session.get_decoded()[SESSION_KEY] == str(handler.pk)
+    client.post(reverse("accounts:logout"))
+    assert not UserSession.objects.filter(pk=session.pk).exists()
+    assert client.get(reverse("mailboxes:index")).status_code == 302  # to the login page
+
+
+def test_the_session_read_brings_the_user_with_permissions_and_groups(django_assert_num_queries):
+    handler = factories.staff(roles.HANDLAGGARE, units=(factories.unit(),))
+    group_names = sorted(handler.groups.values_list("name", flat=True))
+    _, key = _logged_in(handler)
+    with django_assert_num_queries(1):
+        store = SessionStore(key)
+        user = ModelBackend().get_user(int(store[SESSION_KEY]))
+        assert user.pk == handler.pk
+        assert user.has_perm("accounts.use_mailboxes") and not user.has_perm("accounts.manage_roles")
+        assert roles.HANDLAGGARE in group_names
+        assert roles.user_group_names(user) == group_names
+
+
+def test_a_user_offered_by_a_session_serves_only_that_user_and_only_once(django_assert_num_queries):
+    first = factories.staff(roles.HANDLAGGARE)
+    second = factories.staff(roles.HANDLAGGARE)
+    offer_session_user(first)
+    with django_assert_num_queries(1):  # not the one offered: read
+        assert ModelBackend().get_user(second.pk).pk == second.pk
+    offer_session_user(first)
+    with django_assert_num_queries(0):
+        assert ModelBackend().get_user(first.pk).pk == first.pk
+    with django_assert_num_queries(1):  # taken already: read again
+        assert ModelBackend().get_user(first.pk).pk == first.pk
+
+
+def test_a_deactivated_users_session_logs_nobody_in():
+    handler = factories.staff(roles.HANDLAGGARE, units=(factories.unit(),))
+    client, _ = _logged_in(handler)
+    assert client.get(reverse("mailboxes:index")).status_code == 200
+    handler.is_active = False
+    handler.save(update_fields=["is_active"])
+    response = client.get(reverse("mailboxes:index"))
+    assert response.status_code == 302 and response["Location"].startswith(reverse("accounts:login"))
+
+
+def test_a_changed_password_ends_the_other_sessions():
+    handler = factories.staff(roles.HANDLAGGARE, units=(factories.unit(),))
+    client, _ = _logged_in(handler)
+    assert client.get(reverse("mailboxes:index")).status_code == 200
+    handler.set_password("a-new-pass-phrase-9")
+    handler.save(update_fields=["password"])
+    assert client.get(reverse("mailboxes:index")).status_code == 302
+
+
+def test_a_deleted_users_sessions_go_with_them():
+    user = factories.UserFactory()
+    _, key = _logged_in(user)
+    assert UserSession.objects.filter(session_key=key, user=user).exists()
+    user.delete()
+    assert not UserSession.objects.filter(session_key=key).exists()
