@@ -21,6 +21,8 @@ BASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://root@127.0.0.1:5432/
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/8")
 
 FLOW_PHASES = ("limit", "ingest", "sickcall")
+# Pairs of 1%-and-full page runs for the flatness ratio (median of the pairs' ratios).
+FLATNESS_PAIRS = 5
 LOADAVG: list[dict] = []
 
 TARGETS = {
@@ -114,6 +116,8 @@ def table(results: dict) -> str:
             lines.append(
                 row(f"flatness {key} (full / 1%)", ratio, "x", "<= 1.25", ratio <= TARGETS["flatness"])
             )
+            small, full = results["pages_small"]["pages"][key]["queries"], pages[key]["queries"]
+            lines.append(row(f"{key} SQL queries at 1% / full", f"{small}/{full}", "", "same", small == full))
     for key, label, unit, target_key, higher in (
         ("ingest_per_s", "ingest end to end", "msg/s", "ingest_per_s", True),
         ("limit_per_s", "limit: raw psycopg, 1 tx/message", "msg/s", None, None),
@@ -191,22 +195,23 @@ def main() -> None:
             results.setdefault("vacuum", []).append(run_phase("vacuum", database=url))
     results["pages"] = run_phase("pages", database=full)
     # Flatness: this machine's speed drifts by tens of percent over minutes (see the CPU reference),
-    # so the 1% and full pages are measured in turn, three times each after the full pages above,
-    # and the medians of each side's runs compared (one run caught in a slow minute moves neither).
-    small_runs, full_runs = [], [results["pages"]]
-    for _ in range(3):
+    # so the 1% and full pages are measured in pairs, one right after the other, five times; each
+    # pair gives a ratio and the median ratio is reported (a pair caught in a slow minute, or one
+    # with a slow minute between its two halves, moves it not at all).
+    small_runs, full_runs = [], []
+    for _ in range(FLATNESS_PAIRS):
         small_runs.append(run_phase("pages", "inbox,group", database=small))
         full_runs.append(run_phase("pages", "inbox,group", database=full))
     results["pages_small"] = small_runs[0]
-    results["flatness_runs"] = {"full": full_runs[1:], "small": small_runs}
-
-    def median_of_runs(runs, key):
-        return statistics.median(r["pages"][key]["median_ms"] for r in runs)
-
-    results["flatness"] = {
-        key: round(median_of_runs(full_runs, key) / median_of_runs(small_runs, key), 2)
+    ratios = {
+        key: [
+            round(f["pages"][key]["median_ms"] / s["pages"][key]["median_ms"], 2)
+            for s, f in zip(small_runs, full_runs, strict=True)
+        ]
         for key in ("inbox", "group")
     }
+    results["flatness_runs"] = {"full": full_runs, "small": small_runs, "ratios": ratios}
+    results["flatness"] = {key: round(statistics.median(values), 2) for key, values in ratios.items()}
     flows: dict = {}
     for name in FLOW_PHASES:
         try:
