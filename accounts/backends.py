@@ -75,8 +75,9 @@ def _user(*, user_id: int, with_permissions: bool):
 _USER = CompiledQuery(_user)
 
 # The user the session read of this request brought along (accounts.sessions), with the rows its
-# permission arrays came on (or None without them): taken by ModelBackend.get_user, which
-# django.contrib.auth calls right after reading the session, instead of reading the user again.
+# permission arrays came on (or None without them): taken by the get_user of the backend the session
+# names (this module's ModelBackend, eservices.oidc.CitizenOIDCBackend), which django.contrib.auth
+# calls right after reading the session, instead of reading the user again.
 _SESSION_USER: ContextVar[tuple | None] = ContextVar("session_user", default=None)
 
 
@@ -84,7 +85,9 @@ def offer_session_user(user, *, arrays_from=None) -> None:
     _SESSION_USER.set(None if user is None else (user, arrays_from))
 
 
-def _take_session_user(user_id: int):
+def take_session_user(user_id) -> tuple | None:
+    """(user, the row their permission arrays came on or None) if this request's session read brought
+    the user `user_id`; once only."""
     offered = _SESSION_USER.get()
     if offered is None:
         return None
@@ -115,7 +118,7 @@ class ModelBackend(DjangoModelBackend):
     def get_user(self, user_id):
         if not isinstance(user_id, int) or isinstance(user_id, bool):
             return super().get_user(user_id)
-        offered = _take_session_user(user_id)
+        offered = take_session_user(user_id)
         if offered is not None:
             user, arrays = offered
         else:

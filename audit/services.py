@@ -19,6 +19,7 @@ import logging
 import secrets
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -253,15 +254,19 @@ def _append(*, user, entries: Sequence[dict[str, Any]]) -> list[AccessLogEntry]:
 # the models (Django's save() and update() build and compile them anew each time: most of an
 # append's Python time). The entries go in with one INSERT ... RETURNING id, however many.
 def _advance_head(head: AccessLogHead) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(_advance_head_sql(), (head.seq, head.last_hash, head.pk))
+
+
+@cache
+def _advance_head_sql() -> str:
     qn = connection.ops.quote_name
     meta = AccessLogHead._meta
     # Identifiers from the model, values as parameters.
-    sql = (
+    return (
         f"UPDATE {qn(meta.db_table)} SET {qn(meta.get_field('seq').column)} = %s, "  # noqa: S608
         f"{qn(meta.get_field('last_hash').column)} = %s WHERE {qn(meta.pk.column)} = %s"
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, (head.seq, head.last_hash, head.pk))
 
 
 def _insert_entries(rows: list[AccessLogEntry]) -> None:

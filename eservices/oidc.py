@@ -36,6 +36,8 @@ from mozilla_django_oidc.auth import OIDCAuthenticationBackend
 from mozilla_django_oidc.utils import import_from_settings
 from mozilla_django_oidc.views import OIDCAuthenticationCallbackView, OIDCAuthenticationRequestView
 
+from accounts.backends import take_session_user
+
 from . import personnummer as pnr
 from .services import citizen_from_eid
 
@@ -152,9 +154,10 @@ class CitizenOIDCBackend(OIDCAuthenticationBackend):
     # --- sessions and permissions ----------------------------------------------------------
 
     def get_user(self, user_id):
-        return self.UserModel.objects.filter(
-            pk=user_id, kind=self.UserModel.Kind.CITIZEN, is_active=True
-        ).first()
+        # The session read brought the user along (accounts.sessions), else one query.
+        offered = take_session_user(user_id)
+        user = offered[0] if offered else self.UserModel.objects.filter(pk=user_id).first()
+        return user if user is not None and user.is_active and user.is_citizen else None
 
     # A citizen has no model permissions; this backend grants nothing.
     def get_user_permissions(self, user_obj, obj=None):

@@ -96,15 +96,16 @@ def may_open(
     return own | Q(**{f"{mailbox}kind": Mailbox.Kind.GROUP, f"{pk_text}__in": granted})
 
 
-def _may_open(user, *, mailbox: str = "", pk_text: str = "pk_text") -> Q:
-    shape, values = may_open_args(user)
-    return may_open(**shape, **values, mailbox=mailbox, pk_text=pk_text)
+def mailboxes_may_open(**may_open_args) -> QuerySet[Mailbox]:
+    """accessible_mailboxes, given `may_open`'s arguments (for queries compiled once)."""
+    return Mailbox.objects.alias(pk_text=Cast("pk", CharField())).filter(may_open(**may_open_args))
 
 
 def accessible_mailboxes(user) -> QuerySet[Mailbox]:
     """The mailboxes `user` may open, as one SQL filter: their own, and the group mailboxes a group
     of theirs holds the guardian permission for."""
-    return Mailbox.objects.alias(pk_text=Cast("pk", CharField())).filter(_may_open(user))
+    shape, values = may_open_args(user)
+    return mailboxes_may_open(**shape, **values)
 
 
 def access_mailbox(*, user, mailbox_id: int, among: list[Mailbox] | None = None) -> Mailbox:

@@ -9,7 +9,6 @@ from django.contrib.postgres.search import SearchQuery, SearchVectorField
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.db.models import (
-    CharField,
     Exists,
     F,
     FilteredRelation,
@@ -22,7 +21,7 @@ from django.db.models import (
     Sum,
     Value,
 )
-from django.db.models.functions import Cast, Coalesce
+from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -33,7 +32,7 @@ from eservices.models import Case
 from lifemsg.compiled import CompiledQuery
 
 from .models import Attachment, Delivery, Mailbox, MailboxThread, Message, Thread, UnitMembership
-from .permissions import accessible_mailboxes, cases_handled_by, may_open, may_open_args
+from .permissions import accessible_mailboxes, cases_handled_by, mailboxes_may_open, may_open_args
 
 User = get_user_model()
 
@@ -57,8 +56,7 @@ def _mailboxes_with_unread(**may_open_args) -> QuerySet[Mailbox]:
         .values("total")
     )
     return (
-        Mailbox.objects.alias(pk_text=Cast("pk", CharField()))
-        .filter(may_open(**may_open_args))
+        mailboxes_may_open(**may_open_args)
         .annotate(unread=Coalesce(Subquery(unread, output_field=IntegerField()), Value(0)))
         # "personal" sorts after "group": descending kind puts the user's own mailbox first (a
         # CASE expression here cost more to build and compile than the whole query takes to run).

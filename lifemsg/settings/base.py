@@ -116,7 +116,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    # Django's ModelBackend, reading permissions in one query and the session's user compiled once.
+    # Django's ModelBackend, reading permissions in one query and taking the user the session read
+    # brought along (accounts.sessions).
     "accounts.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
     # Loads sessions of citizens who logged in with e-ID; authenticates only when called by the citizen
@@ -142,7 +143,8 @@ ANONYMOUS_USER_NAME = None  # guardian: no anonymous user row
 STAFF_SESSION_IDLE_SECONDS = env.int("STAFF_SESSION_IDLE_SECONDS", default=30 * 60)
 CITIZEN_SESSION_IDLE_SECONDS = env.int("CITIZEN_SESSION_IDLE_SECONDS", default=15 * 60)
 SESSION_IDLE_WARNING_SECONDS = env.int("SESSION_IDLE_WARNING_SECONDS", default=2 * 60)
-# Django's database sessions, read with a compiled query (accounts/sessions.py).
+# Django's database sessions with the user's id in a column (accounts.UserSession): the session read
+# brings the user along (accounts/sessions.py).
 SESSION_ENGINE = "accounts.sessions"
 SESSION_COOKIE_AGE = 12 * 60 * 60  # absolute upper bound of a session
 SESSION_COOKIE_HTTPONLY = True

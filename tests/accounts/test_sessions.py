@@ -4,7 +4,7 @@ session read brings the user along (one query for both), and nothing else about 
 from __future__ import annotations
 
 import pytest
-from django.contrib.auth import SESSION_KEY
+from django.contrib.auth import BACKEND_SESSION_KEY, SESSION_KEY
 from django.test import Client
 from django.urls import reverse
 
@@ -89,3 +89,21 @@ def test_a_deleted_users_sessions_go_with_them():
     assert UserSession.objects.filter(session_key=key, user=user).exists()
     user.delete()
     assert not UserSession.objects.filter(session_key=key).exists()
+
+
+def test_a_citizens_e_id_session_brings_the_citizen_and_serves_no_staff(django_assert_num_queries):
+    from django.contrib.auth import load_backend
+
+    from eservices.oidc import CITIZEN_BACKEND
+
+    citizen = factories.citizen()
+    client = Client()
+    client.force_login(citizen.user, backend=CITIZEN_BACKEND)
+    with django_assert_num_queries(1):
+        store = SessionStore(client.cookies["sessionid"].value)
+        user = load_backend(store[BACKEND_SESSION_KEY]).get_user(int(store[SESSION_KEY]))
+        assert user.pk == citizen.user.pk
+    staff = factories.staff(roles.HANDLAGGARE)
+    client.force_login(staff, backend=CITIZEN_BACKEND)
+    store = SessionStore(client.cookies["sessionid"].value)
+    assert load_backend(CITIZEN_BACKEND).get_user(int(store[SESSION_KEY])) is None
