@@ -88,9 +88,6 @@ def thread_create(*, subject: str, kind: str = Thread.Kind.INTERNAL, citizen=Non
     return Thread.objects.create(subject=subject, kind=kind, citizen=citizen)
 
 
-# No savepoint of its own inside a caller's transaction (every caller lets its errors propagate):
-# two statements fewer per message sent.
-@transaction.atomic(savepoint=False)
 def message_store(
     *,
     thread: Thread,
@@ -114,7 +111,8 @@ def message_store(
     )
     more = bool(recipients or attachments or sender_mailbox is not None)
     # A plain message (a citizen's send) is one statement on PostgreSQL, its own transaction when the
-    # caller has none; anything more goes in one transaction.
+    # caller has none; anything more goes in one transaction. No savepoint of its own inside a
+    # caller's transaction (every caller lets its errors propagate): two statements fewer.
     with transaction.atomic(savepoint=False) if more else nullcontext():
         _message_insert(message)
         if recipients:
