@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import copy
 import datetime
+import functools
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
@@ -76,6 +77,21 @@ def _adapted(connection, value):
     return value
 
 
+def _fresh(queryset: QuerySet) -> QuerySet:
+    """An unevaluated copy of a compiled queryset, to be run once: a shallow copy of it and of its
+    query (the copy's query gets the run's compiler), instead of QuerySet._chain()'s full clone of
+    the query, which cost a sixth of a compiled query's Python time. Nothing in running the query
+    changes it: the compiler was set up when the shape was compiled."""
+    fresh = object.__new__(type(queryset))
+    fresh.__dict__.update(queryset.__dict__)
+    fresh._result_cache = None
+    fresh._prefetch_done = False
+    query = object.__new__(type(queryset.query))
+    query.__dict__.update(queryset.query.__dict__)
+    fresh._query = query  # not the `query` setter: that would reset a values_list's iterable class
+    return fresh
+
+
 @dataclass
 class _Compiled:
     queryset: QuerySet | None  # None: the shape selects nothing (Django's EmptyResultSet)
@@ -83,6 +99,22 @@ class _Compiled:
     sql: str = ""
     params: tuple = ()
     slots: tuple[tuple[int, str], ...] = ()  # (parameter position, value name)
+    # The compiler's default select list and its converters, worked out once (see converters_for).
+    fields: tuple = ()
+    converters: dict | None = None
+
+    def converters_for(self, compiler, expressions):
+        """`compiler.get_converters` for a run of this shape. For the compiler's own select (the
+        list every iterable asks for) the converters worked out when the shape was compiled: working
+        them out again, a field comparison and two method calls per column, was a quarter of a
+        compiled query's Python time. They are the backend's and the fields' functions, the same for
+        every connection to the database; the run's connection is passed to them when they run.
+        Any other list is worked out as Django does."""
+        if len(expressions) == len(self.fields) and all(
+            a is b for a, b in zip(expressions, self.fields, strict=True)
+        ):
+            return self.converters
+        return type(compiler).get_converters(compiler, expressions)
 
 
 class CompiledQuery:
@@ -103,7 +135,7 @@ class CompiledQuery:
         compiled = self._get(shape, values)
         if compiled.queryset is None:
             return []
-        queryset = compiled.queryset._chain()
+        queryset = _fresh(compiled.queryset)
         connection = connections[queryset.db]  # this thread's connection
         params = list(compiled.params)
         for position, name in compiled.slots:
@@ -112,6 +144,7 @@ class CompiledQuery:
         compiler.connection = connection
         frozen = (compiled.sql, tuple(params))
         compiler.as_sql = lambda *args, **kwargs: frozen
+        compiler.get_converters = functools.partial(compiled.converters_for, compiler)
         queryset.query.get_compiler = lambda *args, **kwargs: compiler
         return list(queryset)
 
@@ -165,6 +198,13 @@ class CompiledQuery:
             )
         if any(isinstance(adapted, str) and adapted in sql for _, adapted in by_standin):
             raise CompiledQueryError(f"{self!r}: a value was written into the SQL text")
+        fields = tuple(column[0] for column in compiler.select[0 : compiler.col_count])
         return _Compiled(
-            queryset=queryset, compiler=compiler, sql=sql, params=tuple(params), slots=tuple(slots)
+            queryset=queryset,
+            compiler=compiler,
+            sql=sql,
+            params=tuple(params),
+            slots=tuple(slots),
+            fields=fields,
+            converters=compiler.get_converters(fields),
         )

@@ -13,6 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.models import User
+from audit.models import AuditEvent
 from lifemsg.compiled import CompiledQuery, CompiledQueryError
 from mailboxes.models import Mailbox
 from tests import factories
@@ -121,6 +122,35 @@ def test_values_list_unions_and_prefetch_work_as_for_the_queryset(org):
         groups = {g.name for g in user.groups.all()}
     assert len(queries) == 0
     assert groups == {g.name for g in org.handler_a1.groups.all()}
+
+
+def test_every_run_converts_values_and_keeps_the_iterable_of_the_queryset(org):
+    """The converters (a JSON column's, a datetime's) are worked out once per shape and applied on
+    every run; a values_list stays tuples and a flat one values, run after run; nothing of one run's
+    results leaks into the next."""
+    first = AuditEvent.objects.create(action="a", target_type="t", target_id="1", after={"n": [1, 2]})
+    second = AuditEvent.objects.create(action="a", target_type="t", target_id="2", after={"n": "två"})
+
+    def events(*, pk):
+        return AuditEvent.objects.filter(pk=pk)
+
+    def pairs(*, pk):
+        return AuditEvent.objects.filter(pk=pk).values_list("target_id", "after")
+
+    def flat(*, pk):
+        return AuditEvent.objects.filter(pk=pk).values_list("after", flat=True)
+
+    compiled_events, compiled_pairs, compiled_flat = (
+        CompiledQuery(events),
+        CompiledQuery(pairs),
+        CompiledQuery(flat),
+    )
+    for _ in range(2):
+        for event in (first, second):
+            [got] = compiled_events.fetch(pk=event.pk)
+            assert got.after == event.after and got.at == event.at and got is not event
+            assert compiled_pairs.fetch(pk=event.pk) == [(event.target_id, event.after)]
+            assert compiled_flat.fetch(pk=event.pk) == [event.after]
 
 
 def test_only_the_latest_shapes_are_kept():
