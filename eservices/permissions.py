@@ -52,6 +52,28 @@ def access_citizen_case(*, user, case_id: int, for_page: bool = True) -> Case:
     return case
 
 
+def _citizen_open_case_thread(*, case_id: int, user_id: int) -> QuerySet[Case]:
+    # The citizen's own case, as access_citizen_case finds it, and open: what a send needs.
+    return (
+        _citizen_case(case_id=case_id, user_id=user_id, for_page=False)
+        .filter(status=Case.Status.OPEN)
+        .values("thread_id")
+    )
+
+
+_CITIZEN_OPEN_CASE_THREAD = CompiledQuery(_citizen_open_case_thread)
+
+
+def citizen_open_case_guard(*, user, case_id: int) -> tuple[str, list] | None:
+    """SQL selecting the thread of the citizen's own open case `case_id` (no row if it is someone
+    else's, missing or closed), and its parameters: the check access_citizen_case makes plus the
+    case being open, for a send to make in the same statement as its write
+    (mailboxes.services.message_store_if). None for anyone but a citizen."""
+    if not user.is_authenticated or not user.is_citizen:
+        return None
+    return _CITIZEN_OPEN_CASE_THREAD.as_sql(case_id=int(case_id), user_id=user.pk)
+
+
 def access_citizen_attachment(*, user, attachment_id: int) -> Attachment:
     """An attachment of a message the citizen can see in one of their own cases; 404 otherwise
     (someone else's, an internal note's, not yet attached, or missing)."""

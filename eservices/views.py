@@ -32,6 +32,7 @@ from .services import (
     CaseClosed,
     case_mark_read_by_citizen,
     citizen_conversation_start,
+    citizen_message_send_if_open,
     citizen_message_write,
     citizen_notification_settings_update,
 )
@@ -130,16 +131,34 @@ def _refused_send(request, form) -> int | None:
     return None
 
 
+def _sent(request, case_id: int):
+    messages.success(request, _("Your message has been sent."))
+    return redirect(reverse("eservices:case", args=[case_id]) + "#latest")
+
+
 @citizen_required
 def case_detail(request, case_id: int):
     """A case's thread: read (marks read for the citizen) and write."""
-    case = access_citizen_case(user=request.user, case_id=case_id, for_page=request.method != "POST")
     form = CitizenMessageForm(request.POST or None, request.FILES or None, user=request.user)
     status = 200
+    refused = checked = None
+    if request.method == "POST" and not request.FILES and not form.has_kept:
+        # A plain send (the common one): checked, and then stored in one statement with the check
+        # that the case is the citizen's own and open (citizen_message_send_if_open). If it is not,
+        # nothing is stored and the case is read below to answer as for any request: 404 for
+        # someone else's or a missing case, 403 for a closed one.
+        checked = True
+        refused = _refused_send(request, form)
+        if refused is None:
+            body = form.cleaned_data["body"]
+            if citizen_message_send_if_open(case_id=case_id, citizen_user=request.user, body=body):
+                return _sent(request, case_id)
+    case = access_citizen_case(user=request.user, case_id=case_id, for_page=request.method != "POST")
     if request.method == "POST":
         if not case.is_open:
             raise PermissionDenied
-        refused = _refused_send(request, form)
+        if not checked:
+            refused = _refused_send(request, form)
         if refused is not None:
             status = refused
         else:
@@ -153,8 +172,7 @@ def case_detail(request, case_id: int):
                 )
             except CaseClosed:
                 raise PermissionDenied
-            messages.success(request, _("Your message has been sent."))
-            return redirect(reverse("eservices:case", args=[case.pk]) + "#latest")
+            return _sent(request, case.pk)
     thread_messages = selectors.citizen_thread_messages(case=case)
     read_before = case.citizen_last_read_at
     new_ids = {

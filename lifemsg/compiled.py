@@ -92,6 +92,14 @@ def _fresh(queryset: QuerySet) -> QuerySet:
     return fresh
 
 
+def _params(compiled, connection, values: dict[str, Any]) -> list:
+    """The compiled parameters with this run's values in the stand-ins' places."""
+    params = list(compiled.params)
+    for position, name in compiled.slots:
+        params[position] = _adapted(connection, values[name])
+    return params
+
+
 @dataclass
 class _Compiled:
     queryset: QuerySet | None  # None: the shape selects nothing (Django's EmptyResultSet)
@@ -137,9 +145,7 @@ class CompiledQuery:
             return []
         queryset = _fresh(compiled.queryset)
         connection = connections[queryset.db]  # this thread's connection
-        params = list(compiled.params)
-        for position, name in compiled.slots:
-            params[position] = _adapted(connection, values[name])
+        params = _params(compiled, connection, values)
         compiler = copy.copy(compiled.compiler)
         compiler.connection = connection
         frozen = (compiled.sql, tuple(params))
@@ -147,6 +153,14 @@ class CompiledQuery:
         compiler.get_converters = functools.partial(compiled.converters_for, compiler)
         queryset.query.get_compiler = lambda *args, **kwargs: compiler
         return list(queryset)
+
+    def as_sql(self, shape: dict[str, Hashable] | None = None, **values) -> tuple[str, list] | None:
+        """The SQL and parameters the query runs with these values, without running it: to put it
+        inside another statement (a WITH). None for a shape that selects nothing."""
+        compiled = self._get(shape or {}, values)
+        if compiled.queryset is None:
+            return None
+        return compiled.sql, _params(compiled, connections[compiled.queryset.db], values)
 
     def first(self, shape: dict[str, Hashable] | None = None, **values):
         rows = self.fetch(shape, **values)

@@ -47,3 +47,27 @@ def mark_inserted(instances, ids) -> None:
         instance.pk = pk
         instance._state.adding = False
         instance._state.db = connection.alias
+
+
+@cache
+def insert_from_sql(model, *, source: str, from_source: tuple[str, ...], with_: str = "") -> str:
+    """`[WITH …] INSERT INTO <table> (<every column but the id>) SELECT … FROM <source> RETURNING
+    <id>`: one row for each row of `source` (a WITH query named in `with_`), the columns named in
+    `from_source` taken from it, every other column a parameter (`insert_params_except`)."""
+    qn = connection.ops.quote_name
+    fields = _fields(model)
+    columns = ", ".join(qn(f.column) for f in fields)
+    values = ", ".join(f"{qn(source)}.{qn(f.column)}" if f.column in from_source else "%s" for f in fields)
+    return (
+        f"{with_}INSERT INTO {qn(model._meta.db_table)} ({columns}) SELECT {values} FROM {qn(source)} "  # noqa: S608
+        f"RETURNING {qn(model._meta.pk.column)}"
+    )
+
+
+def insert_params_except(instance, columns: tuple[str, ...]) -> list:
+    """The parameters for `insert_from_sql`: `insert_params` without the columns the source gives."""
+    return [
+        f.get_db_prep_save(f.pre_save(instance, True), connection)
+        for f in _fields(type(instance))
+        if f.column not in columns
+    ]

@@ -22,7 +22,13 @@ from django.utils import timezone
 from guardian.shortcuts import assign_perm
 
 from audit.services import audit_event_record
-from lifemsg.inserts import insert_params, insert_returning_sql, mark_inserted
+from lifemsg.inserts import (
+    insert_from_sql,
+    insert_params,
+    insert_params_except,
+    insert_returning_sql,
+    mark_inserted,
+)
 
 from . import hooks
 from .attachments import attachments_check_attachable
@@ -145,6 +151,46 @@ def _message_insert(message: Message) -> None:
     with connection.cursor() as cursor:
         cursor.execute(_message_insert_sql(), [at, message.thread_id, at, *insert_params([message])])
         mark_inserted([message], [cursor.fetchone()[0]])
+
+
+def message_store_if(*, guard: tuple[str, list], sender, body: str) -> Message | None:
+    """A plain message (no recipients, attachments or sender mailbox: a citizen's send) into the
+    thread that `guard` selects, stored only if the guard finds its row, in the same statement (so
+    nothing can change in between). `guard` is SQL selecting at most one row with a `thread_id`
+    column, and its parameters: a permission check that names the thread (see
+    eservices.permissions.citizen_open_case_guard). Returns the message, or None when the guard found
+    nothing and nothing was stored. PostgreSQL only: the guard and the thread's `last_message_at`
+    update ride along as WITH queries."""
+    now = timezone.now()
+    message = Message(sender=sender, body=body, created_at=now)
+    sql, guard_params = guard
+    at = Thread._meta.get_field("last_message_at").get_db_prep_save(now, connection)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _message_insert_if_sql(sql),
+            [*guard_params, at, at, *insert_params_except(message, _FROM_GUARD)],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    message.thread_id = row[1]
+    mark_inserted([message], [row[0]])
+    return message
+
+
+_FROM_GUARD = ("thread_id",)
+
+
+@cache
+def _message_insert_if_sql(guard_sql: str) -> str:
+    qn = connection.ops.quote_name
+    last = qn(Thread._meta.get_field("last_message_at").column)
+    with_ = (
+        f"WITH guard AS ({guard_sql}), "  # noqa: S608 (the guard is compiled SQL; values are parameters)
+        f"thread AS (UPDATE {qn(Thread._meta.db_table)} SET {last} = %s "
+        f"WHERE {qn(Thread._meta.pk.column)} = (SELECT thread_id FROM guard) AND {last} < %s) "
+    )
+    return insert_from_sql(Message, source="guard", from_source=_FROM_GUARD, with_=with_) + ", thread_id"
 
 
 @cache

@@ -13,17 +13,17 @@ from absence.models import Absence
 from eservices.models import Case, Citizen
 from eservices.services import case_assign, citizen_message_write, staff_message_send
 from mailboxes.attachments import validate_upload
-from mailboxes.models import Attachment, Delivery, Message
+from mailboxes.models import Attachment, Delivery, Message, Thread
 from mailboxes.services import message_store
 from tests import factories
 from tests.eservices.conftest import PDF_BYTES, login_citizen, pdf_upload
 
 pytestmark = pytest.mark.django_db
 
-# A citizen's plain send (no files) through the portal: the session with its user, the case, and the
-# message with its thread's update (one statement, a transaction of its own); the ingest benchmark
-# posts exactly this.
-SEND_QUERIES = 3
+# A citizen's plain send (no files) through the portal: the session with its user, and the message
+# with the check that the case is the citizen's own and open and its thread's update (one statement,
+# a transaction of its own); the ingest benchmark posts exactly this.
+SEND_QUERIES = 2
 
 
 def _fresh(user):
@@ -552,3 +552,57 @@ def test_a_citizen_send_without_files_costs_no_more_queries(client, org, case_a,
     client.get(url)  # the session's activity stamp is written on the first request (not counted)
     with django_assert_num_queries(SEND_QUERIES):
         assert client.post(url, {"body": "Hej"}).status_code == 302
+
+
+def test_a_plain_send_stores_the_message_in_the_citizens_own_open_case_only(
+    client, org, case_a, django_capture_on_commit_callbacks
+):
+    """The send that checks the case in the same statement as it writes: it stores what the usual
+    path stores, and anything but the citizen's own open case stores nothing and answers as before."""
+    login_citizen(client, case_a.citizen)
+    before = Thread.objects.get(pk=case_a.thread_id).last_message_at
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = client.post(
+            reverse("eservices:case", args=[case_a.pk]), {"body": "  Hej, här är svaret.  "}
+        )
+    assert response.status_code == 302
+    assert response["Location"] == reverse("eservices:case", args=[case_a.pk]) + "#latest"
+    message = Message.objects.get(thread=case_a.thread)
+    assert (message.sender, message.kind, message.body) == (
+        case_a.citizen.user,
+        Message.Kind.NORMAL,
+        "Hej, här är svaret.",
+    )
+    assert message.sender_mailbox is None
+    assert len(callbacks) == 1, "routing is asked for once the send has committed"
+    thread = Thread.objects.get(pk=case_a.thread_id)
+    assert thread.last_message_at == message.created_at and (before is None or before < message.created_at)
+    assert "Ditt meddelande har skickats" in client.get(response["Location"]).content.decode()
+
+    missing = client.post(reverse("eservices:case", args=[case_a.pk + 1000]), {"body": "Hej"})
+    assert missing.status_code == 404
+    Case.objects.filter(pk=case_a.pk).update(status=Case.Status.CLOSED)
+    assert client.post(reverse("eservices:case", args=[case_a.pk]), {"body": "Igen"}).status_code == 403
+    assert Message.objects.filter(thread=case_a.thread).count() == 1
+
+
+def test_where_the_one_statement_send_is_not_available_the_usual_path_sends_once(
+    client, org, case_a, monkeypatch, clean_cache, settings
+):
+    """On a database without the one-statement send (SQLite, make run) the view reads the case and
+    sends the usual way, counting the send against the rate limit once."""
+    from eservices import views
+
+    monkeypatch.setattr(views, "citizen_message_send_if_open", lambda **kwargs: None)
+    settings.CITIZEN_POST_RATE = "2/h"
+    login_citizen(client, case_a.citizen)
+    url = reverse("eservices:case", args=[case_a.pk])
+    assert client.post(url, {"body": "Ett"}).status_code == 302
+    assert client.post(url, {"body": "Två"}).status_code == 302
+    assert client.post(url, {"body": "Tre"}).status_code == 429  # counted once each, not twice
+    assert list(
+        Message.objects.filter(thread=case_a.thread).order_by("id").values_list("body", flat=True)
+    ) == [
+        "Ett",
+        "Två",
+    ]

@@ -153,6 +153,17 @@ def test_every_run_converts_values_and_keeps_the_iterable_of_the_queryset(org):
             assert compiled_flat.fetch(pk=event.pk) == [event.after]
 
 
+def test_as_sql_gives_the_statement_fetch_runs_with_each_calls_values(org):
+    owned = CompiledQuery(_owned)
+    for user in (org.handler_a1, org.handler_b1):
+        sql, params = owned.as_sql(owner_id=user.pk)
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            rows = cursor.fetchall()
+        assert [row[0] for row in rows] == [m.pk for m in owned.fetch(owner_id=user.pk)]
+    assert CompiledQuery(lambda **kw: Mailbox.objects.filter(pk__in=[])).as_sql() is None
+
+
 def test_only_the_latest_shapes_are_kept():
     owned = CompiledQuery(_owned, max_shapes=2)
     for kind in (Mailbox.Kind.PERSONAL, Mailbox.Kind.GROUP, Mailbox.Kind.PERSONAL):
