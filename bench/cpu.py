@@ -24,7 +24,10 @@ def _kind(cmd: str) -> str:
     return "other"
 
 
-def _snapshot() -> dict[int, tuple[float, str]]:
+def _snapshot() -> dict[int, tuple[float, str, int]]:
+    """{pid: (CPU seconds so far, command line, start time)}. The start time tells a process from a
+    later one with the same pid; the command line cannot: PostgreSQL's backends rewrite theirs with
+    what they are doing ("idle", "INSERT", …)."""
     found = {}
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
@@ -39,7 +42,7 @@ def _snapshot() -> dict[int, tuple[float, str]]:
                     cmd = f"[{f.read().strip()}]"
         except OSError:
             continue  # gone meanwhile
-        found[int(entry.name)] = ((int(fields[11]) + int(fields[12])) / HZ, cmd)
+        found[int(entry.name)] = ((int(fields[11]) + int(fields[12])) / HZ, cmd, int(fields[19]))
     return found
 
 
@@ -60,14 +63,14 @@ class CpuSampler:
         self._thread.start()
         return self
 
-    def _merge(self, snapshot: dict[int, tuple[float, str]]) -> None:
-        for pid, (cpu, cmd) in snapshot.items():
+    def _merge(self, snapshot: dict[int, tuple[float, str, int]]) -> None:
+        for pid, (cpu, cmd, started) in snapshot.items():
             known = self._last.get(pid)
-            if known and cmd.startswith("[") and not known[1].startswith("["):
+            if known and known[2] == started and cmd.startswith("[") and not known[1].startswith("["):
                 # An exited process not yet reaped (a poster at its end) has no command line any
                 # more: it is still the process seen before, not an unknown one from zero.
                 cmd = known[1]
-            self._last[pid] = (cpu, cmd)
+            self._last[pid] = (cpu, cmd, started)
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
@@ -79,10 +82,11 @@ class CpuSampler:
         self._merge(_snapshot() if self._base else {})
         totals: Counter = Counter()
         other: Counter = Counter()
-        for pid, (cpu, cmd) in self._last.items():
+        for pid, (cpu, cmd, started) in self._last.items():
             before = self._base.get(pid)
-            # A pid reused by a new process inside the block counts from zero.
-            start = before[0] if before and before[1] == cmd and before[0] <= cpu else 0.0
+            # A process started inside the block (a pid reused too) counts from zero; one that ran
+            # before counts from where it was, whatever its command line says now.
+            start = before[0] if before and before[2] == started else 0.0
             kind = _kind(cmd)
             totals[kind] += cpu - start
             if kind == "other":
