@@ -141,7 +141,7 @@ def case_detail(request, case_id: int):
     """A case's thread: read (marks read for the citizen) and write."""
     form = CitizenMessageForm(request.POST or None, request.FILES or None, user=request.user)
     status = 200
-    refused = checked = None
+    refused, checked = None, False
     if request.method == "POST" and not request.FILES and not form.has_kept:
         # A plain send (the common one): checked, and then stored in one statement with the check
         # that the case is the citizen's own and open (citizen_message_send_if_open). If it is not,

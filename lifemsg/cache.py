@@ -32,15 +32,14 @@ class RedisCacheClient(DjangoRedisCacheClient):
         super().__init__(*args, **kwargs)
         self._clients: dict[int, object] = {}
         self._clients_lock = threading.Lock()
-        self._incr_scripts: dict[int, object] = {}
+        self._incr_script = None
 
     def incr(self, key, delta):
         client = self.get_client(key, write=True)
-        script = self._incr_scripts.get(id(client))
-        if script is None:
-            # EVALSHA, falling back to EVAL once when the server does not know the script yet.
-            script = self._incr_scripts.setdefault(id(client), client.register_script(_INCR_EXISTING))
-        value = script(keys=[key], args=[delta], client=client)
+        if self._incr_script is None:
+            # Sent as EVALSHA to whichever client runs it, EVAL once where the server lacks it.
+            self._incr_script = client.register_script(_INCR_EXISTING)
+        value = self._incr_script(keys=[key], args=[delta], client=client)
         if value is None:
             raise ValueError(f"Key '{key}' not found.")
         return value

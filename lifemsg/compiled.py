@@ -92,14 +92,6 @@ def _fresh(queryset: QuerySet) -> QuerySet:
     return fresh
 
 
-def _params(compiled, connection, values: dict[str, Any]) -> list:
-    """The compiled parameters with this run's values in the stand-ins' places."""
-    params = list(compiled.params)
-    for position, name in compiled.slots:
-        params[position] = _adapted(connection, values[name])
-    return params
-
-
 @dataclass
 class _Compiled:
     queryset: QuerySet | None  # None: the shape selects nothing (Django's EmptyResultSet)
@@ -110,6 +102,13 @@ class _Compiled:
     # The compiler's default select list and its converters, worked out once (see converters_for).
     fields: tuple = ()
     converters: dict | None = None
+
+    def params_for(self, connection, values: dict[str, Any]) -> list:
+        """The compiled parameters with this run's values in the stand-ins' places."""
+        params = list(self.params)
+        for position, name in self.slots:
+            params[position] = _adapted(connection, values[name])
+        return params
 
     def converters_for(self, compiler, expressions):
         """`compiler.get_converters` for a run of this shape. For the compiler's own select (the
@@ -145,7 +144,7 @@ class CompiledQuery:
             return []
         queryset = _fresh(compiled.queryset)
         connection = connections[queryset.db]  # this thread's connection
-        params = _params(compiled, connection, values)
+        params = compiled.params_for(connection, values)
         compiler = copy.copy(compiled.compiler)
         compiler.connection = connection
         frozen = (compiled.sql, tuple(params))
@@ -160,7 +159,7 @@ class CompiledQuery:
         compiled = self._get(shape or {}, values)
         if compiled.queryset is None:
             return None
-        return compiled.sql, _params(compiled, connections[compiled.queryset.db], values)
+        return compiled.sql, compiled.params_for(connections[compiled.queryset.db], values)
 
     def first(self, shape: dict[str, Hashable] | None = None, **values):
         rows = self.fetch(shape, **values)

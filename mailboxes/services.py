@@ -22,13 +22,7 @@ from django.utils import timezone
 from guardian.shortcuts import assign_perm
 
 from audit.services import audit_event_record
-from lifemsg.inserts import (
-    insert_from_sql,
-    insert_params,
-    insert_params_except,
-    insert_returning_sql,
-    mark_inserted,
-)
+from lifemsg.inserts import insert_from_sql, insert_params, mark_inserted
 
 from . import hooks
 from .attachments import attachments_check_attachable
@@ -137,9 +131,8 @@ def message_store(
 
 def _message_insert(message: Message) -> None:
     """Write a new message and move its thread's last_message_at on to it. On PostgreSQL in one
-    statement (the UPDATE rides along as a data-modifying WITH), built from the model's fields
-    (lifemsg.inserts): the ORM's save() and a second round trip cost the citizen's send more than
-    the database's work."""
+    statement (the statement of message_store_if, with a guard that names the thread itself): the
+    ORM's save() and a second round trip cost the citizen's send more than the database's work."""
     if connection.vendor != "postgresql":
         with transaction.atomic(savepoint=False):
             message.save(force_insert=True)
@@ -147,10 +140,8 @@ def _message_insert(message: Message) -> None:
                 last_message_at=message.created_at
             )
         return
-    at = Thread._meta.get_field("last_message_at").get_db_prep_save(message.created_at, connection)
-    with connection.cursor() as cursor:
-        cursor.execute(_message_insert_sql(), [at, message.thread_id, at, *insert_params([message])])
-        mark_inserted([message], [cursor.fetchone()[0]])
+    thread_type = Thread._meta.pk.rel_db_type(connection)
+    _message_insert_guarded(message, guard=(f"SELECT %s::{thread_type} AS thread_id", [message.thread_id]))
 
 
 def message_store_if(*, guard: tuple[str, list], sender, body: str) -> Message | None:
@@ -159,30 +150,33 @@ def message_store_if(*, guard: tuple[str, list], sender, body: str) -> Message |
     nothing can change in between). `guard` is SQL selecting at most one row with a `thread_id`
     column, and its parameters: a permission check that names the thread (see
     eservices.permissions.citizen_open_case_guard). Returns the message, or None when the guard found
-    nothing and nothing was stored. PostgreSQL only: the guard and the thread's `last_message_at`
-    update ride along as WITH queries."""
-    now = timezone.now()
-    message = Message(sender=sender, body=body, created_at=now)
+    nothing and nothing was stored. PostgreSQL only."""
+    message = Message(sender=sender, body=body, created_at=timezone.now())
+    return message if _message_insert_guarded(message, guard=guard) else None
+
+
+def _message_insert_guarded(message: Message, *, guard: tuple[str, list]) -> bool:
+    """INSERT `message` into the thread `guard` selects, with the thread's last_message_at moved on
+    (both as WITH queries); False if the guard selected nothing and nothing was written."""
     sql, guard_params = guard
-    at = Thread._meta.get_field("last_message_at").get_db_prep_save(now, connection)
+    at = Thread._meta.get_field("last_message_at").get_db_prep_save(message.created_at, connection)
     with connection.cursor() as cursor:
         cursor.execute(
-            _message_insert_if_sql(sql),
-            [*guard_params, at, at, *insert_params_except(message, _FROM_GUARD)],
+            _message_insert_sql(sql), [*guard_params, at, at, *insert_params([message], skip=_FROM_GUARD)]
         )
         row = cursor.fetchone()
     if row is None:
-        return None
+        return False
     message.thread_id = row[1]
     mark_inserted([message], [row[0]])
-    return message
+    return True
 
 
 _FROM_GUARD = ("thread_id",)
 
 
 @cache
-def _message_insert_if_sql(guard_sql: str) -> str:
+def _message_insert_sql(guard_sql: str) -> str:
     qn = connection.ops.quote_name
     last = qn(Thread._meta.get_field("last_message_at").column)
     with_ = (
@@ -191,17 +185,6 @@ def _message_insert_if_sql(guard_sql: str) -> str:
         f"WHERE {qn(Thread._meta.pk.column)} = (SELECT thread_id FROM guard) AND {last} < %s) "
     )
     return insert_from_sql(Message, source="guard", from_source=_FROM_GUARD, with_=with_) + ", thread_id"
-
-
-@cache
-def _message_insert_sql() -> str:
-    qn = connection.ops.quote_name
-    last = qn(Thread._meta.get_field("last_message_at").column)
-    thread_update = (
-        f"WITH thread AS (UPDATE {qn(Thread._meta.db_table)} SET {last} = %s "  # noqa: S608
-        f"WHERE {qn(Thread._meta.pk.column)} = %s AND {last} < %s) "
-    )
-    return insert_returning_sql(Message, with_=thread_update)
 
 
 @dataclass(frozen=True)
