@@ -2,13 +2,15 @@
 clearsessions are Django's own) in accounts.UserSession, which keeps the logged-in user's id in a
 column beside the encoded data. Every request reads its session and then its user: here both come
 in one query, compiled once (lifemsg.compiled), and the user is handed to accounts.backends for the
-rest of the request instead of being read again."""
+rest of the request instead of being read again. Saving an existing session outside a transaction is
+its one UPDATE, without the transaction Django wraps around it."""
 
 from __future__ import annotations
 
 from django.contrib.auth import SESSION_KEY
+from django.contrib.sessions.backends.base import UpdateError
 from django.contrib.sessions.backends.db import SessionStore as DatabaseSessionStore
-from django.db import connection
+from django.db import DatabaseError, connection, connections, router
 from django.utils import timezone
 
 from lifemsg.compiled import CompiledQuery
@@ -58,3 +60,20 @@ class SessionStore(DatabaseSessionStore):
         else:
             offer_session_user(session.user, arrays_from=session if with_permissions else None)
         return session
+
+    def save(self, must_create=False):
+        """Django's save, except that updating an existing session outside a transaction is one
+        UPDATE statement, atomic by itself, instead of BEGIN, UPDATE, COMMIT: the idle timeout's
+        refresh (accounts.middleware.IdleTimeoutMiddleware) costs a page one query, not three.
+        Creating a session, and saving one inside a transaction (where Django's savepoint keeps a
+        failed save from spoiling it), is Django's own. A session deleted meanwhile (logged out in
+        another tab) raises UpdateError as in Django, and the session middleware answers it."""
+        using = router.db_for_write(self.model)
+        if must_create or self.session_key is None or connections[using].in_atomic_block:
+            return super().save(must_create=must_create)
+        obj = self.create_model_instance(self._get_session())
+        try:
+            # No row updated raises DatabaseError ("Forced update did not affect any rows").
+            obj.save(force_update=True, using=using)
+        except DatabaseError as exc:
+            raise UpdateError from exc

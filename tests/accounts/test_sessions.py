@@ -107,3 +107,72 @@ def test_a_citizens_e_id_session_brings_the_citizen_and_serves_no_staff(django_a
     client.force_login(staff, backend=CITIZEN_BACKEND)
     store = SessionStore(client.cookies["sessionid"].value)
     assert load_backend(CITIZEN_BACKEND).get_user(int(store[SESSION_KEY])) is None
+
+
+def _page_queries(client, url: str) -> tuple[int, list[str]]:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.get(url).status_code == 200
+    return len(ctx.captured_queries), [q["sql"] for q in ctx.captured_queries]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_idle_timeout_refresh_costs_a_page_one_update_and_is_stored():
+    """The session's last activity is written at most every IdleTimeoutMiddleware.RESOLUTION
+    seconds; the request that writes it makes one statement more than the next, an UPDATE (no
+    BEGIN/COMMIT around it), and the new time is in the database."""
+    import time
+
+    from accounts.middleware import IdleTimeoutMiddleware
+
+    handler = factories.staff(roles.HANDLAGGARE, units=(factories.unit(),))
+    client, key = _logged_in(handler)
+    url = reverse("mailboxes:index")
+    client.get(url)
+    session = client.session
+    earlier = time.time() - IdleTimeoutMiddleware.RESOLUTION - 1
+    session[IdleTimeoutMiddleware.SESSION_KEY] = earlier
+    session.save()
+
+    refreshing, statements = _page_queries(client, url)
+    plain, _ = _page_queries(client, url)
+    assert refreshing == plain + 1
+    writes = [sql for sql in statements if not sql.lstrip().upper().startswith("SELECT")]
+    assert len(writes) == 1 and writes[0].startswith('UPDATE "accounts_usersession"'), writes
+    stored = SessionStore(key).load()[IdleTimeoutMiddleware.SESSION_KEY]
+    assert stored > earlier + 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_saving_a_session_deleted_meanwhile_fails_and_brings_nothing_back():
+    """Logged out in another tab while a request ran: the save is refused as in Django (the session
+    middleware answers it with 400) and the session is not created again."""
+    from django.contrib.sessions.backends.base import UpdateError
+
+    handler = factories.staff(roles.HANDLAGGARE, units=(factories.unit(),))
+    _, key = _logged_in(handler)
+    store = SessionStore(key)
+    store["seen"] = 1
+    UserSession.objects.filter(session_key=key).delete()
+    with pytest.raises(UpdateError):
+        store.save()
+    assert not UserSession.objects.filter(session_key=key).exists()
+
+
+def test_saving_a_session_inside_a_transaction_keeps_djangos_savepoint():
+    """Inside a transaction the save is Django's own: a failed one (the session deleted meanwhile)
+    leaves the surrounding transaction usable."""
+    from django.contrib.sessions.backends.base import UpdateError
+    from django.db import transaction
+
+    handler = factories.staff(roles.HANDLAGGARE, units=(factories.unit(),))
+    _, key = _logged_in(handler)
+    with transaction.atomic():
+        store = SessionStore(key)
+        store["seen"] = 1
+        UserSession.objects.filter(session_key=key).delete()
+        with pytest.raises(UpdateError):
+            store.save()
+        assert UserSession.objects.filter(user=handler).count() == 0  # still usable
