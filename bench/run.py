@@ -21,8 +21,9 @@ BASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://root@127.0.0.1:5432/
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/8")
 
 FLOW_PHASES = ("limit", "ingest", "sickcall")
-# Pairs of 1%-and-full page runs for the flatness ratio (median of the pairs' ratios).
-FLATNESS_PAIRS = 5
+# Pairs of 1%-and-full page runs for the flatness ratio (median of the pairs' ratios), the two
+# halves in turn first and second.
+FLATNESS_PAIRS = 7
 LOADAVG: list[dict] = []
 
 TARGETS = {
@@ -205,13 +206,18 @@ def main() -> None:
             results.setdefault("vacuum", []).append(run_phase("vacuum", database=url))
     results["pages"] = run_phase("pages", database=full)
     # Flatness: this machine's speed drifts by tens of percent over minutes (see the CPU reference),
-    # so the 1% and full pages are measured in pairs, one right after the other, five times; each
-    # pair gives a ratio and the median ratio is reported (a pair caught in a slow minute, or one
-    # with a slow minute between its two halves, moves it not at all).
+    # so the 1% and full pages are measured in pairs, one right after the other, FLATNESS_PAIRS
+    # times; each pair gives a ratio and the median ratio is reported (a pair caught in a slow
+    # minute, or one with a slow minute between its two halves, moves it not at all). Which half
+    # goes first alternates, so that a drift during the phase does not lean every pair one way.
     small_runs, full_runs = [], []
-    for _ in range(FLATNESS_PAIRS):
-        small_runs.append(run_phase("pages", "inbox,group", database=small))
-        full_runs.append(run_phase("pages", "inbox,group", database=full))
+    for pair in range(FLATNESS_PAIRS):
+        if pair % 2:
+            full_runs.append(run_phase("pages", "inbox,group", database=full))
+            small_runs.append(run_phase("pages", "inbox,group", database=small))
+        else:
+            small_runs.append(run_phase("pages", "inbox,group", database=small))
+            full_runs.append(run_phase("pages", "inbox,group", database=full))
     results["pages_small"] = small_runs[0]
     ratios = {
         key: [
