@@ -75,8 +75,9 @@ def pages(org):
 
 def measure(client, org, pages) -> dict[str, int]:
     login(client, org.handler_a1)
-    # The session records activity on the first request after login, then at most every 30 s
-    # (accounts.middleware.IdleTimeoutMiddleware): counted after that, as on every later page.
+    # The session records activity on the first request after login, then at most every
+    # IdleTimeoutMiddleware.RESOLUTION seconds: counted after that, as on most later pages (see
+    # test_pages_stay_within_the_query_budget for the pages that record it).
     client.get(pages["index"])
     # The first visit marks the thread read (one more statement); then the steady state.
     first = count_queries(client, pages["thread"])
@@ -111,3 +112,20 @@ def test_pages_stay_within_the_query_budget(client, pages, org):
         assert counts[name] <= BUDGET, (name, counts[name])
     # Opening an unread thread adds the one mark-read statement.
     assert counts["thread_first_open"] <= BUDGET + 1
+    # A page on which the session's last activity is due to be recorded (every RESOLUTION seconds a
+    # user) adds that one UPDATE, and stays within the budget.
+    for name, url in pages.items():
+        _idle_refresh_due(client)
+        refreshing = count_queries(client, url)
+        assert refreshing == counts[name] + 1, (name, refreshing, counts[name])
+        assert refreshing <= BUDGET, (name, refreshing)
+
+
+def _idle_refresh_due(client) -> None:
+    import time
+
+    from accounts.middleware import IdleTimeoutMiddleware
+
+    session = client.session
+    session[IdleTimeoutMiddleware.SESSION_KEY] = time.time() - IdleTimeoutMiddleware.RESOLUTION
+    session.save()
