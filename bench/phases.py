@@ -110,6 +110,32 @@ def phase_pages(names: str = "inbox,group,thread,search") -> dict:
     }
 
 
+def phase_serve(names: str = "inbox,group") -> None:
+    """The flatness phase's server: logged in as phase_pages is, warmed up, then one GET of the named
+    page for each name read on stdin, answering with its server time ("ms <float>"). bench.run
+    drives two of these, on the 1% and the full database, in turn request by request, so that the
+    machine's drift (tens of percent within minutes here) falls on both alike."""
+    handler, personal, group = _busiest_handler()
+    client = Client()
+    client.force_login(handler)
+    urls = {
+        "inbox": reverse("mailboxes:mailbox", args=[personal.pk]),
+        "group": reverse("mailboxes:mailbox", args=[group.pk]),
+    }
+    urls = {name: urls[name] for name in names.split(",")}
+    for url in urls.values():
+        for _ in range(10):
+            assert client.get(url).status_code == 200
+    print("ready", flush=True)
+    for line in sys.stdin:
+        url = urls[line.strip()]
+        started = time.perf_counter()
+        response = client.get(url)
+        elapsed = (time.perf_counter() - started) * 1000
+        assert response.status_code == 200, (url, response.status_code)
+        print(f"ms {elapsed:.4f}", flush=True)
+
+
 def _ingest_cases(count: int = 2000):
     """The cases ingest writes to (and the limit measurement mirrors): `count` citizens' cases,
     one message each, 10% of them handled by absent handlers."""
@@ -382,6 +408,9 @@ def main(argv: list[str]) -> None:
         result = phase_vacuum()
     elif name == "pages":
         result = phase_pages(*args)
+    elif name == "serve":
+        phase_serve(*args)
+        return
     else:
         result = PHASES[name](*args)
     print(json.dumps(result))

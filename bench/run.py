@@ -21,9 +21,8 @@ BASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://root@127.0.0.1:5432/
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/8")
 
 FLOW_PHASES = ("limit", "ingest", "sickcall")
-# Pairs of 1%-and-full page runs for the flatness ratio (median of the pairs' ratios), the two
-# halves in turn first and second.
-FLATNESS_PAIRS = 7
+# Requests to each flatness page on each database (bench.run.interleaved_flatness).
+FLATNESS_ROUNDS = 300
 LOADAVG: list[dict] = []
 
 TARGETS = {
@@ -54,8 +53,8 @@ def recreate_database(url: str) -> None:
         conn.execute(f'CREATE DATABASE "{name}"')
 
 
-def run_phase(name: str, *args: str, database: str, extra_env: dict | None = None) -> dict:
-    env = {
+def phase_env(database: str, extra_env: dict | None = None) -> dict:
+    return {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "lifemsg.settings.bench",
         "DATABASE_URL": database,
@@ -63,6 +62,10 @@ def run_phase(name: str, *args: str, database: str, extra_env: dict | None = Non
         "PYTHONPATH": str(ROOT),
         **(extra_env or {}),
     }
+
+
+def run_phase(name: str, *args: str, database: str, extra_env: dict | None = None) -> dict:
+    env = phase_env(database, extra_env)
     started = time.perf_counter()
     proc = subprocess.run(
         [sys.executable, "-m", "bench.phases", name, *args],
@@ -151,6 +154,71 @@ def table(results: dict) -> str:
     return "\n".join(lines)
 
 
+def _reply(proc: subprocess.Popen, prefix: str) -> str:
+    for line in proc.stdout:
+        if line.startswith(prefix):
+            return line[len(prefix) :].strip()
+    raise SystemExit(f"bench serve phase ended early (exit {proc.wait()}), see its output above")
+
+
+def interleaved_flatness(small: str, full: str, rounds: int = FLATNESS_ROUNDS) -> dict:
+    """Flatness: each page's median server time on the full database over that on the 1% one.
+
+    This VM's speed drifts by tens of percent within minutes, and measured in runs of their own (a
+    run of 100 requests on 1%, then one on full, five or seven times) single pairs ranged from 0.9 to
+    1.68. So two server processes (bench.phases serve), one on each database, are sent one request
+    at a time in turn, which of them first alternating, `rounds` requests to each page each: a
+    slow moment falls on both sides alike."""
+    pages = ("inbox", "group")
+    started = time.perf_counter()
+    procs = {
+        label: subprocess.Popen(
+            [sys.executable, "-m", "bench.phases", "serve", ",".join(pages)],
+            cwd=ROOT,
+            env=phase_env(url),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            bufsize=1,
+        )
+        for label, url in (("small", small), ("full", full))
+    }
+    times: dict[str, dict[str, list[float]]] = {label: {page: [] for page in pages} for label in procs}
+    try:
+        for proc in procs.values():
+            _reply(proc, "ready")
+        for i in range(rounds):
+            order = ("small", "full") if i % 2 == 0 else ("full", "small")
+            for page in pages:
+                for label in order:
+                    procs[label].stdin.write(page + "\n")
+                    procs[label].stdin.flush()
+                    times[label][page].append(float(_reply(procs[label], "ms ")))
+    finally:
+        for proc in procs.values():
+            proc.stdin.close()
+            proc.wait(timeout=60)
+    medians = {
+        label: {page: round(statistics.median(v), 2) for page, v in by_page.items()}
+        for label, by_page in times.items()
+    }
+    load = [round(x, 2) for x in os.getloadavg()]
+    LOADAVG.append({"phase": "flatness", "args": [], "loadavg_1_5_15": load})
+    print(
+        f"  {'flatness':<10} done in {time.perf_counter() - started:5.1f} s (load average {load[0]})",
+        flush=True,
+    )
+    return {
+        "rounds": rounds,
+        "median_ms": medians,
+        "p95_ms": {
+            label: {page: round(statistics.quantiles(v, n=20)[-1], 2) for page, v in by_page.items()}
+            for label, by_page in times.items()
+        },
+        "ratio": {page: round(medians["full"][page] / medians["small"][page], 2) for page in pages},
+    }
+
+
 def cpu_reference_ms(rounds: int = 5) -> float:
     """A fixed pure-Python workload (best of `rounds`), so that figures from different machines, or
     from the same machine on a slower day, can be put side by side: the page timings are mostly
@@ -205,29 +273,11 @@ def main() -> None:
         for url in (full, small):
             results.setdefault("vacuum", []).append(run_phase("vacuum", database=url))
     results["pages"] = run_phase("pages", database=full)
-    # Flatness: this machine's speed drifts by tens of percent over minutes (see the CPU reference),
-    # so the 1% and full pages are measured in pairs, one right after the other, FLATNESS_PAIRS
-    # times; each pair gives a ratio and the median ratio is reported (a pair caught in a slow
-    # minute, or one with a slow minute between its two halves, moves it not at all). Which half
-    # goes first alternates, so that a drift during the phase does not lean every pair one way.
-    small_runs, full_runs = [], []
-    for pair in range(FLATNESS_PAIRS):
-        if pair % 2:
-            full_runs.append(run_phase("pages", "inbox,group", database=full))
-            small_runs.append(run_phase("pages", "inbox,group", database=small))
-        else:
-            small_runs.append(run_phase("pages", "inbox,group", database=small))
-            full_runs.append(run_phase("pages", "inbox,group", database=full))
-    results["pages_small"] = small_runs[0]
-    ratios = {
-        key: [
-            round(f["pages"][key]["median_ms"] / s["pages"][key]["median_ms"], 2)
-            for s, f in zip(small_runs, full_runs, strict=True)
-        ]
-        for key in ("inbox", "group")
-    }
-    results["flatness_runs"] = {"full": full_runs, "small": small_runs, "ratios": ratios}
-    results["flatness"] = {key: round(statistics.median(values), 2) for key, values in ratios.items()}
+    # Flatness: the inbox and group pages on the 1% and the full database, request by request in
+    # turn (interleaved_flatness); the 1% queries are counted by a pages run of their own.
+    results["pages_small"] = run_phase("pages", "inbox,group", database=small)
+    results["flatness_runs"] = interleaved_flatness(small, full)
+    results["flatness"] = results["flatness_runs"]["ratio"]
     flows: dict = {}
     for name in FLOW_PHASES:
         try:
