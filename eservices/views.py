@@ -141,23 +141,22 @@ def case_detail(request, case_id: int):
     """A case's thread: read (marks read for the citizen) and write."""
     form = CitizenMessageForm(request.POST or None, request.FILES or None, user=request.user)
     status = 200
-    refused, checked = None, False
-    if request.method == "POST" and not request.FILES and not form.has_kept:
-        # A plain send (the common one): checked, and then stored in one statement with the check
-        # that the case is the citizen's own and open (citizen_message_send_if_open). If it is not,
-        # nothing is stored and the case is read below to answer as for any request: 404 for
-        # someone else's or a missing case, 403 for a closed one.
-        checked = True
-        refused = _refused_send(request, form)
-        if refused is None:
-            body = form.cleaned_data["body"]
-            if citizen_message_send_if_open(case_id=case_id, citizen_user=request.user, body=body):
-                return _sent(request, case_id)
+    # A plain send (the common one, no files new or kept) is checked first, and then stored in one
+    # statement with the check that the case is the citizen's own and open
+    # (citizen_message_send_if_open). If it is not, nothing is stored and the case is read below to
+    # answer as for any request: 404 for someone else's or a missing case, 403 for a closed one.
+    # A send with files is checked only after that, so that no file is kept for such a case.
+    plain = request.method == "POST" and not request.FILES and not form.has_kept
+    refused = _refused_send(request, form) if plain else None
+    if plain and refused is None:
+        body = form.cleaned_data["body"]
+        if citizen_message_send_if_open(case_id=case_id, citizen_user=request.user, body=body):
+            return _sent(request, case_id)
     case = access_citizen_case(user=request.user, case_id=case_id, for_page=request.method != "POST")
     if request.method == "POST":
         if not case.is_open:
             raise PermissionDenied
-        if not checked:
+        if not plain:
             refused = _refused_send(request, form)
         if refused is not None:
             status = refused
