@@ -85,6 +85,14 @@ def _busiest_handler():
     raise RuntimeError("no handler at work in any unit")
 
 
+def _mailbox_pages(personal, group) -> dict[str, str]:
+    """The two list pages flatness compares: the handler's inbox and their unit's group mailbox."""
+    return {
+        "inbox": reverse("mailboxes:mailbox", args=[personal.pk]),
+        "group": reverse("mailboxes:mailbox", args=[group.pk]),
+    }
+
+
 def phase_pages(names: str = "inbox,group,thread,search") -> dict:
     from mailboxes.models import MailboxThread
 
@@ -93,10 +101,9 @@ def phase_pages(names: str = "inbox,group,thread,search") -> dict:
     client.force_login(handler)
     wanted = names.split(",")
     results = {}
-    if "inbox" in wanted:
-        results["inbox"] = measure_get(client, "inbox", reverse("mailboxes:mailbox", args=[personal.pk]))
-    if "group" in wanted:
-        results["group"] = measure_get(client, "group", reverse("mailboxes:mailbox", args=[group.pk]))
+    for name, url in _mailbox_pages(personal, group).items():
+        if name in wanted:
+            results[name] = measure_get(client, name, url)
     if "thread" in wanted:
         summary = MailboxThread.objects.filter(mailbox=personal).order_by("-last_activity_at").first()
         url = reverse("mailboxes:thread", args=[personal.pk, summary.thread_id])
@@ -118,11 +125,7 @@ def phase_serve(names: str = "inbox,group") -> None:
     handler, personal, group = _busiest_handler()
     client = Client()
     client.force_login(handler)
-    urls = {
-        "inbox": reverse("mailboxes:mailbox", args=[personal.pk]),
-        "group": reverse("mailboxes:mailbox", args=[group.pk]),
-    }
-    urls = {name: urls[name] for name in names.split(",")}
+    urls = {name: _mailbox_pages(personal, group)[name] for name in names.split(",")}
     for url in urls.values():
         for _ in range(10):
             assert client.get(url).status_code == 200

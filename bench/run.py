@@ -78,11 +78,15 @@ def run_phase(name: str, *args: str, database: str, extra_env: dict | None = Non
         sys.stderr.write(proc.stdout[-3000:] + proc.stderr[-6000:])
         raise SystemExit(f"bench phase {name} failed")
     result = json.loads(proc.stdout.strip().splitlines()[-1])
+    _phase_done(name, args, started)
+    return result
+
+
+def _phase_done(name: str, args, started: float) -> None:
     # The machine is shared: the load average says how much of it the phase had.
     load = [round(x, 2) for x in os.getloadavg()]
     LOADAVG.append({"phase": name, "args": list(args), "loadavg_1_5_15": load})
     print(f"  {name:<10} done in {time.perf_counter() - started:5.1f} s (load average {load[0]})", flush=True)
-    return result
 
 
 def row(label: str, value, unit: str, target: str, ok: bool | None) -> str:
@@ -202,12 +206,7 @@ def interleaved_flatness(small: str, full: str, rounds: int = FLATNESS_ROUNDS) -
         label: {page: round(statistics.median(v), 2) for page, v in by_page.items()}
         for label, by_page in times.items()
     }
-    load = [round(x, 2) for x in os.getloadavg()]
-    LOADAVG.append({"phase": "flatness", "args": [], "loadavg_1_5_15": load})
-    print(
-        f"  {'flatness':<10} done in {time.perf_counter() - started:5.1f} s (load average {load[0]})",
-        flush=True,
-    )
+    _phase_done("flatness", (), started)
     return {
         "rounds": rounds,
         "median_ms": medians,
