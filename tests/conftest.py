@@ -78,6 +78,18 @@ def login(client: Client, user) -> Client:
     return client
 
 
+def idle_for(client: Client, seconds: float) -> float:
+    """The client's session made to look idle for `seconds`: its last activity, as
+    accounts.middleware.IdleTimeoutMiddleware keeps it, set that long ago. Returns that moment."""
+    from accounts.middleware import IdleTimeoutMiddleware
+
+    last = time.time() - seconds
+    session = client.session
+    session[IdleTimeoutMiddleware.SESSION_KEY] = last
+    session.save()
+    return last
+
+
 @pytest.fixture
 def as_user(client):
     def _as(user) -> Client:

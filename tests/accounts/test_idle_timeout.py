@@ -1,26 +1,18 @@
-import time
-
 import pytest
 from django.urls import reverse
 
 from accounts import roles
-from accounts.middleware import IdleTimeoutMiddleware
+from tests.conftest import idle_for
 from tests.factories import citizen, staff
 
 pytestmark = pytest.mark.django_db
-
-
-def _age_session(client, seconds: float) -> None:
-    session = client.session
-    session[IdleTimeoutMiddleware.SESSION_KEY] = time.time() - seconds
-    session.save()
 
 
 def test_staff_session_ends_after_idle_time(client, settings):
     settings.STAFF_SESSION_IDLE_SECONDS = 60
     client.force_login(staff(roles.HANDLAGGARE))
     assert client.get(reverse("accounts:home")).status_code == 200
-    _age_session(client, 61)
+    idle_for(client, 61)
     response = client.get(reverse("accounts:home"))
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("accounts:login"))
@@ -31,9 +23,9 @@ def test_activity_within_idle_time_keeps_staff_logged_in(client, settings):
     settings.STAFF_SESSION_IDLE_SECONDS = 60
     client.force_login(staff(roles.HANDLAGGARE))
     client.get(reverse("accounts:home"))
-    _age_session(client, 50)
+    idle_for(client, 50)
     assert client.get(reverse("accounts:home")).status_code == 200
-    _age_session(client, 50)  # 100 s since login, but only 50 since the last request
+    idle_for(client, 50)  # 100 s since login, but only 50 since the last request
     assert client.get(reverse("accounts:home")).status_code == 200
 
 
@@ -43,9 +35,9 @@ def test_keepalive_counts_as_activity_and_page_shows_warning_dialog(client, sett
     page = client.get(reverse("accounts:home")).content.decode()
     assert 'data-idle-seconds="60"' in page
     assert "Du loggas snart ut" in page
-    _age_session(client, 50)
+    idle_for(client, 50)
     assert client.post(reverse("accounts:keepalive")).status_code == 204
-    _age_session(client, 30)
+    idle_for(client, 30)
     assert client.get(reverse("accounts:home")).status_code == 200
 
 
@@ -55,7 +47,7 @@ def test_citizen_session_ends_sooner(client, settings):
     c = citizen()
     client.force_login(c.user)
     assert client.get(reverse("eservices:portal")).status_code == 200
-    _age_session(client, 121)
+    idle_for(client, 121)
     response = client.get(reverse("eservices:portal"))
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("eservices:login"))
@@ -65,7 +57,7 @@ def test_htmx_request_after_timeout_redirects_the_page(client, settings):
     settings.STAFF_SESSION_IDLE_SECONDS = 60
     client.force_login(staff(roles.HANDLAGGARE))
     client.get(reverse("accounts:home"))
-    _age_session(client, 61)
+    idle_for(client, 61)
     response = client.get(reverse("accounts:home"), HTTP_HX_REQUEST="true")
     assert response.status_code == 401
     assert response["HX-Redirect"] == reverse("accounts:login")

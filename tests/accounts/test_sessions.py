@@ -13,6 +13,7 @@ from accounts.backends import ModelBackend, offer_session_user
 from accounts.models import UserSession
 from accounts.sessions import SessionStore
 from tests import factories
+from tests.conftest import idle_for
 
 pytestmark = pytest.mark.django_db
 
@@ -123,18 +124,13 @@ def test_the_idle_timeout_refresh_costs_a_page_one_update_and_is_stored():
     """The session's last activity is written at most every IdleTimeoutMiddleware.RESOLUTION
     seconds; the request that writes it makes one statement more than the next, an UPDATE (no
     BEGIN/COMMIT around it), and the new time is in the database."""
-    import time
-
     from accounts.middleware import IdleTimeoutMiddleware
 
     handler = factories.staff(roles.HANDLAGGARE, units=(factories.unit(),))
     client, key = _logged_in(handler)
     url = reverse("mailboxes:index")
     client.get(url)
-    session = client.session
-    earlier = time.time() - IdleTimeoutMiddleware.RESOLUTION - 1
-    session[IdleTimeoutMiddleware.SESSION_KEY] = earlier
-    session.save()
+    earlier = idle_for(client, IdleTimeoutMiddleware.RESOLUTION + 1)
 
     refreshing, statements = _page_queries(client, url)
     plain, _ = _page_queries(client, url)

@@ -22,6 +22,7 @@ from django.urls import reverse
 from eservices.models import Citizen
 from eservices.oidc import CITIZEN_BACKEND, CitizenOIDCBackend
 from tests import factories
+from tests.conftest import idle_for
 
 pytestmark = pytest.mark.django_db
 
@@ -334,20 +335,14 @@ def test_production_settings_disable_the_test_login_whatever_the_environment():
 # --- session kinds and idle timeout --------------------------------------------------------------
 
 
-def _idle_for(client, seconds: float) -> None:
-    session = client.session
-    session["last_activity"] = time.time() - seconds
-    session.save()
-
-
 @override_settings(CITIZEN_SESSION_IDLE_SECONDS=120, STAFF_SESSION_IDLE_SECONDS=1800)
 def test_citizen_session_ends_after_the_short_citizen_idle_time(client):
     citizen = factories.citizen()
     client.force_login(citizen.user, backend="accounts.backends.ModelBackend")
     assert client.get(reverse("eservices:portal")).status_code == 200
-    _idle_for(client, 100)
+    idle_for(client, 100)
     assert client.get(reverse("eservices:portal")).status_code == 200  # activity resets the clock
-    _idle_for(client, 121)
+    idle_for(client, 121)
     response = client.get(reverse("eservices:portal"))
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("eservices:login"))
@@ -358,7 +353,7 @@ def test_citizen_session_ends_after_the_short_citizen_idle_time(client):
 def test_staff_sessions_keep_the_longer_staff_idle_time(client, org):
     client.force_login(org.manager_a, backend="accounts.backends.ModelBackend")
     assert client.get(reverse("eservices:staff_cases")).status_code == 200
-    _idle_for(client, 600)
+    idle_for(client, 600)
     assert client.get(reverse("eservices:staff_cases")).status_code == 200
 
 

@@ -9,9 +9,10 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.middleware import IdleTimeoutMiddleware
 from mailboxes.models import Delivery, MailboxThread, Message, Thread
 from tests import factories
-from tests.conftest import login
+from tests.conftest import idle_for, login
 from tests.mailboxes.conftest import citizen_writes, group, internal_thread, personal
 
 # The page budget a later benchmark holds us to (production counts: no test savepoints).
@@ -115,17 +116,7 @@ def test_pages_stay_within_the_query_budget(client, pages, org):
     # A page on which the session's last activity is due to be recorded (every RESOLUTION seconds a
     # user) adds that one UPDATE, and stays within the budget.
     for name, url in pages.items():
-        _idle_refresh_due(client)
+        idle_for(client, IdleTimeoutMiddleware.RESOLUTION)
         refreshing = count_queries(client, url)
         assert refreshing == counts[name] + 1, (name, refreshing, counts[name])
         assert refreshing <= BUDGET, (name, refreshing)
-
-
-def _idle_refresh_due(client) -> None:
-    import time
-
-    from accounts.middleware import IdleTimeoutMiddleware
-
-    session = client.session
-    session[IdleTimeoutMiddleware.SESSION_KEY] = time.time() - IdleTimeoutMiddleware.RESOLUTION
-    session.save()
