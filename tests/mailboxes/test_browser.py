@@ -123,3 +123,33 @@ def test_the_mail_tip_appears_when_an_away_colleague_is_chosen(live_server, page
     page.get_by_role("button", name="Skicka", exact=True).click()
     # The tip was seen before sending, so it goes at once.
     expect(page.get_by_text("Ditt meddelande har skickats.")).to_be_visible()
+
+
+def test_handlaggare_searches_pages_through_the_hits_and_opens_one(live_server, page):
+    """The search's count comes with its page (lifemsg.pagination.CountingPaginator): the hit count
+    and "Page n of m" are right on every page, and a hit opens its thread."""
+    org = factories.Organisation.build()
+    for i in range(27):
+        internal_thread(
+            org.handler_b1, [personal(org.handler_a1)], subject=f"Tolkbokning {i:02}", body="Om tolk"
+        )
+    internal_thread(org.handler_b1, [personal(org.handler_a1)], subject="Annat ärende", body="Om resor")
+    log_in(page, live_server.url, org.handler_a1.username)
+    page.get_by_role("link", name="Brevlådor").first.click()
+    page.get_by_role("link", name="Sök").first.click()
+    page.get_by_role("search").get_by_role("textbox", name="Sök").fill("tolkbokning")
+    page.get_by_role("search").get_by_role("button", name="Sök").click()
+
+    results = page.locator("section[aria-labelledby='results-title']")
+    expect(page.locator("#results-title")).to_have_text("27 träffar")
+    expect(results).to_contain_text("Sida 1 av 2")
+    expect(results.locator(".thread-row")).to_have_count(25)
+    expect(results).not_to_contain_text("Annat ärende")
+    assert_accessible(page)
+
+    page.get_by_role("link", name="Nästa").click()
+    expect(page.locator("#results-title")).to_have_text("27 träffar")
+    expect(results).to_contain_text("Sida 2 av 2")
+    expect(results.locator(".thread-row")).to_have_count(2)
+    results.get_by_role("link", name=re.compile("Tolkbokning 00")).click()
+    expect(page.get_by_text("Om tolk")).to_be_visible()
