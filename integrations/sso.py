@@ -36,7 +36,7 @@ from accounts import roles
 from accounts.backends import MODEL_BACKEND
 from audit.services import audit_event_record
 from mailboxes.models import Unit, UnitMembership
-from mailboxes.services import mailbox_personal_for, membership_add, membership_remove
+from mailboxes.services.units import mailbox_personal_for, membership_add, membership_remove
 
 logger = logging.getLogger(__name__)
 
