@@ -56,7 +56,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
+    "lifemsg.language.SwedishFirstLocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -180,6 +180,8 @@ EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="lifemsg <no-reply@example.invalid>")
 SMS_BACKEND = env.str("SMS_BACKEND", default="eservices.sms.ConsoleSmsBackend")
+# The only name a citizen notification carries (never social services, a unit or an e-service).
+MUNICIPALITY_NAME = env.str("MUNICIPALITY_NAME", default="Exempelkommun")
 CITIZEN_PORTAL_URL = env.str("CITIZEN_PORTAL_URL", default="http://127.0.0.1:8000/medborgare/")
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=15)
 # Citizen notifications: the sweep enqueues what a lost task or exhausted retries left unsent, for
