@@ -351,7 +351,10 @@ DJANGO_GUID = {
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"context": {"()": "lifemsg.observability.LogContextFilter"}},
+    "filters": {
+        "context": {"()": "lifemsg.observability.LogContextFilter"},
+        "forbidden_on_one_line": {"()": "lifemsg.logfilters.ForbiddenOnOneLine"},
+    },
     "formatters": {
         "text": {
             "format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s user=%(user_id)s] %(message)s"
@@ -368,6 +371,8 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        # A 403 is one line, without the PermissionDenied traceback Django attaches.
+        "django.request": {"filters": ["forbidden_on_one_line"]},
         # axes' info lines name the raw username (a citizen's holds the personal identity number).
         "axes": {"level": "WARNING"},
     },
