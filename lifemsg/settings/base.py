@@ -251,15 +251,16 @@ ROUTING_COALESCE_DELAY = env.float("ROUTING_COALESCE_DELAY", default=0.2)
 GROUP_UNREAD_ESCALATION_HOURS = env.int("GROUP_UNREAD_ESCALATION_HOURS", default=24)
 
 # Cache: rate-limit counters (lifemsg/ratelimits.py). Redis when REDIS_URL is set, so every web
-# process counts together; short socket timeouts so a dead Redis never holds a request. Django's
-# Redis backend, with one client per server kept (lifemsg/cache.py).
+# process counts together; short socket timeouts so a dead Redis never holds a request. django-redis:
+# one client per server (not one per call, as Django's own backend makes), and an incr that is one
+# atomic script (Django's EXISTS-then-INCRBY can recreate an expired counter without an expiry).
 CACHES = {
     "default": (
         {
-            "BACKEND": "lifemsg.cache.RedisCache",
+            "BACKEND": "django_redis.cache.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "lifemsg",
-            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 1, "SOCKET_TIMEOUT": 1},
         }
         if REDIS_URL
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
