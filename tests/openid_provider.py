@@ -152,19 +152,31 @@ def start_provider(bases: list[str]) -> OpenIDProvider:
     raise RuntimeError("the test OpenID provider did not start:\n" + "".join(lines))
 
 
-@pytest.fixture(scope="session")
-def openid_provider(live_server):
-    """The provider, with lifemsg's redirect URIs registered for the test client (testserver) and
-    the live server that Chromium uses."""
+def _provider(bases: list[str]):
     if shutil.which("node") is None or shutil.which("npm") is None:
         pytest.skip("Node.js and npm are needed to run the test OpenID provider (apt-get install nodejs npm)")
-    provider = start_provider(["http://testserver", live_server.url])
-    yield provider
-    provider.process.terminate()
+    provider = start_provider(bases)
     try:
-        provider.process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        provider.process.kill()
+        yield provider
+    finally:
+        provider.process.terminate()
+        try:
+            provider.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            provider.process.kill()
+
+
+@pytest.fixture(scope="session")
+def openid_provider():
+    """The provider, with lifemsg's redirect URIs registered for Django's test client."""
+    yield from _provider(["http://testserver"])
+
+
+@pytest.fixture(scope="session")
+def browser_openid_provider(live_server):
+    """The provider, with lifemsg's redirect URIs registered for the live server Chromium uses (a
+    provider of its own: depending on live_server makes every test that uses it transactional)."""
+    yield from _provider([live_server.url])
 
 
 @pytest.fixture

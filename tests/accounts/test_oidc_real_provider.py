@@ -101,7 +101,7 @@ def test_prompt_login_asks_the_provider_again_although_its_session_lives(client,
 
 
 @pytest.mark.parametrize(
-    ("login", "logout", "page", "back_to"),
+    ("login", "logout", "landing", "back_to"),
     [
         (citizen_login, "eservices:logout", "eservices:portal", "/medborgare/logga-in/"),
         (staff_login, "accounts:logout", "accounts:home", "/logga-in/"),
@@ -109,10 +109,10 @@ def test_prompt_login_asks_the_provider_again_although_its_session_lives(client,
     ids=["citizen", "staff"],
 )
 def test_logout_goes_to_the_providers_end_session_and_the_csp_lets_the_form_go_there(
-    client, openid_provider, login, logout, page, back_to
+    client, openid_provider, login, logout, landing, back_to
 ):
     login(client, openid_provider)
-    csp = client.get(reverse(page), follow=True)["Content-Security-Policy"]
+    csp = client.get(reverse(landing), follow=True)["Content-Security-Policy"]
     form_action = next(d for d in csp.split(";") if d.strip().startswith("form-action")).split()[1:]
     assert form_action == ["'self'", openid_provider.issuer]
 
