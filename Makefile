@@ -104,8 +104,9 @@ test-django6: system-deps ## the suite on Django 6.x in .venv-dj6 (requirements/
 	$(DJ6_VENV)/bin/python -m django --version
 	$(DJ6_VENV)/bin/pytest $(PYTEST_ARGS)
 
-lock: install ## rewrite requirements/lock*.txt from pyproject.toml, keeping every pin that still fits
-	@mkdir -p requirements
+# Needs only uv (as locked), so it works while the lock lacks what pyproject.toml just gained.
+lock: | $(PY) ## rewrite requirements/lock*.txt from pyproject.toml, keeping every pin that still fits
+	@[ -x $(VENV)/bin/uv ] || $(PY) scripts/install_deps.py --dev --only uv
 	$(UV_COMPILE) --python-version 3.11 --extra dev $(LOCK_ARGS) -o $(LOCK_DEV)
 	$(UV_COMPILE) --python-version 3.11 -c $(LOCK_DEV) $(LOCK_ARGS) -o $(LOCK)
 	$(UV_COMPILE) --python-version 3.12 --extra dev --override requirements/django6.in $(LOCK_ARGS) -o $(LOCK_DJ6)

@@ -18,6 +18,7 @@ import argparse
 import re
 import subprocess
 import sys
+import tempfile
 import tomllib
 from pathlib import Path
 
@@ -43,15 +44,36 @@ def pinned(lock: Path) -> set[str]:
     return {_name(line) for line in lock.read_text(encoding="utf-8").splitlines() if "==" in line}
 
 
+def only(lock: Path, name: str, into: Path) -> Path:
+    """The lock's entry for one package (its pin and hashes), as a lock file of its own."""
+    lines, keep = [], False
+    for line in lock.read_text(encoding="utf-8").splitlines():
+        if line and not line[0].isspace():
+            keep = _name(line) == name and "==" in line
+        if keep and not line.lstrip().startswith("#"):
+            lines.append(line)
+    if not lines:
+        sys.exit(f"install_deps: {name} is not in {lock}")
+    into.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return into
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--dev", action="store_true", help="runtime + development (lock-dev.txt)")
     parser.add_argument("--lock", type=Path, help="another lock file (e.g. requirements/lock-django6.txt)")
+    parser.add_argument("--only", metavar="NAME", help="just this package of the lock (make lock: uv)")
     parser.add_argument("--verbose", "-v", action="store_true", help="show pip's full output")
     args = parser.parse_args()
     lock = (args.lock or REQUIREMENTS / ("lock-dev.txt" if args.dev else "lock.txt")).resolve()
     if not lock.is_file():
         sys.exit(f"install_deps: no lock file {lock}")
+    if args.only:  # pinned and hashed as locked, whatever else the lock lacks
+        with tempfile.TemporaryDirectory() as tmp:
+            one = only(lock, _name(args.only), Path(tmp) / "one.txt")
+            return subprocess.call(
+                [sys.executable, "-m", "pip", "install", "-q", "--require-hashes", "-r", one]
+            )
     # A dependency added to pyproject.toml without `make lock` would be missing: say so first
     # (tests/test_dependencies.py checks versions too).
     missing = sorted(declared(args.dev or args.lock is not None) - pinned(lock))
