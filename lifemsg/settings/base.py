@@ -7,6 +7,9 @@ from pathlib import Path
 import environ
 from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
+from django_guid.integrations import CeleryIntegration as DjangoGuidCeleryIntegration
+
+from lifemsg.observability import init_sentry
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(environ.Env().str("LIFEMSG_VAR_DIR", default=str(BASE_DIR / "var")))
@@ -41,6 +44,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "django_guid",
     # ours
     "accounts",
     "audit",
@@ -52,16 +56,18 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "django_guid.middleware.guid_middleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
+    "lifemsg.language.SwedishFirstLocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "accounts.middleware.ResolvedUserMiddleware",
+    "lifemsg.observability.LogContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -180,6 +186,8 @@ EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="lifemsg <no-reply@example.invalid>")
 SMS_BACKEND = env.str("SMS_BACKEND", default="eservices.sms.ConsoleSmsBackend")
+# The only name a citizen notification carries (never social services, a unit or an e-service).
+MUNICIPALITY_NAME = env.str("MUNICIPALITY_NAME", default="Exempelkommun")
 CITIZEN_PORTAL_URL = env.str("CITIZEN_PORTAL_URL", default="http://127.0.0.1:8000/medborgare/")
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=15)
 # Citizen notifications: the sweep enqueues what a lost task or exhausted retries left unsent, for
@@ -336,10 +344,31 @@ UPLOAD_UNATTACHED_HOURS = env.int("UPLOAD_UNATTACHED_HOURS", default=24)
 # Log review's "bulk reads" check: more than this many different citizens read within one hour.
 ACCESS_LOG_BULK_READ_THRESHOLD = env.int("ACCESS_LOG_BULK_READ_THRESHOLD", default=20)
 
+# Log lines carry a request id (X-Request-ID, django-guid; Celery tasks get their own) and the user id,
+# never message text or a personnummer (lifemsg/observability.py). LOG_FORMAT=json for a log shipper.
+LOG_FORMAT = env.str("LOG_FORMAT", default="text")
+DJANGO_GUID = {
+    "GUID_HEADER_NAME": "X-Request-ID",
+    "VALIDATE_GUID": True,
+    "INTEGRATIONS": [DjangoGuidCeleryIntegration()],
+}
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"context": {"()": "lifemsg.observability.LogContextFilter"}},
+    "formatters": {
+        "text": {
+            "format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s user=%(user_id)s] %(message)s"
+        },
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s %(user_id)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "filters": ["context"], "formatter": LOG_FORMAT},
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
@@ -347,6 +376,17 @@ LOGGING = {
         "axes": {"level": "WARNING"},
     },
 }
+# The worker logs through LOGGING too, so its lines have the same shape as web's.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = LOG_FORMAT != "json"
+
+# Error reports (optional): Sentry, scrubbed of everything that can carry citizen data before sending.
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    init_sentry(
+        dsn=SENTRY_DSN,
+        environment=env.str("SENTRY_ENVIRONMENT", default="production"),
+        release=env.str("SENTRY_RELEASE", default=""),
+    )
 
 
 # --- Integrations (issue 9): REST API, webhooks, staff SSO, export to the case file -------------
