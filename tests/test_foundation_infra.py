@@ -319,15 +319,17 @@ def test_the_image_is_pinned_and_collects_static_files_at_build_time():
     assert "collectstatic" not in (REPO / "scripts" / "docker-entrypoint.sh").read_text()
 
 
-def test_install_deps_reads_pyproject():
+def test_install_deps_refuses_a_lock_that_lacks_a_declared_dependency(tmp_path):
+    # The dev lock less Django: pyproject.toml declares it, so nothing is installed.
+    lock = (REPO / "requirements" / "lock-dev.txt").read_text(encoding="utf-8")
+    stale = tmp_path / "lock.txt"
+    stale.write_text(lock.replace("\ndjango==", "\nnot-django=="), encoding="utf-8")
     result = subprocess.run(
-        [sys.executable, "scripts/install_deps.py", "--extra", "dev", "--print"],
+        [sys.executable, "scripts/install_deps.py", "--lock", str(stale)],
         cwd=REPO,
         capture_output=True,
         text=True,
         timeout=30,
     )
-    assert result.returncode == 0, result.stderr
-    requirements = result.stdout.split("\n")
-    assert any(line.startswith("Django") for line in requirements)
-    assert any(line.startswith("pytest-django") for line in requirements)
+    assert result.returncode == 1
+    assert "lacks django: run `make lock`" in result.stderr

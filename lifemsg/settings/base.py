@@ -252,15 +252,16 @@ ROUTING_COALESCE_DELAY = env.float("ROUTING_COALESCE_DELAY", default=0.2)
 GROUP_UNREAD_ESCALATION_HOURS = env.int("GROUP_UNREAD_ESCALATION_HOURS", default=24)
 
 # Cache: rate-limit counters (lifemsg/ratelimits.py). Redis when REDIS_URL is set, so every web
-# process counts together; short socket timeouts so a dead Redis never holds a request. Django's
-# Redis backend, with one client per server kept (lifemsg/cache.py).
+# process counts together; short socket timeouts so a dead Redis never holds a request. django-redis:
+# one client per server (not one per call, as Django's own backend makes), and an incr that is one
+# atomic script (Django's EXISTS-then-INCRBY can recreate an expired counter without an expiry).
 CACHES = {
     "default": (
         {
-            "BACKEND": "lifemsg.cache.RedisCache",
+            "BACKEND": "django_redis.cache.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "lifemsg",
-            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 1, "SOCKET_TIMEOUT": 1},
         }
         if REDIS_URL
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
@@ -378,7 +379,10 @@ DJANGO_GUID = {
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"context": {"()": "lifemsg.observability.LogContextFilter"}},
+    "filters": {
+        "context": {"()": "lifemsg.observability.LogContextFilter"},
+        "forbidden_on_one_line": {"()": "lifemsg.logfilters.ForbiddenOnOneLine"},
+    },
     "formatters": {
         "text": {
             "format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s user=%(user_id)s] %(message)s"
@@ -395,6 +399,8 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        # A 403 is one line, without the PermissionDenied traceback Django attaches.
+        "django.request": {"filters": ["forbidden_on_one_line"]},
         # axes' info lines name the raw username (a citizen's holds the personal identity number).
         "axes": {"level": "WARNING"},
     },
