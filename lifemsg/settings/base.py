@@ -354,6 +354,13 @@ REST_FRAMEWORK = {
 SPECTACULAR_SETTINGS = {"TITLE": "lifemsg API", "VERSION": "1.0.0"}
 
 ACCESS_LOG_RETENTION_DAYS = env.int("ACCESS_LOG_RETENTION_DAYS", default=5 * 365)
+# The key of the access log's HMAC chain (audit.chain): from the environment, never in the database,
+# so that a database writer without it cannot re-hash a changed chain. Rotation: the new key here,
+# the old one(s) in ACCESS_LOG_HMAC_OLD_KEYS for as long as entries they signed are kept.
+ACCESS_LOG_HMAC_KEY = env.str("ACCESS_LOG_HMAC_KEY", default="")
+ACCESS_LOG_HMAC_OLD_KEYS = env.list("ACCESS_LOG_HMAC_OLD_KEYS", default=[])
+# Entries written before the chain was keyed (plain SHA-256) verify up to this seq and no further.
+ACCESS_LOG_UNKEYED_THROUGH_SEQ = env.int("ACCESS_LOG_UNKEYED_THROUGH_SEQ", default=0)
 MESSAGE_RETENTION_DAYS = env.int("MESSAGE_RETENTION_DAYS", default=10 * 365)
 # Uploads stored for a re-shown form (mailboxes.forms.AttachmentsMixin.keep_uploads) and never sent
 # with a message are removed by the nightly retention once they are this old.
@@ -372,7 +379,10 @@ DJANGO_GUID = {
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"context": {"()": "lifemsg.observability.LogContextFilter"}},
+    "filters": {
+        "context": {"()": "lifemsg.observability.LogContextFilter"},
+        "forbidden_on_one_line": {"()": "lifemsg.logfilters.ForbiddenOnOneLine"},
+    },
     "formatters": {
         "text": {
             "format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s user=%(user_id)s] %(message)s"
@@ -389,6 +399,8 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        # A 403 is one line, without the PermissionDenied traceback Django attaches.
+        "django.request": {"filters": ["forbidden_on_one_line"]},
         # axes' info lines name the raw username (a citizen's holds the personal identity number).
         "axes": {"level": "WARNING"},
     },
