@@ -3,6 +3,7 @@
 #   make run     first trial: SQLite + filesystem broker in var/, web on http://127.0.0.1:8000/
 #   make test    PostgreSQL + Redis (DATABASE_URL, REDIS_URL), ruff, pytest
 #   make bench   the municipal-scale benchmark (own databases lifemsg_bench*, Redis db 8)
+#   make chaos   fault injection against its own PostgreSQL, Redis, gunicorn, worker and beat
 #
 # Variables: PYTHON (interpreter for the venv, >= 3.11), BENCH_PYTHON (make bench's), HOST/PORT (make run),
 # PYTEST_ARGS (e.g. make test PYTEST_ARGS='-k healthz -x'), BENCH_ARGS (e.g. make bench BENCH_ARGS=--reuse).
@@ -19,6 +20,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
+CHAOS_ARGS ?=
 # The benchmark drops and recreates lifemsg_bench and lifemsg_bench_small on the server of this URL.
 BENCH_DATABASE_URL ?= postgres://root@127.0.0.1:5432/lifemsg_bench
 BENCH_REDIS_URL ?= redis://127.0.0.1:6379/8
@@ -37,7 +39,7 @@ PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
 	if command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; \
 	then echo $$p; break; fi; done)
 
-.PHONY: help venv install run test bench check-services lint fmt messages clean
+.PHONY: help venv install run test bench chaos check-services lint fmt messages clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -83,6 +85,10 @@ bench: ## seed the reference workload (own DBs), measure pages, ingest, sick cal
 	@DATABASE_URL=$(BENCH_DATABASE_URL) REDIS_URL=$(BENCH_REDIS_URL) $(BENCH_VENV)/bin/python scripts/check_services.py
 	BENCH_DATABASE_URL=$(BENCH_DATABASE_URL) BENCH_REDIS_URL=$(BENCH_REDIS_URL) \
 		$(BENCH_VENV)/bin/python -m bench.run $(BENCH_ARGS)
+
+# Needs root (initdb runs as the postgres user), PostgreSQL's and Redis's server binaries on PATH.
+chaos: install ## fault injection (own servers on loopback): lost/duplicated/unrouted per fault; CHAOS_ARGS=--short
+	$(PY) -m bench.chaos $(CHAOS_ARGS)
 
 lint: install ## ruff check + format check
 	$(VENV)/bin/ruff check .
