@@ -23,12 +23,12 @@ class Settings:
     redis_outage_s: float = 60.0
     postgres_outage_s: float = 30.0
     sigterm_burst_s: float = 24.0
-    routed_cap_s: float = 150.0  # the longest wait for routing after a fault
+    routed_cap_s: float = 90.0  # the longest wait for routing after a fault (the sweep: every 60 s)
 
     @classmethod
     def short(cls) -> Settings:
         return cls(
-            kills=6, redis_outage_s=10.0, postgres_outage_s=10.0, sigterm_burst_s=15.0, routed_cap_s=90.0
+            kills=6, redis_outage_s=10.0, postgres_outage_s=10.0, sigterm_burst_s=15.0, routed_cap_s=60.0
         )
 
 
