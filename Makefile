@@ -96,6 +96,7 @@ test: system-deps install ## check services, ruff, pytest (browser tests use /us
 	$(VENV)/bin/ruff check .
 	@$(VENV)/bin/ruff format --check . >/dev/null 2>&1 || \
 		echo "note: \`ruff format\` would reformat some files (make fmt); not a failure."
+	$(VENV)/bin/lint-imports --no-cache  # the layering (pyproject.toml [tool.importlinter]; README)
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 # The suite on Django 6 (Python >= 3.12), from its own lock; Django 5.2 stays what runs in production.
@@ -135,6 +136,7 @@ chaos: install ## fault injection (own servers on loopback): lost/duplicated/unr
 lint: install ## ruff check + format check
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports --no-cache
 
 fmt: install ## ruff format + safe autofixes
 	$(VENV)/bin/ruff format .

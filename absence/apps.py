@@ -7,6 +7,10 @@ class AbsenceConfig(AppConfig):
     verbose_name = _("Absence and forwarding")
 
     def ready(self) -> None:
-        from . import hooks, services
+        from mailboxes import hooks as mailbox_hooks
+
+        from . import hooks, routing, services
 
         hooks.register(services.autoreply_after_routing)
+        # The mailbox core asks for routing through its own seam; this app is the router.
+        mailbox_hooks.router_register(routing.message_route_on_commit)

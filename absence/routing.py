@@ -19,9 +19,9 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, Subquery
 from django.utils import timezone
 
+from mailboxes import hooks
 from mailboxes.models import Delivery, Mailbox, Message, UnitMembership
 from mailboxes.services.deliveries import DeliveryPlan, deliveries_create_many
-from mailboxes.services.units import mailbox_personal_for
 
 from .models import Absence
 
@@ -31,26 +31,16 @@ logger = logging.getLogger(__name__)
 def intended_mailboxes(messages: Sequence[Message]) -> dict[int, list[Mailbox]]:
     """Who each message is addressed to, before any absence is considered ({message id: mailboxes}).
     One query for the citizen threads' cases, one for internal messages' recipients."""
-    from eservices.models import Case
-
     found: dict[int, list[Mailbox]] = {m.pk: [] for m in messages}
     # Automatic replies and internal notes live in the thread only; nobody's inbox. Staff writing to
     # the citizen: the citizen reads it in the portal.
     normal = [m for m in messages if m.kind == Message.Kind.NORMAL]
     from_citizens = [m for m in normal if m.thread.is_citizen and m.sender and m.sender.is_citizen]
     if from_citizens:
-        cases = {
-            case.thread_id: case
-            for case in Case.objects.filter(thread_id__in={m.thread_id for m in from_citizens})
-            .select_related("handler__personal_mailbox", "unit__group_mailbox")
-            .order_by()
-        }
+        # The case (eservices) says who: its handler, or its unit's group mailbox (mailboxes.hooks).
+        recipients = hooks.citizen_recipients({m.thread_id for m in from_citizens})
         for message in from_citizens:
-            case = cases[message.thread_id]
-            if case.handler_id is not None:
-                found[message.pk] = [mailbox_personal_for(case.handler)]
-            else:
-                found[message.pk] = [case.unit.group_mailbox]
+            found[message.pk] = [recipients[message.thread_id]]
     internal = [m.pk for m in normal if not m.thread.is_citizen]
     if internal:
         through = Message.recipients.through

@@ -31,21 +31,14 @@ from mailboxes.services.units import mailbox_personal_for
 from . import routing
 from .models import Absence, AutoReply, GroupUnreadEscalation
 from .selectors import active_absences_for, forward_target_choices
-from .timeutil import is_local_midnight
+from .templatetags.absence_tags import absence_period
+from .timeutil import last_day_text
 
 logger = logging.getLogger(__name__)
 User = get_user_model()
 
 
 # --- texts shown to others -----------------------------------------------------------------------
-
-
-def last_day_text(moment: datetime) -> str:
-    """'5 december 2026' for an absence ending at local midnight after the 5th, else date and time."""
-    local = timezone.localtime(moment)
-    if is_local_midnight(moment):
-        return formats.date_format(local - timedelta(days=1), "j F Y")
-    return formats.date_format(local, "j F Y H:i")
 
 
 def citizen_away_text(absence: Absence) -> str:
@@ -132,8 +125,6 @@ def _overlapping(*, handler, starts_at: datetime, ends_at: datetime | None, now:
 
 
 def _overlap_error(other: Absence) -> ValidationError:
-    from .templatetags.absence_tags import absence_period
-
     return ValidationError(
         _("%(name)s already has an absence at that time (%(period)s). Change or end that one instead.")
         % {"name": other.handler.display_name, "period": absence_period(other)},

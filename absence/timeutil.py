@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 
-from django.utils import timezone
+from django.utils import formats, timezone
 
 
 def local_dt(day: date, at: time | None = None) -> datetime:
@@ -47,3 +47,11 @@ def split_end(moment: datetime | None) -> tuple[date | None, time | None]:
     if is_local_midnight(moment):
         return local.date() - timedelta(days=1), None
     return local.date(), local.time().replace(second=0, microsecond=0)
+
+
+def last_day_text(moment: datetime) -> str:
+    """'5 december 2026' for an absence ending at local midnight after the 5th, else date and time."""
+    local = timezone.localtime(moment)
+    if is_local_midnight(moment):
+        return formats.date_format(local - timedelta(days=1), "j F Y")
+    return formats.date_format(local, "j F Y H:i")

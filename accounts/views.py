@@ -7,6 +7,8 @@ from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_POST
 from django_otp import login as otp_login
 
+from audit.services import audit_event_record
+
 from .forms import StaffAuthenticationForm
 from .oidc.logout import end_session_url
 
@@ -84,8 +86,6 @@ def _safe_next(request) -> str:
 
 @login_required
 def otp_setup(request):
-    from audit.services import audit_event_record
-
     from .forms import OtpTokenForm
     from .otp import confirmed_device, pending_device, qr_data_uri, secret_base32
 

@@ -10,7 +10,7 @@ from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from eservices import personnummer as pnr
+from accounts import personnummer as pnr
 from eservices.models import Citizen
 from mailboxes.models import Unit
 

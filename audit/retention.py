@@ -6,10 +6,11 @@ anchor keeps the hash of the last removed entry so the remainder still verifies 
 database lets these DELETEs through only for entries past its own retention period, and on PostgreSQL
 only through its function audit_access_log_prune (migration 0005).
 
-Messages (MESSAGE_RETENTION_DAYS): mailboxes.services.messages_delete_expired, which removes them with
-everything that refers to them, batch by batch, and records each batch (audit/README.md).
+Messages (MESSAGE_RETENTION_DAYS): audit.message_retention.messages_delete_expired, which removes
+them with everything that refers to them, batch by batch, and records each batch (audit/README.md).
 
-Uploads never sent (UPLOAD_UNATTACHED_HOURS): mailboxes.services.uploads_delete_abandoned, the same way.
+Uploads never sent (UPLOAD_UNATTACHED_HOURS): mailboxes.services.retention.uploads_delete_abandoned,
+the same way.
 """
 
 from __future__ import annotations
@@ -23,15 +24,13 @@ from django.db import connection, models, transaction
 from django.utils import timezone
 
 from mailboxes.services.retention import (
-    MessageRetentionResult,
     UploadRetentionResult,
-    messages_delete_expired,
-    messages_expired_count,
     uploads_abandoned_count,
     uploads_delete_abandoned,
 )
 
 from .chain import sign_anchor
+from .message_retention import MessageRetentionResult, messages_delete_expired, messages_expired_count
 from .models import AccessLogEntry, AccessLogHead, AccessLogPruning
 from .services import access_log_verify, audit_event_record, chain_anchor
 

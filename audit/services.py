@@ -20,14 +20,17 @@ from collections.abc import Sequence
 from functools import cache
 from typing import Any
 
+from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from accounts.roles import ALL_ROLES, known_group_names, remember_group_names
 from lifemsg.compiled import CompiledQuery
 from lifemsg.inserts import insert_params, insert_returning_sql, mark_inserted
 
+from . import context
 from .chain import sign_entry
 from .models import AccessLogEntry, AccessLogHead, AuditEvent, LogReview
 from .verification import ChainVerification, access_log_verify, chain_anchor
@@ -73,20 +76,12 @@ def audit_event_record(
 
 def _user_snapshot(user) -> tuple[str, str]:
     """The user's units and roles at the time of the read, as the log must keep them even after they
-    change. One query for both; the group names it reads are kept on the user object for the rest of
-    the request (accounts.roles.user_group_names: the page header shows the roles too)."""
-    from django.contrib.auth.models import Group
-    from django.db.models import Value
-
-    from accounts.roles import ALL_ROLES, remember_group_names
-    from mailboxes.models import UnitMembership
-
-    units_q = UnitMembership.objects.filter(user_id=user.pk).values_list(Value("u"), "unit__name")
-    groups_q = Group.objects.filter(user__id=user.pk).values_list(Value("g"), "name")
-    rows = list(units_q.union(groups_q, all=True))
-    group_names = [name for kind, name in rows if kind == "g"]
+    change (elsewhere than on PostgreSQL; there _snapshot_and_lock_head reads them in its locking
+    query). The group names it reads are kept on the user object for the rest of the request
+    (accounts.roles.user_group_names: the page header shows the roles too)."""
+    group_names = list(Group.objects.filter(user__id=user.pk).values_list("name", flat=True))
     remember_group_names(user, group_names)
-    units = ", ".join(sorted(name for kind, name in rows if kind == "u"))
+    units = ", ".join(sorted(context.unit_names(user.pk)))
     roles = ", ".join(sorted(name for name in group_names if name in ALL_ROLES))
     return units, roles
 
@@ -94,17 +89,7 @@ def _user_snapshot(user) -> tuple[str, str]:
 def _thread_contexts(thread_ids) -> dict[int, dict[str, int | None]]:
     """Citizen, case and the case's unit of each thread (one query), so that every entry names the
     citizen the read concerns even when a caller only knows the thread."""
-    from mailboxes.models import Thread
-
-    rows = Thread.objects.filter(pk__in=thread_ids).values("pk", "citizen_id", "case__id", "case__unit_id")
-    return {
-        row["pk"]: {
-            "citizen_id": row["citizen_id"],
-            "case_id": row["case__id"],
-            "unit_id": row["case__unit_id"],
-        }
-        for row in rows
-    }
+    return context.thread_contexts(thread_ids)
 
 
 ENTRY_FIELDS = (
@@ -252,16 +237,9 @@ def _insert_entries(rows: list[AccessLogEntry]) -> None:
 
 
 def _locked_head(*, user_id: int, with_groups: bool):
-    from django.contrib.auth.models import Group
-    from django.contrib.postgres.expressions import ArraySubquery
+    from django.contrib.postgres.expressions import ArraySubquery  # PostgreSQL only
 
-    from mailboxes.models import UnitMembership
-
-    snapshot = {
-        "snapshot_units": ArraySubquery(
-            UnitMembership.objects.filter(user_id=user_id).order_by().values("unit__name")
-        )
-    }
+    snapshot = {"snapshot_units": ArraySubquery(context.unit_names(user_id))}
     if with_groups:
         snapshot["snapshot_groups"] = ArraySubquery(
             Group.objects.filter(user__id=user_id).order_by().values("name")
@@ -282,8 +260,6 @@ def _snapshot_and_lock_head(user) -> tuple[str, str, AccessLogHead]:
         units, roles = _user_snapshot(user)
         head, _ = AccessLogHead.objects.select_for_update().get_or_create(id=1)
         return units, roles, head
-    from accounts.roles import ALL_ROLES, known_group_names, remember_group_names
-
     known_groups = known_group_names(user)
     shape = {"with_groups": known_groups is None}
     head = _LOCKED_HEAD.first(shape, user_id=user.pk)

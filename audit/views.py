@@ -21,8 +21,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 from django.views.decorators.http import require_http_methods, require_POST
 
+from accounts.decorators import citizen_required
 from eservices.models import Citizen
-from eservices.views import citizen_required
 from mailboxes.models import Unit
 
 from . import selectors, services

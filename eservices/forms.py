@@ -7,9 +7,9 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from accounts import personnummer
 from mailboxes.forms import AttachmentsMixin
 
-from . import personnummer
 from .models import Citizen, ConversationTopic, EService
 
 BODY_MAX_LENGTH = 20_000

@@ -3,9 +3,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from accounts import personnummer
 from mailboxes.models import Message, Thread, Unit
-
-from . import personnummer
 
 
 class EService(models.Model):

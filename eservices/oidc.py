@@ -36,6 +36,7 @@ from mozilla_django_oidc.auth import OIDCAuthenticationBackend
 from mozilla_django_oidc.utils import import_from_settings
 from mozilla_django_oidc.views import OIDCAuthenticationCallbackView, OIDCAuthenticationRequestView
 
+from accounts import personnummer as pnr
 from accounts.backends import take_session_user
 from accounts.oidc.backend import (
     LOGIN_FAILURES,
@@ -45,7 +46,6 @@ from accounts.oidc.backend import (
 )
 from accounts.oidc.logout import end_session_remember
 
-from . import personnummer as pnr
 from .services import citizen_from_eid
 
 logger = logging.getLogger(__name__)

@@ -4,11 +4,13 @@ and raise Http404 alike for "missing" and "not yours", so ids reveal nothing."""
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 
+from audit.models import AccessLogEntry
 from lifemsg.compiled import CompiledQuery
 from mailboxes.models import Attachment, Message, Unit
+from mailboxes.permissions import ThreadAccess, attachment_sent
 
 from .models import Case
 
@@ -91,6 +93,37 @@ def access_citizen_attachment(*, user, attachment_id: int) -> Attachment:
     if attachment is None:
         raise Http404
     return attachment
+
+
+# --- staff: threads opened through a case they handle --------------------------------------------
+
+
+def cases_handled_by(user) -> QuerySet[Case]:
+    """Cases where `user` is the handler or a co-handler, in one SQL filter."""
+    co = Case.co_handlers.through.objects.filter(case_id=OuterRef("pk"), user_id=user.pk)
+    return Case.objects.filter(Q(handler_id=user.pk) | Q(Exists(co)))
+
+
+def access_case_thread(*, user, case_id: int) -> ThreadAccess:
+    """A citizen thread opened through a case the user handles or co-handles (route assigned_case)."""
+    case = (
+        cases_handled_by(user)
+        .select_related("thread", "citizen", "eservice", "handler", "unit")
+        .filter(pk=case_id)
+        .first()
+    )
+    if case is None:
+        raise Http404
+    return ThreadAccess(thread=case.thread, route=AccessLogEntry.Route.ASSIGNED_CASE, case=case)
+
+
+def access_case_attachment(*, user, attachment_id: int, case_id: int) -> tuple[Attachment, ThreadAccess]:
+    """An attachment of a message in the thread of a case the user handles or co-handles."""
+    attachment = attachment_sent(attachment_id)
+    access = access_case_thread(user=user, case_id=case_id)
+    if access.thread.pk != attachment.message.thread_id:
+        raise Http404
+    return attachment, access
 
 
 # --- staff: case assignment -------------------------------------------------------------------

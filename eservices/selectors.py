@@ -9,17 +9,104 @@ from datetime import UTC, datetime
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db.models import Count, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
+from django.db.models import Count, Exists, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 
+from accounts import personnummer as pnr
 from audit.models import AuditEvent
-from mailboxes.models import Attachment, Message, Unit
+from lifemsg.compiled import CompiledQuery
+from mailboxes.models import Attachment, Mailbox, Message, Thread, Unit, UnitMembership
+from mailboxes.services.units import mailbox_personal_for
 
-from . import personnummer as pnr
 from .models import Case, Citizen, ConversationTopic, EService
-from .permissions import CITIZEN_VISIBLE_KINDS, can_assign_in_every_unit
+from .permissions import CITIZEN_VISIBLE_KINDS, can_assign_in_every_unit, cases_handled_by
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+User = get_user_model()
+
+
+# --- routing ---------------------------------------------------------------------------------------
+
+
+def citizen_thread_recipients(thread_ids: set[int]) -> dict[int, Mailbox]:
+    """Who a citizen's message in each thread is for: the case's handler (their personal mailbox), or
+    the case unit's group mailbox when no one handles it. One query for the whole batch (routing asks
+    through mailboxes.hooks.citizen_recipients)."""
+    found = {}
+    for case in (
+        Case.objects.filter(thread_id__in=thread_ids)
+        .select_related("handler__personal_mailbox", "unit__group_mailbox")
+        .order_by()
+    ):
+        if case.handler_id is not None:
+            found[case.thread_id] = mailbox_personal_for(case.handler)
+        else:
+            found[case.thread_id] = case.unit.group_mailbox
+    return found
+
+
+def thread_contexts(thread_ids) -> dict[int, dict[str, int | None]]:
+    """Citizen, case and the case's unit of each thread, in one query (for the access log)."""
+    rows = Thread.objects.filter(pk__in=thread_ids).values("pk", "citizen_id", "case__id", "case__unit_id")
+    return {
+        row["pk"]: {
+            "citizen_id": row["citizen_id"],
+            "case_id": row["case__id"],
+            "unit_id": row["case__unit_id"],
+        }
+        for row in rows
+    }
+
+
+# --- staff: a case's team, one's cases -----------------------------------------------------------
+
+
+def _case_team(*, case_id: int, handler_reads: bool, unit_id: int | None = None) -> QuerySet:
+    through = Case.co_handlers.through
+    co_handler = through.objects.filter(case_id=case_id, user_id=OuterRef("pk"))
+    if handler_reads:  # the handler may send: no one to point them to
+        rows = User.objects.filter(Exists(co_handler)).annotate(is_co=Value(True), is_manager=Value(False))
+    else:
+        managers = UnitMembership.objects.filter(
+            unit_id=unit_id,
+            user__is_active=True,
+            user__groups__permissions__codename="assign_cases",
+            user__groups__permissions__content_type__app_label="accounts",
+        )
+        # Candidates from the two small sets (the case's through rows, the unit's members), never a
+        # scan of all users.
+        candidates = (
+            through.objects.filter(case_id=case_id).values("user_id").union(managers.values("user_id"))
+        )
+        rows = User.objects.filter(pk__in=candidates).annotate(
+            is_co=Exists(co_handler), is_manager=Exists(managers.filter(user_id=OuterRef("pk")))
+        )
+    return rows.order_by("last_name", "first_name", "pk")
+
+
+_CASE_TEAM = CompiledQuery(_case_team)
+
+
+def case_team(case, *, reader) -> tuple[list, list]:
+    """The case's co-handlers, and, unless `reader` handles the case, who can make someone
+    co-handler in its unit (its active members whose role may assign cases), each by name: one
+    query, so that a citizen thread opened through a group mailbox stays within the page's budget;
+    compiled once (lifemsg.compiled)."""
+    if case.handler_id == reader.pk:
+        team = _CASE_TEAM.fetch({"handler_reads": True}, case_id=case.pk)
+    else:
+        team = _CASE_TEAM.fetch({"handler_reads": False}, case_id=case.pk, unit_id=case.unit_id)
+    return [u for u in team if u.is_co], [u for u in team if u.is_manager]
+
+
+def my_cases(user, limit: int = 50):
+    """Cases the user handles or co-handles, for the index page (a co-handler gets no deliveries of
+    the citizen's messages, so this is their way in)."""
+    return (
+        cases_handled_by(user)
+        .select_related("citizen", "eservice", "handler")
+        .order_by("-created_at")[:limit]
+    )
 
 
 # --- citizen portal ----------------------------------------------------------------------------

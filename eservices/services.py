@@ -13,15 +13,17 @@ from django.db.models import Q
 from django.utils import timezone
 from guardian.shortcuts import assign_perm, remove_perm
 
+from accounts import personnummer as pnr
 from audit.services import audit_event_record
+from mailboxes import hooks
 from mailboxes.attachments import attachments_check_attachable, attachments_store
 from mailboxes.models import Attachment, Message, Thread, Unit
 from mailboxes.services.messages import message_store, message_store_if, thread_create
 from mailboxes.services.units import mailbox_personal_for
 
-from . import personnummer as pnr
 from .models import Case, Citizen, ConversationTopic, EService
-from .permissions import citizen_open_case_guard
+from .permissions import can_send_to_citizen, citizen_open_case_guard
+from .tasks import notify_citizen
 
 SEND_PERM = "eservices.send_to_citizen"
 logger = logging.getLogger(__name__)
@@ -215,8 +217,6 @@ def case_mark_read_by_citizen(*, case: Case, up_to: datetime) -> None:
 def citizen_message_send(*, case: Case, citizen_user, body: str, attachments: Iterable = ()) -> Message:
     """A citizen writes in their case: stored (and shown to them as sent) at once; routing runs on
     commit through the one routing entry point."""
-    from absence.routing import message_route_on_commit
-
     if case.citizen.user_id != citizen_user.pk:
         raise PermissionDenied
     if not case.is_open:
@@ -224,7 +224,7 @@ def citizen_message_send(*, case: Case, citizen_user, body: str, attachments: It
     # message_store writes in one transaction (a plain message: in one statement, which needs none
     # of its own); routing is asked for once that has committed, or at once outside a transaction.
     message = message_store(thread=case.thread, sender=citizen_user, body=body, attachments=attachments)
-    message_route_on_commit(message)
+    hooks.routing_request(message)
     return message
 
 
@@ -237,8 +237,6 @@ def citizen_message_send_if_open(*, case_id: int, citizen_user, body: str) -> Me
 
     Returns None when nothing was stored: the case is someone else's, missing or closed (the caller
     reads it to say which), or the database is not PostgreSQL (the caller sends the usual way)."""
-    from absence.routing import message_route_on_commit
-
     if connection.vendor != "postgresql":
         return None
     guard = citizen_open_case_guard(user=citizen_user, case_id=case_id)
@@ -246,7 +244,7 @@ def citizen_message_send_if_open(*, case_id: int, citizen_user, body: str) -> Me
         return None
     message = message_store_if(guard=guard, sender=citizen_user, body=body)
     if message is not None:
-        message_route_on_commit(message)
+        hooks.routing_request(message)
     return message
 
 
@@ -303,11 +301,6 @@ def staff_message_send(*, case: Case, sender, body: str, attachments: Iterable =
     """Handler or co-handler writes to the citizen. Anyone else is refused here, whatever the UI
     showed. The citizen is notified (without content) on commit; routing marks the message routed
     (a staff message to the citizen reaches no staff inbox, but routing's hooks still run)."""
-    from absence.routing import message_route_on_commit
-
-    from .permissions import can_send_to_citizen
-    from .tasks import notify_citizen
-
     if not can_send_to_citizen(user=sender, case=case):
         raise PermissionDenied
     message = message_store(
@@ -317,7 +310,7 @@ def staff_message_send(*, case: Case, sender, body: str, attachments: Iterable =
         body=body,
         attachments=attachments,
     )
-    message_route_on_commit(message)
+    hooks.routing_request(message)
     transaction.on_commit(lambda: _enqueue(notify_citizen, message_id=message.pk))
     return message
 

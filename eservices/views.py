@@ -4,12 +4,9 @@ check on top of that."""
 
 from __future__ import annotations
 
-from functools import wraps
-
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login, logout
-from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
@@ -20,6 +17,7 @@ from django.views.decorators.http import require_POST
 
 from absence.selectors import handler_is_away
 from accounts.backends import MODEL_BACKEND
+from accounts.decorators import citizen_required
 from accounts.oidc.logout import end_session_url
 from lifemsg.ratelimits import RATE_LIMITED_MESSAGE, send_rate_exceeded
 
@@ -36,22 +34,6 @@ from .services import (
     citizen_message_write,
     citizen_notification_settings_update,
 )
-
-
-def citizen_required(view):
-    """Only a logged-in citizen; anyone else is sent to the citizen login (staff are stopped earlier,
-    with 403, by SessionKindMiddleware)."""
-
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        if not request.user.is_authenticated:
-            return redirect_to_login(request.get_full_path(), reverse("eservices:login"))
-        if not request.user.is_citizen:
-            raise Http404
-        return view(request, *args, **kwargs)
-
-    return never_cache(wrapper)
-
 
 # --- login and logout ------------------------------------------------------------------------
 

@@ -28,8 +28,8 @@ from django.core.validators import validate_email, validate_slug
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from accounts import personnummer as pnr
 from accounts import roles
-from eservices import personnummer as pnr
 from eservices.models import Case, EService
 from eservices.services import case_create, citizen_get_or_create
 from mailboxes.models import Unit, UnitMembership

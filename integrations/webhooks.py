@@ -32,6 +32,8 @@ from django.db.models import Q
 from django.utils import timezone
 from standardwebhooks.webhooks import Webhook
 
+from eservices.models import Case
+
 from .models import ApiClient, WebhookDelivery
 
 logger = logging.getLogger(__name__)
@@ -126,8 +128,6 @@ def citizen_message_routed(*, routed) -> None:
         return
 
     def create() -> None:
-        from eservices.models import Case
-
         receivers = _receivers()  # usually none: then this hook costs routing one small query
         if not receivers:
             return
@@ -164,8 +164,6 @@ def citizen_thread_handled(
         return
 
     def create() -> None:
-        from eservices.models import Case
-
         receivers = _receivers()
         case = Case.objects.filter(thread_id=thread.pk).first() if receivers else None
         if case is None:

@@ -3,3 +3,48 @@ Registered at import time by apps that react to handling (integrations' webhooks
 enqueue side effects on commit."""
 
 AFTER_HANDLED: list = []
+
+
+# --- routing: the mailbox core asks for it, the absence app does it ---------------------------------
+#
+# Storing a message is the mailbox core's; deciding where it goes (absences, forwarding) is absence's,
+# which builds on the core. The core owns the seam: absence registers its router at start-up
+# (absence.apps.AbsenceConfig.ready), and every service that stores a message to be delivered calls
+# `routing_request`, so no app below absence imports it.
+
+_router = None
+
+
+def router_register(router) -> None:
+    """`router(message)`: ask for `message` to be routed once the storing transaction commits."""
+    global _router
+    _router = router
+
+
+def routing_request(message) -> None:
+    """Ask for `message` to be routed on commit (the sweep routes it should the request be lost)."""
+    if _router is None:
+        raise RuntimeError("no router registered (absence.apps.AbsenceConfig.ready registers it)")
+    _router(message)
+
+
+# --- who a citizen's message is for ---------------------------------------------------------------
+#
+# A citizen thread belongs to a case (eservices); the case says who handles it. eservices registers
+# the provider (eservices.apps.EservicesConfig.ready); routing asks it, once per batch.
+
+_citizen_recipients = None
+
+
+def citizen_recipients_register(provider) -> None:
+    """`provider(thread_ids) -> {thread id: Mailbox}`: for each citizen thread, the mailbox a message
+    from the citizen is meant for (the handler's personal mailbox, or the unit's group mailbox when
+    the case has no handler), in a fixed number of queries."""
+    global _citizen_recipients
+    _citizen_recipients = provider
+
+
+def citizen_recipients(thread_ids) -> dict:
+    if _citizen_recipients is None:
+        raise RuntimeError("no citizen recipients provider (eservices.apps.EservicesConfig.ready)")
+    return _citizen_recipients(set(thread_ids))

@@ -17,15 +17,14 @@ from functools import wraps
 from django.contrib.auth import get_user_model
 from django.contrib.auth.views import redirect_to_login
 from django.contrib.contenttypes.models import ContentType
-from django.core.exceptions import PermissionDenied
-from django.db.models import CharField, Exists, OuterRef, Q, QuerySet
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
+from django.db.models import CharField, Q, QuerySet
 from django.db.models.functions import Cast
 from django.http import Http404
 from guardian.models import GroupObjectPermission
 
 from accounts.roles import known_group_ids
 from audit.models import AccessLogEntry
-from eservices.models import Case
 from lifemsg.compiled import CompiledQuery
 
 from .models import Attachment, Mailbox, MailboxThread, Thread
@@ -130,17 +129,20 @@ class ThreadAccess:
     route: str
     mailbox: Mailbox | None = None
     summary: MailboxThread | None = None
-    case: Case | None = None
+    # The eservices.Case of a citizen thread (eservices builds on this module: no import of it here).
+    case: object | None = None
 
     @property
     def is_citizen(self) -> bool:
         return self.thread.is_citizen
 
 
-def _case_of(thread: Thread) -> Case | None:
+def _case_of(thread: Thread):
+    """The thread's case (eservices.Case, loaded along by access_thread), or None: an internal thread
+    has none."""
     try:
         return thread.case
-    except Case.DoesNotExist:
+    except ObjectDoesNotExist:
         return None
 
 
@@ -183,38 +185,19 @@ def access_thread(*, user, mailbox_id: int, thread_id: int) -> ThreadAccess:
     )
 
 
-def cases_handled_by(user) -> QuerySet[Case]:
-    """Cases where `user` is the handler or a co-handler, in one SQL filter."""
-    co = Case.co_handlers.through.objects.filter(case_id=OuterRef("pk"), user_id=user.pk)
-    return Case.objects.filter(Q(handler_id=user.pk) | Q(Exists(co)))
+def access_attachment(*, user, attachment_id: int, mailbox_id: int) -> tuple[Attachment, ThreadAccess]:
+    """An attachment of a message in a thread the user may open through that mailbox (through a case:
+    eservices.permissions.access_case_attachment)."""
+    attachment = attachment_sent(attachment_id)
+    access = access_thread(user=user, mailbox_id=mailbox_id, thread_id=attachment.message.thread_id)
+    return attachment, access
 
 
-def access_case_thread(*, user, case_id: int) -> ThreadAccess:
-    """A citizen thread opened through a case the user handles or co-handles (route assigned_case)."""
-    case = (
-        cases_handled_by(user)
-        .select_related("thread", "citizen", "eservice", "handler", "unit")
-        .filter(pk=case_id)
-        .first()
-    )
-    if case is None:
-        raise Http404
-    return ThreadAccess(thread=case.thread, route=AccessLogEntry.Route.ASSIGNED_CASE, case=case)
-
-
-def access_attachment(
-    *, user, attachment_id: int, mailbox_id: int | None = None, case_id: int | None = None
-) -> tuple[Attachment, ThreadAccess]:
-    """An attachment of a message in a thread the user may open through that mailbox or case."""
+def attachment_sent(attachment_id: int) -> Attachment:
+    """An attachment of a stored message (with it), or 404; the caller then authorises its thread."""
     attachment = (
         Attachment.objects.select_related("message").filter(pk=attachment_id, message__isnull=False).first()
     )
     if attachment is None:
         raise Http404
-    if case_id is not None:
-        access = access_case_thread(user=user, case_id=case_id)
-        if access.thread.pk != attachment.message.thread_id:
-            raise Http404
-    else:
-        access = access_thread(user=user, mailbox_id=mailbox_id, thread_id=attachment.message.thread_id)
-    return attachment, access
+    return attachment

@@ -27,12 +27,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from eservices import personnummer as pnr
-from eservices.models import Case
+from accounts import personnummer as pnr
 from lifemsg.compiled import CompiledQuery
 
 from .models import Attachment, Delivery, Mailbox, MailboxThread, Message, Thread, UnitMembership
-from .permissions import accessible_mailboxes, cases_handled_by, mailboxes_may_open, may_open_args
+from .permissions import accessible_mailboxes, mailboxes_may_open, may_open_args
 
 User = get_user_model()
 
@@ -280,52 +279,9 @@ def reply_recipients(*, messages: list[Message], user, via_mailbox: Mailbox) -> 
     )
 
 
-def _case_team(*, case_id: int, handler_reads: bool, unit_id: int | None = None) -> QuerySet:
-    through = Case.co_handlers.through
-    co_handler = through.objects.filter(case_id=case_id, user_id=OuterRef("pk"))
-    if handler_reads:  # the handler may send: no one to point them to
-        rows = User.objects.filter(Exists(co_handler)).annotate(is_co=Value(True), is_manager=Value(False))
-    else:
-        managers = UnitMembership.objects.filter(
-            unit_id=unit_id,
-            user__is_active=True,
-            user__groups__permissions__codename="assign_cases",
-            user__groups__permissions__content_type__app_label="accounts",
-        )
-        # Candidates from the two small sets (the case's through rows, the unit's members), never a
-        # scan of all users.
-        candidates = (
-            through.objects.filter(case_id=case_id).values("user_id").union(managers.values("user_id"))
-        )
-        rows = User.objects.filter(pk__in=candidates).annotate(
-            is_co=Exists(co_handler), is_manager=Exists(managers.filter(user_id=OuterRef("pk")))
-        )
-    return rows.order_by("last_name", "first_name", "pk")
-
-
-_CASE_TEAM = CompiledQuery(_case_team)
-
-
-def case_team(case, *, reader) -> tuple[list, list]:
-    """The case's co-handlers, and, unless `reader` handles the case, who can make someone
-    co-handler in its unit (its active members whose role may assign cases), each by name: one
-    query, so that a citizen thread opened through a group mailbox stays within the page's budget;
-    compiled once (lifemsg.compiled)."""
-    if case.handler_id == reader.pk:
-        team = _CASE_TEAM.fetch({"handler_reads": True}, case_id=case.pk)
-    else:
-        team = _CASE_TEAM.fetch({"handler_reads": False}, case_id=case.pk, unit_id=case.unit_id)
-    return [u for u in team if u.is_co], [u for u in team if u.is_manager]
-
-
-def my_cases(user, limit: int = 50):
-    """Cases the user handles or co-handles, for the index page (a co-handler gets no deliveries of
-    the citizen's messages, so this is their way in)."""
-    return (
-        cases_handled_by(user)
-        .select_related("citizen", "eservice", "handler")
-        .order_by("-created_at")[:limit]
-    )
+def unit_names_of(user_id: int) -> QuerySet:
+    """The names of the user's units, one column (a subquery of the access log's locking query)."""
+    return UnitMembership.objects.filter(user_id=user_id).order_by().values_list("unit__name", flat=True)
 
 
 def recipient_mailboxes(user) -> QuerySet[Mailbox]:

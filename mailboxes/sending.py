@@ -11,10 +11,10 @@ from collections.abc import Iterable, Sequence
 
 from django.db import transaction
 
-from absence.routing import message_route_on_commit
 from audit.models import AccessLogEntry
 from eservices.services import staff_message_send
 
+from . import hooks
 from .models import Attachment, Delivery, Mailbox, Message
 from .permissions import ThreadAccess
 from .services.messages import internal_reply_store, internal_thread_start, sent_copy_add
@@ -29,7 +29,7 @@ def internal_message_send(
     message = internal_thread_start(
         sender=sender, recipients=recipients, subject=subject, body=body, attachments=attachments
     )
-    message_route_on_commit(message)
+    hooks.routing_request(message)
     return message
 
 
@@ -50,7 +50,7 @@ def internal_reply_send(
         body=body,
         attachments=attachments,
     )
-    message_route_on_commit(message)
+    hooks.routing_request(message)
     return message
 
 

@@ -20,7 +20,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from absence.selectors import away_notices_for_mailboxes
 from accounts.idle import idle_passive
 from audit.models import AccessLogEntry
-from eservices.permissions import can_send_to_citizen
+from eservices import selectors as case_selectors
+from eservices.permissions import access_case_attachment, access_case_thread, can_send_to_citizen
 from lifemsg.pagination import CountingPaginator
 from lifemsg.ratelimits import RATE_LIMITED_MESSAGE, send_rate_exceeded
 
@@ -30,7 +31,6 @@ from .models import MailboxThread
 from .permissions import (
     ThreadAccess,
     access_attachment,
-    access_case_thread,
     access_mailbox,
     access_thread,
     staff_mailbox_required,
@@ -60,7 +60,7 @@ def _nav_context(user) -> dict:
 @staff_mailbox_required
 def index(request):
     context = _nav_context(request.user)
-    context["cases"] = list(selectors.my_cases(request.user))
+    context["cases"] = list(case_selectors.my_cases(request.user))
     return render(request, "mailboxes/index.html", context)
 
 
@@ -173,7 +173,7 @@ def _render_thread(
     }
     if thread.is_citizen and access.case is not None:
         case = access.case
-        co_handlers, managers = selectors.case_team(case, reader=user)
+        co_handlers, managers = case_selectors.case_team(case, reader=user)
         # What the page offers follows the case team already loaded (guardian's grant follows
         # case_assign, which sets that team); sending itself (_send_citizen) asks guardian.
         can_send = user.is_active and (
@@ -410,7 +410,9 @@ def attachment_download(request, mailbox_id: int, attachment_id: int):
 @require_GET
 @staff_mailbox_required
 def case_attachment_download(request, case_id: int, attachment_id: int):
-    attachment, access = access_attachment(user=request.user, attachment_id=attachment_id, case_id=case_id)
+    attachment, access = access_case_attachment(
+        user=request.user, attachment_id=attachment_id, case_id=case_id
+    )
     return _download(request, attachment, access)
 
 

@@ -10,7 +10,7 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from ..models import Absence
-from ..timeutil import is_local_midnight
+from ..timeutil import is_local_midnight, last_day_text
 
 register = template.Library()
 
@@ -28,8 +28,6 @@ def absence_last_day(moment: datetime | None) -> str:
     """The last day covered ('5 december 2026'), or date and time for a mid-day end."""
     if moment is None:
         return _("until further notice")
-    from ..services import last_day_text
-
     return last_day_text(moment)
 
 

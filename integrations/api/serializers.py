@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from eservices import personnummer as pnr
+from accounts import personnummer as pnr
 from eservices.models import Case, EService
 from mailboxes.models import Mailbox, Message, Unit
 

@@ -15,6 +15,7 @@ from absence.routing import route_message
 from eservices.models import Case, EService
 from eservices.services import case_create, citizen_get_or_create
 from mailboxes.models import Unit
+from mailboxes.services.deliveries import deliveries_mark_read
 from mailboxes.services.messages import message_store
 from mailboxes.services.units import mailbox_personal_for, membership_add, unit_create
 
@@ -147,8 +148,6 @@ class Seeder:
         )
         route_message(message_id=reply.pk)
         # Mark the handler's copy of the first message read, so the demo shows both states.
-        from mailboxes.services.deliveries import deliveries_mark_read
-
         if case.citizen.personnummer[-2] in "13579":
             deliveries_mark_read(mailbox=mailbox_personal_for(handler), thread=case.thread, user=handler)
         follow_up = message_store(

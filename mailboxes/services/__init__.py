@@ -4,7 +4,8 @@ One module per sub-domain (as Zulip's zerver/actions/): `units` (units, mailboxe
 `messages` (storing messages, staff writing in threads), `deliveries` (placing messages in
 mailboxes, read state), `summaries` (the per-(mailbox, thread) summary, kept in one place),
 `thread_state` (take, handled, forward by hand), `reads` (access-log entries for reads),
-`retention`; the raw SQL statements live in `_sql`. Callers may import from here.
+`retention` (the mailbox core's part; audit.message_retention runs a batch as a whole); the raw SQL
+statements live in `_sql`. Callers import from the sub-modules; this package re-exports for tests.
 
 Lock order, so that two workers never deadlock: message rows, then delivery rows, then summary rows,
 each by ascending id.
@@ -23,11 +24,11 @@ from .messages import (
 from .reads import access_log_citizen_read, access_log_citizen_reads
 from .retention import (
     RETENTION_BATCH_SIZE,
-    MessageRetentionCounts,
-    MessageRetentionResult,
+    MessageBatch,
     UploadRetentionResult,
-    messages_delete_expired,
-    messages_expired_count,
+    message_batch_delete,
+    message_batch_lock,
+    messages_expired_counts,
     uploads_abandoned_count,
     uploads_delete_abandoned,
 )
@@ -45,8 +46,7 @@ __all__ = [
     "RETENTION_BATCH_SIZE",
     "SNIPPET_LENGTH",
     "DeliveryPlan",
-    "MessageRetentionCounts",
-    "MessageRetentionResult",
+    "MessageBatch",
     "UploadRetentionResult",
     "access_log_citizen_read",
     "access_log_citizen_reads",
@@ -61,8 +61,9 @@ __all__ = [
     "membership_remove",
     "message_store",
     "message_store_if",
-    "messages_delete_expired",
-    "messages_expired_count",
+    "message_batch_delete",
+    "message_batch_lock",
+    "messages_expired_counts",
     "note_add",
     "sent_copy_add",
     "summaries_expected",

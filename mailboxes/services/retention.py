@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.db import transaction
@@ -16,177 +17,17 @@ from .summaries import summaries_recompute
 
 logger = logging.getLogger(__name__)
 
-# --- retention: messages past MESSAGE_RETENTION_DAYS (called nightly by audit.retention) ----------
+# --- retention: messages past MESSAGE_RETENTION_DAYS -----------------------------------------------
 #
-# A message goes together with everything that exists only because of it. Every row in any app with a
-# foreign key to Message, Delivery or Thread is listed here with what happens to it
-# (tests/mailboxes/test_retention.py fails when a new one appears that this does not know about):
-#
-# - Delivery (the message's copies in mailboxes): deleted. Delivery.forwarded_from links among them
-#   are cleared first (PROTECT); a forwarded copy is always of the same message, so a chain goes as
-#   a whole.
-# - absence.GroupUnreadEscalation (one per delivery, "the unit manager was told"): deleted with its
-#   delivery; it records nothing the delivery does not.
-# - Attachment: rows deleted, files removed from storage once the transaction has committed (a
-#   rolled-back batch keeps its files).
-# - Message.recipients (the addressed mailboxes): deleted.
-# - eservices.NotificationLog ("the citizen was notified of this message"): deleted; it holds no
-#   content and only serves to not notify twice about a message that is gone.
-# - absence.AutoReply (the out-of-office reply record: its `message` and the citizen message it
-#   answered, `in_reply_to`): deleted when either message goes. It only stops a second reply in the
-#   same thread during the same absence; once the reply is gone from the thread, the citizen is no
-#   longer shown it, so another one may be sent. (The reply comes seconds after the message it
-#   answers, so both normally go in the same run.)
-# - MailboxThread (per-mailbox summary): recomputed from the remaining deliveries, deleted when none
-#   is left. See summaries.summaries_recompute for each field.
-# - Thread: deleted when it has no message left, unless eservices.Case points at it (PROTECT; cases
-#   follow the case system's retention) or integrations.ThreadExport does (the record of what was
-#   journalled to the case file; it always has a case too). A kept thread has no summary, so it
-#   leaves every inbox; its case still shows it.
-#
-# Not touched, because nothing there is a foreign key: the access log (object, thread, mailbox and
-# case ids are plain integers; it has its own retention), AuditEvent (target ids are text),
-# ThreadExport.message_ids (a JSON list: what was exported, kept as the journal's record) and
-# integrations.WebhookDelivery (payloads carry ids, never content; they are the outbox to the case
-# system).
+# The mailbox core's part of a batch: its own rows. What other apps hold about a message (and which
+# threads they keep) is theirs; audit.message_retention, above every app, runs a batch as a whole
+# and says there what happens to each row that refers to a message.
 
 RETENTION_BATCH_SIZE = 500
 
 
 @dataclass
-class MessageRetentionCounts:
-    messages: int = 0
-    deliveries: int = 0
-    attachments: int = 0
-    recipients: int = 0
-    notifications: int = 0
-    auto_replies: int = 0
-    escalations: int = 0
-    summaries_updated: int = 0
-    summaries_deleted: int = 0
-    threads_deleted: int = 0
-    # Threads left without messages that stay because a case (or an export to it) points at them.
-    threads_kept: int = 0
-
-    def add(self, other: MessageRetentionCounts) -> None:
-        for name in self.__dataclass_fields__:
-            setattr(self, name, getattr(self, name) + getattr(other, name))
-
-    def as_dict(self) -> dict[str, int]:
-        return {name: getattr(self, name) for name in self.__dataclass_fields__}
-
-
-@dataclass
-class MessageRetentionResult:
-    cutoff: dt.datetime
-    counts: MessageRetentionCounts
-    batches: int = 0
-    dry_run: bool = False
-
-
-def messages_delete_expired(
-    *,
-    cutoff: dt.datetime,
-    batch_size: int = RETENTION_BATCH_SIZE,
-    retention_days: int | None = None,
-) -> MessageRetentionResult:
-    """Delete every message received before `cutoff`, with what refers to it (see above), in batches
-    of `batch_size` messages. Each batch is one transaction that also writes its audit event
-    (`retention.messages`, counts only), so the audit log never misses a deletion that was committed
-    nor records one that was rolled back. Idempotent: a second run finds nothing and records nothing.
-    Meant to be called outside any transaction, so that each batch commits (and its files go) on its
-    own."""
-    result = MessageRetentionResult(cutoff=cutoff, counts=MessageRetentionCounts())
-    while True:
-        counts = _messages_delete_batch(cutoff=cutoff, batch_size=batch_size, retention_days=retention_days)
-        if counts is None:
-            break
-        result.counts.add(counts)
-        result.batches += 1
-        if counts.messages < batch_size:
-            break
-    return result
-
-
-def messages_expired_count(*, cutoff: dt.datetime) -> MessageRetentionResult:
-    """What messages_delete_expired(cutoff=...) would delete, counted without locking or writing (the
-    summaries it would recompute are not counted)."""
-    from absence.models import AutoReply, GroupUnreadEscalation
-    from eservices.models import Case as CitizenCase
-    from eservices.models import NotificationLog
-    from integrations.models import ThreadExport
-
-    expired = Message.objects.filter(created_at__lt=cutoff)
-    # Threads whose every message is past the period.
-    emptied = Thread.objects.filter(Exists(expired.filter(thread_id=OuterRef("pk")))).exclude(
-        Exists(Message.objects.filter(thread_id=OuterRef("pk"), created_at__gte=cutoff))
-    )
-    kept = Q(Exists(CitizenCase.objects.filter(thread_id=OuterRef("pk")))) | Q(
-        Exists(ThreadExport.objects.filter(thread_id=OuterRef("pk")))
-    )
-    counts = MessageRetentionCounts(
-        messages=expired.count(),
-        deliveries=Delivery.objects.filter(message__created_at__lt=cutoff).count(),
-        attachments=Attachment.objects.filter(message__created_at__lt=cutoff).count(),
-        recipients=Message.recipients.through.objects.filter(message__created_at__lt=cutoff).count(),
-        notifications=NotificationLog.objects.filter(message__created_at__lt=cutoff).count(),
-        auto_replies=AutoReply.objects.filter(
-            Q(message__created_at__lt=cutoff) | Q(in_reply_to__created_at__lt=cutoff)
-        ).count(),
-        escalations=GroupUnreadEscalation.objects.filter(delivery__message__created_at__lt=cutoff).count(),
-        threads_deleted=emptied.exclude(kept).count(),
-        threads_kept=emptied.filter(kept).count(),
-    )
-    return MessageRetentionResult(cutoff=cutoff, counts=counts, dry_run=True)
-
-
-# absence, eservices and integrations build on mailboxes (their models import ours): their models are
-# imported where retention needs them, not at the top.
-@transaction.atomic
-def _messages_delete_batch(
-    *, cutoff: dt.datetime, batch_size: int, retention_days: int | None
-) -> MessageRetentionCounts | None:
-    from absence.models import AutoReply, GroupUnreadEscalation
-    from eservices.models import NotificationLog
-
-    batch = _batch_lock(cutoff=cutoff, batch_size=batch_size)
-    if batch is None:
-        return None
-    message_ids, delivery_ids = batch.message_ids, batch.delivery_ids
-    counts = MessageRetentionCounts()
-    counts.escalations, _ = GroupUnreadEscalation.objects.filter(delivery_id__in=delivery_ids).delete()
-    Delivery.objects.filter(forwarded_from_id__in=delivery_ids).update(forwarded_from=None)
-    counts.deliveries = _deleted(Delivery.objects.filter(pk__in=delivery_ids), Delivery)
-    counts.auto_replies, _ = AutoReply.objects.filter(
-        Q(message_id__in=message_ids) | Q(in_reply_to_id__in=message_ids)
-    ).delete()
-    counts.notifications, _ = NotificationLog.objects.filter(message_id__in=message_ids).delete()
-    attachments = Attachment.objects.filter(message_id__in=message_ids)
-    files = [name for name in attachments.values_list("file", flat=True) if name]
-    counts.attachments, _ = attachments.delete()
-    if files:
-        transaction.on_commit(lambda: _attachment_files_delete(files))
-    counts.recipients, _ = Message.recipients.through.objects.filter(message_id__in=message_ids).delete()
-    counts.messages = _deleted(Message.objects.filter(pk__in=message_ids), Message)
-    counts.summaries_updated, counts.summaries_deleted = summaries_recompute(batch.summaries)
-    counts.threads_kept, counts.threads_deleted = _threads_emptied_delete(batch.thread_ids)
-    after = {
-        "cutoff": cutoff.isoformat(),
-        **({"retention_days": retention_days} if retention_days is not None else {}),
-        **counts.as_dict(),
-    }
-    audit_event_record(
-        actor=None,
-        action="retention.messages",
-        target=Message,
-        target_repr=f"received before {cutoff.astimezone(dt.UTC):%Y-%m-%d %H:%M} UTC",
-        after=after,
-    )
-    return counts
-
-
-@dataclass
-class _Batch:
+class MessageBatch:
     message_ids: list[int]
     thread_ids: list[int]
     delivery_ids: list[int]
@@ -194,9 +35,11 @@ class _Batch:
     summaries: list[MailboxThread]
 
 
-def _batch_lock(*, cutoff: dt.datetime, batch_size: int) -> _Batch | None:
-    """Lock the batch's rows. Lock order as everywhere in the mailbox services: message rows, then
-    delivery rows, then summary rows, each by id (thread rows last: nothing else locks them)."""
+def message_batch_lock(*, cutoff: dt.datetime, batch_size: int) -> MessageBatch | None:
+    """Lock up to `batch_size` messages received before `cutoff` (None when there are none), with
+    their deliveries and the summaries those are in. Lock order as everywhere in the mailbox
+    services: message rows, then delivery rows, then summary rows, each by id (thread rows last:
+    nothing else locks them). In the caller's transaction."""
     locked = list(
         Message.objects.select_for_update()
         .filter(created_at__lt=cutoff)
@@ -219,21 +62,40 @@ def _batch_lock(*, cutoff: dt.datetime, batch_size: int) -> _Batch | None:
         for row in MailboxThread.objects.select_for_update().filter(thread_id__in=thread_ids).order_by("id")
         if (row.mailbox_id, row.thread_id) in touched
     ]
-    return _Batch(message_ids, thread_ids, [pk for pk, *_ in deliveries], summaries)
+    return MessageBatch(message_ids, thread_ids, [pk for pk, *_ in deliveries], summaries)
 
 
-def _threads_emptied_delete(thread_ids: list[int]) -> tuple[int, int]:
-    """Delete the threads left without messages, except those a case or an export points at.
-    Returns (kept, deleted)."""
-    from eservices.models import Case as CitizenCase
-    from integrations.models import ThreadExport
+def message_batch_delete(
+    *, batch: MessageBatch, threads_kept: Callable[[set[int]], set[int]]
+) -> dict[str, int]:
+    """Delete the batch's messages with their deliveries (forward links among them first),
+    attachments (files once the transaction has committed), recipients; recompute the summaries that
+    lost deliveries (summaries.summaries_recompute) and delete the threads left without messages,
+    except those `threads_kept(thread ids)` names. Rows of other apps that refer to these messages or
+    deliveries must be gone already. Returns the counts per kind of row."""
+    message_ids, delivery_ids = batch.message_ids, batch.delivery_ids
+    counts: dict[str, int] = {}
+    Delivery.objects.filter(forwarded_from_id__in=delivery_ids).update(forwarded_from=None)
+    counts["deliveries"] = _deleted(Delivery.objects.filter(pk__in=delivery_ids), Delivery)
+    attachments = Attachment.objects.filter(message_id__in=message_ids)
+    files = [name for name in attachments.values_list("file", flat=True) if name]
+    counts["attachments"], _ = attachments.delete()
+    if files:
+        transaction.on_commit(lambda: _attachment_files_delete(files))
+    counts["recipients"], _ = Message.recipients.through.objects.filter(message_id__in=message_ids).delete()
+    counts["messages"] = _deleted(Message.objects.filter(pk__in=message_ids), Message)
+    counts["summaries_updated"], counts["summaries_deleted"] = summaries_recompute(batch.summaries)
+    counts["threads_kept"], counts["threads_deleted"] = _threads_emptied_delete(
+        batch.thread_ids, threads_kept
+    )
+    return counts
 
+
+def _threads_emptied_delete(thread_ids: list[int], threads_kept) -> tuple[int, int]:
     emptied = set(thread_ids) - set(
         Message.objects.filter(thread_id__in=thread_ids).values_list("thread_id", flat=True).distinct()
     )
-    kept = set(CitizenCase.objects.filter(thread_id__in=emptied).values_list("thread_id", flat=True)) | set(
-        ThreadExport.objects.filter(thread_id__in=emptied).values_list("thread_id", flat=True)
-    )
+    kept = threads_kept(emptied) if emptied else set()
     doomed = list(
         Thread.objects.select_for_update()
         .filter(pk__in=emptied - kept)
@@ -247,6 +109,25 @@ def _threads_emptied_delete(thread_ids: list[int]) -> tuple[int, int]:
         MailboxThread.objects.filter(thread_id__in=doomed).delete()
         deleted = _deleted(Thread.objects.filter(pk__in=doomed), Thread)
     return len(emptied & kept), deleted
+
+
+def messages_expired_counts(*, cutoff: dt.datetime, thread_kept: Q) -> dict[str, int]:
+    """What message_batch_delete would delete of the mailbox core's rows for every message received
+    before `cutoff`, counted without locking or writing (`thread_kept`: a condition on a thread that
+    keeps it; the summaries that would be recomputed are not counted)."""
+    expired = Message.objects.filter(created_at__lt=cutoff)
+    # Threads whose every message is past the period.
+    emptied = Thread.objects.filter(Exists(expired.filter(thread_id=OuterRef("pk")))).exclude(
+        Exists(Message.objects.filter(thread_id=OuterRef("pk"), created_at__gte=cutoff))
+    )
+    return {
+        "messages": expired.count(),
+        "deliveries": Delivery.objects.filter(message__created_at__lt=cutoff).count(),
+        "attachments": Attachment.objects.filter(message__created_at__lt=cutoff).count(),
+        "recipients": Message.recipients.through.objects.filter(message__created_at__lt=cutoff).count(),
+        "threads_deleted": emptied.exclude(thread_kept).count(),
+        "threads_kept": emptied.filter(thread_kept).count(),
+    }
 
 
 def _deleted(queryset, model) -> int:

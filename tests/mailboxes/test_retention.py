@@ -22,6 +22,7 @@ from django.utils import timezone
 from absence.models import Absence, AutoReply, GroupUnreadEscalation
 from absence.routing import route_message
 from absence.services import group_unread_escalate
+from audit.message_retention import messages_delete_expired
 from audit.models import AccessLogEntry, AuditEvent
 from audit.services import access_log_record, access_log_verify
 from eservices.models import Case, Citizen, NotificationLog
@@ -29,7 +30,7 @@ from eservices.notifications import message_notify
 from eservices.services import citizen_message_send, staff_message_send
 from mailboxes.models import Attachment, Delivery, Mailbox, MailboxThread, Message, Thread
 from mailboxes.selectors import mailboxes_with_unread
-from mailboxes.services import messages_delete_expired, thread_forward
+from mailboxes.services import thread_forward
 from tests import factories
 from tests.conftest import login
 from tests.mailboxes.conftest import citizen_writes, group, internal_reply, internal_thread, personal

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from absence.models import Absence
 from absence.routing import route_message
 from absence.services import absence_create
+from audit.message_retention import messages_delete_expired
 from eservices.services import citizen_message_send
 from mailboxes.models import Delivery, MailboxThread, Message, Thread
 from mailboxes.services import (
@@ -21,7 +22,6 @@ from mailboxes.services import (
     internal_reply_store,
     internal_thread_start,
     mailbox_personal_for,
-    messages_delete_expired,
     summaries_recompute,
     summary_mismatches,
     thread_forward,
