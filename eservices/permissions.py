@@ -42,13 +42,18 @@ def _citizen_case(*, case_id: int, user_id: int, for_page: bool) -> QuerySet[Cas
 _CITIZEN_CASE = CompiledQuery(_citizen_case)
 
 
-def access_citizen_case(*, user, case_id: int, for_page: bool = True) -> Case:
-    """A citizen's own case, or 404 alike for missing and someone else's. `for_page` loads what the
-    case page shows along with it; without it only what sending needs (a send that succeeds
-    redirects and shows nothing)."""
+def citizen_case_or_none(*, user, case_id: int, for_page: bool = True) -> Case | None:
+    """A citizen's own case, or None for a missing one, someone else's, or a user who is no citizen.
+    `for_page` loads what the case page shows along with it; without it only what sending needs (a
+    send that succeeds redirects and shows nothing)."""
     if not user.is_authenticated or not user.is_citizen:
-        raise Http404
-    case = _CITIZEN_CASE.first({"for_page": for_page}, case_id=int(case_id), user_id=user.pk)
+        return None
+    return _CITIZEN_CASE.first({"for_page": for_page}, case_id=int(case_id), user_id=user.pk)
+
+
+def access_citizen_case(*, user, case_id: int, for_page: bool = True) -> Case:
+    """A citizen's own case, or 404 alike for missing and someone else's (citizen_case_or_none)."""
+    case = citizen_case_or_none(user=user, case_id=case_id, for_page=for_page)
     if case is None:
         raise Http404
     return case
@@ -63,17 +68,9 @@ def _citizen_open_case_thread(*, case_id: int, user_id: int) -> QuerySet[Case]:
     )
 
 
-_CITIZEN_OPEN_CASE_THREAD = CompiledQuery(_citizen_open_case_thread)
-
-
-def citizen_open_case_guard(*, user, case_id: int) -> tuple[str, list] | None:
-    """SQL selecting the thread of the citizen's own open case `case_id` (no row if it is someone
-    else's, missing or closed), and its parameters: the check access_citizen_case makes plus the
-    case being open, for a send to make in the same statement as its write
-    (mailboxes.services.message_store_if). None for anyone but a citizen."""
-    if not user.is_authenticated or not user.is_citizen:
-        return None
-    return _CITIZEN_OPEN_CASE_THREAD.as_sql(case_id=int(case_id), user_id=user.pk)
+# The thread of the citizen's own open case, for a send to store its message in the same statement
+# as this check (mailboxes.services.messages.message_store_if): values case_id and user_id.
+CITIZEN_OPEN_CASE_THREAD = CompiledQuery(_citizen_open_case_thread)
 
 
 def access_citizen_attachment(*, user, attachment_id: int) -> Attachment:

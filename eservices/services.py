@@ -17,12 +17,12 @@ from accounts import personnummer as pnr
 from audit.services import audit_event_record
 from mailboxes import hooks
 from mailboxes.attachments import attachments_check_attachable, attachments_store
-from mailboxes.models import Attachment, Message, Thread, Unit
-from mailboxes.services.messages import message_store, message_store_if, thread_create
+from mailboxes.models import Attachment, Mailbox, Message, Thread, Unit
+from mailboxes.services.messages import message_store, message_store_if, sent_copy_add, thread_create
 from mailboxes.services.units import mailbox_personal_for
 
 from .models import Case, Citizen, ConversationTopic, EService
-from .permissions import can_send_to_citizen, citizen_open_case_guard
+from .permissions import CITIZEN_OPEN_CASE_THREAD, can_send_to_citizen, citizen_case_or_none
 from .tasks import notify_citizen
 
 SEND_PERM = "eservices.send_to_citizen"
@@ -31,6 +31,14 @@ logger = logging.getLogger(__name__)
 
 class CaseClosed(PermissionDenied):
     """Writing in a closed case."""
+
+
+class CaseNotFound(Exception):
+    """A case that is missing or not the writer's own (the two alike, so ids reveal nothing)."""
+
+
+class NotCaseTeam(PermissionDenied):
+    """Writing to the citizen without being the case's handler or a co-handler."""
 
 
 class AssignmentConflict(Exception):
@@ -228,21 +236,47 @@ def citizen_message_send(*, case: Case, citizen_user, body: str, attachments: It
     return message
 
 
-def citizen_message_send_if_open(*, case_id: int, citizen_user, body: str) -> Message | None:
-    """A citizen's plain send (no files) to a case known by its id: stored only if it is the
-    citizen's own open case, checked in the same statement as the write
-    (eservices.permissions.citizen_open_case_guard, mailboxes.services.message_store_if), with
-    routing asked for on commit as in citizen_message_send. One statement instead of reading the
-    case first: the portal's send is the product's most frequent write.
+def citizen_case_message_post(
+    *,
+    case_id: int,
+    citizen_user,
+    body: str,
+    files: Sequence[tuple] = (),
+    kept: Sequence[Attachment] = (),
+    case: Case | None = None,
+) -> Message:
+    """The portal's send to a case known by its id: the one door for it. `files` are validated new
+    uploads, `kept` uploads kept from a form shown again (citizen_message_write); `case`, when the
+    caller has read it already (access_citizen_case), saves reading it again.
 
-    Returns None when nothing was stored: the case is someone else's, missing or closed (the caller
-    reads it to say which), or the database is not PostgreSQL (the caller sends the usual way)."""
-    if connection.vendor != "postgresql":
+    A plain message (no files, new or kept) on PostgreSQL is stored in one statement together with
+    the check that the case is the citizen's own and open: the portal's send is the product's most
+    frequent write. Anything else, or when that statement stores nothing, goes the general way:
+    the case is read and checked, then written. Raises CaseNotFound (missing or someone else's:
+    alike) or CaseClosed; routing is asked for on commit either way."""
+    if case is None and not files and not kept:
+        message = _citizen_message_send_if_open(case_id=case_id, citizen_user=citizen_user, body=body)
+        if message is not None:
+            return message
+    if case is None:
+        case = citizen_case_or_none(user=citizen_user, case_id=case_id, for_page=False)
+        if case is None:
+            raise CaseNotFound
+    return citizen_message_write(case=case, citizen_user=citizen_user, body=body, files=files, kept=kept)
+
+
+def _citizen_message_send_if_open(*, case_id: int, citizen_user, body: str) -> Message | None:
+    """The fast path: None when nothing was stored (the case is someone else's, missing or closed;
+    or the user is no citizen; or the database is not PostgreSQL)."""
+    if connection.vendor != "postgresql" or not citizen_user.is_citizen:
         return None
-    guard = citizen_open_case_guard(user=citizen_user, case_id=case_id)
-    if guard is None:
-        return None
-    message = message_store_if(guard=guard, sender=citizen_user, body=body)
+    message = message_store_if(
+        thread_of=CITIZEN_OPEN_CASE_THREAD,
+        sender=citizen_user,
+        body=body,
+        case_id=int(case_id),
+        user_id=citizen_user.pk,
+    )
     if message is not None:
         hooks.routing_request(message)
     return message
@@ -297,12 +331,16 @@ def citizen_conversation_start(
 
 
 @transaction.atomic
-def staff_message_send(*, case: Case, sender, body: str, attachments: Iterable = ()) -> Message:
-    """Handler or co-handler writes to the citizen. Anyone else is refused here, whatever the UI
-    showed. The citizen is notified (without content) on commit; routing marks the message routed
+def staff_message_send(
+    *, case: Case, sender, body: str, attachments: Iterable = (), via_mailbox: Mailbox | None = None
+) -> Message:
+    """Handler or co-handler writes to the citizen: the one door for it. Anyone else is refused
+    (NotCaseTeam), whatever the UI showed. The sender's personal mailbox keeps the sent copy; written
+    from a group mailbox (`via_mailbox`), that mailbox gets a read copy too so its members see the
+    answer. The citizen is notified (without content) on commit; routing marks the message routed
     (a staff message to the citizen reaches no staff inbox, but routing's hooks still run)."""
     if not can_send_to_citizen(user=sender, case=case):
-        raise PermissionDenied
+        raise NotCaseTeam
     message = message_store(
         thread=case.thread,
         sender=sender,
@@ -310,6 +348,7 @@ def staff_message_send(*, case: Case, sender, body: str, attachments: Iterable =
         body=body,
         attachments=attachments,
     )
+    sent_copy_add(message=message, mailbox=via_mailbox, user=sender)
     hooks.routing_request(message)
     transaction.on_commit(lambda: _enqueue(notify_citizen, message_id=message.pk))
     return message

@@ -24,14 +24,14 @@ from lifemsg.ratelimits import RATE_LIMITED_MESSAGE, send_rate_exceeded
 from . import selectors
 from .eid_testlogin import citizen_login_test_eid
 from .forms import CitizenMessageForm, ConversationStartForm, NotificationSettingsForm, TestEidLoginForm
-from .models import Citizen, EService
+from .models import Case, Citizen, EService
 from .permissions import access_citizen_attachment, access_citizen_case
 from .services import (
     CaseClosed,
+    CaseNotFound,
     case_mark_read_by_citizen,
+    citizen_case_message_post,
     citizen_conversation_start,
-    citizen_message_send_if_open,
-    citizen_message_write,
     citizen_notification_settings_update,
 )
 
@@ -117,42 +117,50 @@ def _sent(request, case_id: int):
     return redirect(reverse("eservices:case", args=[case_id]) + "#latest")
 
 
+def _case_send(request, form, case_id: int) -> tuple[int | None, Case | None]:
+    """A citizen's send: (None, _) once sent, else the status to show the form again with and the
+    case if it was read already. 404 for a case that is someone else's or missing, 403 for a closed
+    one. A send with files (new or kept) is checked against the case first, so that no file is kept
+    for such a case; a plain one goes straight to the service, which checks the case in the
+    statement that stores it."""
+    plain = not request.FILES and not form.has_kept
+    case = None
+    if not plain:
+        case = access_citizen_case(user=request.user, case_id=case_id, for_page=False)
+        if not case.is_open:
+            raise PermissionDenied
+    refused = _refused_send(request, form)
+    if refused is not None:
+        return refused, case
+    try:
+        citizen_case_message_post(
+            case_id=case_id,
+            citizen_user=request.user,
+            body=form.cleaned_data["body"],
+            files=form.cleaned_data["attachments"],
+            kept=form.kept_uploads(),
+            case=case,
+        )
+    except CaseNotFound:
+        raise Http404
+    except CaseClosed:
+        raise PermissionDenied
+    return None, case
+
+
 @citizen_required
 def case_detail(request, case_id: int):
     """A case's thread: read (marks read for the citizen) and write."""
     form = CitizenMessageForm(request.POST or None, request.FILES or None, user=request.user)
-    status = 200
-    # A plain send (the common one, no files new or kept) is checked first, and then stored in one
-    # statement with the check that the case is the citizen's own and open
-    # (citizen_message_send_if_open). If it is not, nothing is stored and the case is read below to
-    # answer as for any request: 404 for someone else's or a missing case, 403 for a closed one.
-    # A send with files is checked only after that, so that no file is kept for such a case.
-    plain = request.method == "POST" and not request.FILES and not form.has_kept
-    refused = _refused_send(request, form) if plain else None
-    if plain and refused is None:
-        body = form.cleaned_data["body"]
-        if citizen_message_send_if_open(case_id=case_id, citizen_user=request.user, body=body):
-            return _sent(request, case_id)
-    case = access_citizen_case(user=request.user, case_id=case_id, for_page=request.method != "POST")
+    status, case = 200, None
     if request.method == "POST":
-        if not case.is_open:
-            raise PermissionDenied
-        if not plain:
-            refused = _refused_send(request, form)
-        if refused is not None:
-            status = refused
-        else:
-            try:
-                citizen_message_write(
-                    case=case,
-                    citizen_user=request.user,
-                    body=form.cleaned_data["body"],
-                    files=form.cleaned_data["attachments"],
-                    kept=form.kept_uploads(),
-                )
-            except CaseClosed:
-                raise PermissionDenied
-            return _sent(request, case.pk)
+        status, case = _case_send(request, form, case_id)
+        if status is None:
+            return _sent(request, case_id)
+    if case is None:
+        case = access_citizen_case(user=request.user, case_id=case_id, for_page=request.method != "POST")
+    if request.method == "POST" and not case.is_open:
+        raise PermissionDenied
     thread_messages = selectors.citizen_thread_messages(case=case)
     read_before = case.citizen_last_read_at
     new_ids = {

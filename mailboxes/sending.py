@@ -1,8 +1,7 @@
-"""Staff sending, tying the mailbox services to the one routing entry point and to the e-service.
-
-mailboxes.services imports neither absence nor eservices (dependencies point one way); the views call
-these functions, which store through the services and enqueue routing on commit, so an internal
-message to someone away is forwarded exactly as routing decides. Each function is one transaction.
+"""Staff writing internally: store through the services and ask for routing on commit (through the
+core's seam, mailboxes.hooks.routing_request, which absence answers), so an internal message to
+someone away is forwarded exactly as routing decides. Each function is one transaction. Writing to a
+citizen is eservices.services.staff_message_send.
 """
 
 from __future__ import annotations
@@ -12,12 +11,11 @@ from collections.abc import Iterable, Sequence
 from django.db import transaction
 
 from audit.models import AccessLogEntry
-from eservices.services import staff_message_send
 
 from . import hooks
 from .models import Attachment, Delivery, Mailbox, Message
 from .permissions import ThreadAccess
-from .services.messages import internal_reply_store, internal_thread_start, sent_copy_add
+from .services.messages import internal_reply_store, internal_thread_start
 from .services.reads import access_log_citizen_read
 from .services.thread_state import thread_forward
 
@@ -51,17 +49,6 @@ def internal_reply_send(
         attachments=attachments,
     )
     hooks.routing_request(message)
-    return message
-
-
-@transaction.atomic
-def citizen_reply_send(
-    *, access: ThreadAccess, sender, body: str, attachments: Iterable[Attachment] = ()
-) -> Message:
-    """Through the e-service, which refuses (PermissionDenied) anyone but handler and co-handlers.
-    Written from a group mailbox, that mailbox keeps a read copy so its members see the answer."""
-    message = staff_message_send(case=access.case, sender=sender, body=body, attachments=attachments)
-    sent_copy_add(message=message, mailbox=access.mailbox, user=sender)
     return message
 
 

@@ -22,6 +22,7 @@ from accounts.idle import idle_passive
 from audit.models import AccessLogEntry
 from eservices import selectors as case_selectors
 from eservices.permissions import access_case_attachment, access_case_thread, can_send_to_citizen
+from eservices.services import staff_message_send
 from lifemsg.pagination import CountingPaginator
 from lifemsg.ratelimits import RATE_LIMITED_MESSAGE, send_rate_exceeded
 
@@ -35,7 +36,7 @@ from .permissions import (
     access_thread,
     staff_mailbox_required,
 )
-from .sending import citizen_reply_send, internal_message_send, internal_reply_send, thread_forward_by_hand
+from .sending import internal_message_send, internal_reply_send, thread_forward_by_hand
 from .services.deliveries import deliveries_mark_read
 from .services.messages import note_add
 from .services.reads import access_log_citizen_read, access_log_citizen_reads
@@ -268,11 +269,12 @@ def _send_citizen(request, access: ThreadAccess):
         form.add_error(None, RATE_LIMITED_MESSAGE)
         form.keep_uploads()
         return _render_thread(request, access, citizen_form=form, status=429)
-    citizen_reply_send(
-        access=access,
+    staff_message_send(
+        case=access.case,
         sender=request.user,
         body=form.cleaned_data["body"],
         attachments=form.attachments_to_attach(),
+        via_mailbox=access.mailbox,
     )
     messages.success(request, _("Your message has been sent to the citizen."))
     return redirect(_thread_url(access))

@@ -12,6 +12,7 @@ from contextlib import nullcontext
 from django.db import connection, transaction
 from django.utils import timezone
 
+from lifemsg.compiled import CompiledQuery
 from lifemsg.inserts import insert_params, mark_inserted
 
 from ..attachments import attachments_check_attachable
@@ -81,13 +82,16 @@ def _message_insert(message: Message) -> None:
     _message_insert_guarded(message, guard=(f"SELECT %s::{thread_type} AS thread_id", [message.thread_id]))
 
 
-def message_store_if(*, guard: tuple[str, list], sender, body: str) -> Message | None:
+def message_store_if(*, thread_of: CompiledQuery, sender, body: str, **values) -> Message | None:
     """A plain message (no recipients, attachments or sender mailbox: a citizen's send) into the
-    thread that `guard` selects, stored only if the guard finds its row, in the same statement (so
-    nothing can change in between). `guard` is SQL selecting at most one row with a `thread_id`
-    column, and its parameters: a permission check that names the thread (see
-    eservices.permissions.citizen_open_case_guard). Returns the message, or None when the guard found
+    thread that `thread_of` selects with `values`, stored only if it finds that row, in the same
+    statement (so nothing can change in between). `thread_of` is a compiled query (lifemsg.compiled)
+    selecting at most one row with a `thread_id` column: a permission check that names the thread
+    (eservices.permissions.CITIZEN_OPEN_CASE_THREAD). Returns the message, or None when it found
     nothing and nothing was stored. PostgreSQL only."""
+    guard = thread_of.as_sql(**values)
+    if guard is None:
+        return None
     message = Message(sender=sender, body=body, created_at=timezone.now())
     return message if _message_insert_guarded(message, guard=guard) else None
 

@@ -591,9 +591,9 @@ def test_where_the_one_statement_send_is_not_available_the_usual_path_sends_once
 ):
     """On a database without the one-statement send (SQLite, make run) the view reads the case and
     sends the usual way, counting the send against the rate limit once."""
-    from eservices import views
+    from eservices import services
 
-    monkeypatch.setattr(views, "citizen_message_send_if_open", lambda **kwargs: None)
+    monkeypatch.setattr(services, "_citizen_message_send_if_open", lambda **kwargs: None)
     settings.CITIZEN_POST_RATE = "2/h"
     login_citizen(client, case_a.citizen)
     url = reverse("eservices:case", args=[case_a.pk])
