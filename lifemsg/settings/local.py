@@ -11,7 +11,7 @@ EMAIL_FILE_PATH = str(VAR_DIR / "mail")
 
 if CELERY_BROKER_URL == "filesystem://":
     _broker = VAR_DIR / "broker"
-    for _sub in ("queue", "processed", "control"):
+    for _sub in ("queue", "processed", "control", "unreadable"):
         (_broker / _sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker / "queue"),
@@ -20,7 +20,10 @@ if CELERY_BROKER_URL == "filesystem://":
         "store_processed": False,
         "control_folder": str(_broker / "control"),
         "polling_interval": 0.2,
+        "unreadable_folder": str(_broker / "unreadable"),
     }
+    # kombu's filesystem transport with atomic writes and reads that pass over half-written files.
+    CELERY_BROKER_TRANSPORT = "lifemsg.broker:FilesystemTransport"
 
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
