@@ -380,6 +380,13 @@ REST_FRAMEWORK = {
 SPECTACULAR_SETTINGS = {"TITLE": "lifemsg API", "VERSION": "1.0.0"}
 
 ACCESS_LOG_RETENTION_DAYS = env.int("ACCESS_LOG_RETENTION_DAYS", default=5 * 365)
+# The key of the access log's HMAC chain (audit.chain): from the environment, never in the database,
+# so that a database writer without it cannot re-hash a changed chain. Rotation: the new key here,
+# the old one(s) in ACCESS_LOG_HMAC_OLD_KEYS for as long as entries they signed are kept.
+ACCESS_LOG_HMAC_KEY = env.str("ACCESS_LOG_HMAC_KEY", default="")
+ACCESS_LOG_HMAC_OLD_KEYS = env.list("ACCESS_LOG_HMAC_OLD_KEYS", default=[])
+# Entries written before the chain was keyed (plain SHA-256) verify up to this seq and no further.
+ACCESS_LOG_UNKEYED_THROUGH_SEQ = env.int("ACCESS_LOG_UNKEYED_THROUGH_SEQ", default=0)
 MESSAGE_RETENTION_DAYS = env.int("MESSAGE_RETENTION_DAYS", default=10 * 365)
 # Uploads stored for a re-shown form (mailboxes.forms.AttachmentsMixin.keep_uploads) and never sent
 # with a message are removed by the nightly retention once they are this old.
