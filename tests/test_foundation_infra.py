@@ -67,6 +67,7 @@ def production_env(tmp_path: Path, **overrides: str | None) -> dict[str, str]:
     production = {
         "DJANGO_SETTINGS_MODULE": "lifemsg.settings.production",
         "SECRET_KEY": secrets.token_urlsafe(45),  # 60 characters
+        "ACCESS_LOG_HMAC_KEY": secrets.token_urlsafe(32),
         "ALLOWED_HOSTS": "lifemsg.example.se",
         "CSRF_TRUSTED_ORIGINS": "https://lifemsg.example.se",
     }
@@ -95,6 +96,15 @@ def test_production_settings_refuse_to_start_without_a_real_secret_key(tmp_path,
     result = manage("check", env=production_env(tmp_path, SECRET_KEY=secret_key))
     assert result.returncode != 0
     assert "SECRET_KEY" in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize("hmac_key", [None, "", "k" * 31], ids=["unset", "empty", "shorter-than-32"])
+def test_production_settings_refuse_to_start_without_an_access_log_key(tmp_path, hmac_key):
+    if hmac_key is None and (REPO / ".env").exists():
+        pytest.skip("a .env in the checkout may provide ACCESS_LOG_HMAC_KEY")
+    result = manage("check", env=production_env(tmp_path, ACCESS_LOG_HMAC_KEY=hmac_key))
+    assert result.returncode != 0
+    assert "ACCESS_LOG_HMAC_KEY" in result.stderr, result.stderr
 
 
 # --- /healthz ----------------------------------------------------------------------------------
