@@ -3,7 +3,8 @@
 #
 #   docker compose build && docker compose up -d        (docker-compose.yml, settings from .env)
 
-FROM python:3.11-slim
+# Pinned by version; docs/operations.md says how to pin the digest and when to move it.
+FROM python:3.11.11-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
@@ -22,8 +23,9 @@ RUN groupadd --system --gid 10001 lifemsg \
 
 WORKDIR /app
 
-# Dependencies first (cached until pyproject.toml changes); runtime dependencies only.
+# Dependencies first (cached until the lock changes): runtime only, exactly the locked files (hashes).
 COPY pyproject.toml /app/
+COPY requirements/lock.txt /app/requirements/
 COPY scripts/install_deps.py /app/scripts/
 RUN python scripts/install_deps.py && pip check
 
@@ -32,6 +34,10 @@ RUN chmod 0755 /app/scripts/docker-entrypoint.sh \
     && mkdir -p /var/lib/lifemsg/static /var/lib/lifemsg/private \
     && chown -R lifemsg:lifemsg /var/lib/lifemsg \
     && chmod 0750 /var/lib/lifemsg/private
+
+# Static files belong to the image, not to a volume: an upgrade can never serve the old release's files.
+RUN SECRET_KEY=collectstatic-at-build-time-only-never-used-to-sign-anything-000000 \
+    python manage.py collectstatic --noinput --verbosity 0
 
 USER lifemsg:lifemsg
 EXPOSE 8000

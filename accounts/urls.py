@@ -1,4 +1,3 @@
-from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from . import views
@@ -8,7 +7,7 @@ app_name = "accounts"
 urlpatterns = [
     path("", views.home, name="home"),
     path("logga-in/", views.StaffLoginView.as_view(), name="login"),
-    path("logga-ut/", auth_views.LogoutView.as_view(), name="logout"),
+    path("logga-ut/", views.StaffLogoutView.as_view(), name="logout"),
     path("session/keepalive/", views.keepalive, name="keepalive"),
     path("tvastegsverifiering/", views.otp_verify, name="otp_verify"),
     path("tvastegsverifiering/aktivera/", views.otp_setup, name="otp_setup"),

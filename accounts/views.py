@@ -8,12 +8,23 @@ from django.views.decorators.http import require_POST
 from django_otp import login as otp_login
 
 from .forms import StaffAuthenticationForm
+from .oidc.logout import end_session_url
 
 
 class StaffLoginView(auth_views.LoginView):
     template_name = "accounts/login.html"
     authentication_form = StaffAuthenticationForm
     redirect_authenticated_user = True
+
+
+class StaffLogoutView(auth_views.LogoutView):
+    """Logout; after a single sign-on login, at the identity provider too (RP-initiated logout), so
+    that the next person at the computer is asked to log in there rather than let in silently."""
+
+    def post(self, request, *args, **kwargs):
+        provider_url = end_session_url(request)
+        response = super().post(request, *args, **kwargs)
+        return redirect(provider_url) if provider_url else response
 
 
 def _first_reachable(names: list[str]) -> str | None:

@@ -1,5 +1,7 @@
 from django.urls import path
 
+from lifemsg import converters  # noqa: F401  (registers <id:...>)
+
 from . import views
 
 app_name = "administration"
@@ -7,11 +9,11 @@ app_name = "administration"
 urlpatterns = [
     path("", views.units, name="units"),
     path("enheter/export.csv", views.units_export, name="units_export"),
-    path("enheter/<int:pk>/", views.unit, name="unit"),
-    path("enheter/<int:pk>/export.csv", views.unit_export, name="unit_export"),
-    path("enheter/<int:pk>/medlemmar/", views.member_add, name="member_add"),
-    path("enheter/<int:pk>/medlemmar/<int:user_id>/ta-bort/", views.member_remove, name="member_remove"),
-    path("enheter/<int:pk>/atkomst/", views.access_reset, name="access_reset"),
+    path("enheter/<id:pk>/", views.unit, name="unit"),
+    path("enheter/<id:pk>/export.csv", views.unit_export, name="unit_export"),
+    path("enheter/<id:pk>/medlemmar/", views.member_add, name="member_add"),
+    path("enheter/<id:pk>/medlemmar/<id:user_id>/ta-bort/", views.member_remove, name="member_remove"),
+    path("enheter/<id:pk>/atkomst/", views.access_reset, name="access_reset"),
     path("personal/", views.staff, name="staff"),
-    path("personal/<int:user_id>/", views.staff_member, name="staff_member"),
+    path("personal/<id:user_id>/", views.staff_member, name="staff_member"),
 ]

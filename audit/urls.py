@@ -1,5 +1,7 @@
 from django.urls import path
 
+from lifemsg import converters  # noqa: F401  (registers <id:...>)
+
 from . import views
 
 app_name = "audit"
@@ -12,6 +14,6 @@ urlpatterns = [
     path("stickprov/", views.sample, name="sample"),
     path("granskningar/", views.reviews, name="reviews"),
     path("granskningar/ny/", views.review_record, name="review_record"),
-    path("granskningar/<int:pk>/", views.review, name="review"),
+    path("granskningar/<id:pk>/", views.review, name="review"),
     path("andringar/", views.events, name="events"),
 ]

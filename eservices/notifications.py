@@ -27,18 +27,25 @@ class NotificationFailed(Exception):
 
 
 def notification_text() -> tuple[str, str]:
-    subject = _("New message from the municipality")
-    body = _(
-        "You have a new message from the municipality's social services.\n\n"
-        "Log in with e-ID to read it: %(url)s\n\n"
-        "This is an automatic notification; do not reply to it."
-    ) % {"url": settings.CITIZEN_PORTAL_URL}
+    # Only the municipality's name: "social services", a unit or an e-service would itself reveal
+    # contact with social services to whoever reads the citizen's phone or mail (OSL 26:1).
+    names = {"municipality": settings.MUNICIPALITY_NAME, "url": settings.CITIZEN_PORTAL_URL}
+    subject = _("New message from %(municipality)s") % names
+    body = (
+        _(
+            "You have a new message from %(municipality)s.\n\n"
+            "Log in with e-ID to read it: %(url)s\n\n"
+            "This is an automatic notification; do not reply to it."
+        )
+        % names
+    )
     return subject, body
 
 
 def sms_text() -> str:
-    return _("You have a new message from the municipality's social services. Log in: %(url)s") % {
-        "url": settings.CITIZEN_PORTAL_URL
+    return _("You have a new message from %(municipality)s. Log in: %(url)s") % {
+        "municipality": settings.MUNICIPALITY_NAME,
+        "url": settings.CITIZEN_PORTAL_URL,
     }
 
 

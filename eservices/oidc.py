@@ -12,21 +12,21 @@ other. Concretely:
   other backend is ever handed a citizen's authorisation code; the backend sits in
   AUTHENTICATION_BACKENDS only so that sessions it created load, and `authenticate` answers nothing
   unless called by that view;
-- a login is refused unless the ID token is for us (aud/azp, optionally iss), has an accepted
-  assurance level (acr, OIDC_REQUIRED_ACR) and carries a valid personnummer in the configured claim
-  (OIDC_PERSONNUMMER_CLAIM). The citizen is found or created by that personnummer.
+- the provider (discovery from OIDC_OP_ISSUER), client authentication, the ID token checks and the
+  failure log lines are accounts.oidc's, the same as staff SSO's;
+- a login is refused unless the ID token passes those checks, has an accepted assurance level (acr,
+  OIDC_REQUIRED_ACR) and a valid personnummer in the configured claim (OIDC_PERSONNUMMER_CLAIM), from
+  the ID token or the userinfo. The citizen is found or created by that personnummer;
+- a refused or stale callback leaves the session as it was: a logged-in citizen stays logged in, with
+  what their logout at the broker needs.
 """
 
 from __future__ import annotations
 
 import logging
-from urllib.parse import urlencode
 
-import jwt
-import requests
 from django.conf import settings
 from django.contrib import auth, messages
-from django.contrib.auth import get_user_model
 from django.core.exceptions import SuspiciousOperation, ValidationError
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import resolve_url
@@ -37,6 +37,13 @@ from mozilla_django_oidc.utils import import_from_settings
 from mozilla_django_oidc.views import OIDCAuthenticationCallbackView, OIDCAuthenticationRequestView
 
 from accounts.backends import take_session_user
+from accounts.oidc.backend import (
+    LOGIN_FAILURES,
+    ProviderBackendMixin,
+    ProviderLoginViewMixin,
+    log_login_failure,
+)
+from accounts.oidc.logout import end_session_remember
 
 from . import personnummer as pnr
 from .services import citizen_from_eid
@@ -52,16 +59,17 @@ _FIXED = {
     "LOGIN_REDIRECT_URL_FAILURE": "eservices:login",
     "OIDC_REDIRECT_FIELD_NAME": "next",
     "OIDC_CREATE_USER": True,
+    # The ID token is kept for logout by accounts.oidc.logout, not by the library.
+    "OIDC_STORE_ID_TOKEN": False,
+    "OIDC_STORE_ACCESS_TOKEN": False,
 }
+FLOW = "citizen e-ID"
 
 
 def citizen_setting(attr: str, *default):
     """Settings for the citizen flow (mozilla-django-oidc's `get_settings` hook)."""
     if attr in _FIXED:
         return _FIXED[attr]
-    if attr == "OIDC_STORE_ID_TOKEN":
-        # Kept only when it is needed to end the session at the broker on logout.
-        return bool(settings.OIDC_OP_LOGOUT_ENDPOINT)
     return import_from_settings(attr, *default)
 
 
@@ -78,40 +86,25 @@ class LoginRefused(SuspiciousOperation):
         self.reason = reason
 
 
-class CitizenOIDCBackend(OIDCAuthenticationBackend):
-    def __init__(self, *args, **kwargs):
-        # Django instantiates every backend on each staff login too: read the OIDC settings only when
-        # a citizen login actually runs (see authenticate).
-        self.UserModel = get_user_model()
+class CitizenOIDCBackend(ProviderBackendMixin, OIDCAuthenticationBackend):
+    """Django instantiates every backend on each staff login too: the OIDC settings are read only
+    when a citizen login actually runs (ProviderBackendMixin.configure, from authenticate)."""
 
+    flow = FLOW
     get_settings = staticmethod(citizen_setting)
 
     def authenticate(self, request, citizen_oidc: bool = False, **kwargs):
         if not citizen_oidc or request is None or not settings.CITIZEN_OIDC_ENABLED:
             return None
-        super().__init__()
         return super().authenticate(request, **kwargs)
 
     # --- what we accept --------------------------------------------------------------------
 
     def get_userinfo(self, access_token, id_token, payload):
-        if not self.OIDC_OP_USER_ENDPOINT:
-            return {}
-        return super().get_userinfo(access_token, id_token, payload)
+        return self.fetch_userinfo(access_token, payload)
 
     def check_id_token(self, payload: dict) -> None:
-        client_id = self.OIDC_RP_CLIENT_ID
-        audience = payload.get("aud")
-        audiences = [audience] if isinstance(audience, str) else list(audience or [])
-        if client_id not in audiences:
-            raise LoginRefused("token", "ID token audience is not this client")
-        if len(audiences) > 1 and payload.get("azp") != client_id:
-            raise LoginRefused("token", "ID token azp is not this client")
-        issuer = settings.OIDC_OP_ISSUER
-        if issuer and payload.get("iss") != issuer:
-            raise LoginRefused("token", "ID token issuer mismatch")
-        if "exp" not in payload:  # PyJWT checks exp only when present
-            raise LoginRefused("token", "ID token without exp")
+        """What a citizen login needs beyond a valid ID token (accounts.oidc.tokens checked that)."""
         accepted = accepted_acrs()
         if not accepted:
             # Fail closed: without a configured assurance level no e-ID login is accepted.
@@ -122,8 +115,6 @@ class CitizenOIDCBackend(OIDCAuthenticationBackend):
 
     def citizen_claims(self, payload: dict, userinfo: dict) -> tuple[str, str, str]:
         """(personnummer, first name, last name) from the validated ID token and userinfo."""
-        if userinfo and payload.get("sub") and userinfo.get("sub") not in (None, payload.get("sub")):
-            raise LoginRefused("token", "userinfo sub differs from the ID token's")
         claim = settings.OIDC_PERSONNUMMER_CLAIM
         raw = payload.get(claim) or userinfo.get(claim)
         if not raw or not isinstance(raw, str):
@@ -190,10 +181,17 @@ class CitizenOIDCEnabledMixin:
         return super().dispatch(request, *args, **kwargs)
 
 
-class CitizenOIDCAuthenticationRequestView(CitizenOIDCEnabledMixin, OIDCAuthenticationRequestView):
+class CitizenOIDCAuthenticationRequestView(
+    CitizenOIDCEnabledMixin, ProviderLoginViewMixin, OIDCAuthenticationRequestView
+):
     """Sends the citizen to the e-ID broker (state, nonce and PKCE kept in the session)."""
 
+    flow = FLOW
     get_settings = staticmethod(citizen_setting)
+
+    def provider_unavailable(self, request):
+        messages.error(request, _("The e-ID service cannot be reached right now. Please try again later."))
+        return HttpResponseRedirect(resolve_url("eservices:login"))
 
     def get_extra_params(self, request) -> dict:
         params = dict(super().get_extra_params(request))
@@ -218,7 +216,8 @@ class CitizenOIDCCallbackView(CitizenOIDCEnabledMixin, OIDCAuthenticationCallbac
         return resolve_url("eservices:portal")
 
     def login_failure(self, reason: str | None = None):
-        self.request.session.pop("oidc_id_token", None)
+        # The session is left as it is: a citizen already logged in stays so (a Back to an old
+        # callback URL must not cost them their logout at the broker).
         messages.error(self.request, _refusal_message(reason))
         return HttpResponseRedirect(resolve_url("eservices:login"))
 
@@ -227,6 +226,13 @@ class CitizenOIDCCallbackView(CitizenOIDCEnabledMixin, OIDCAuthenticationCallbac
         if request.user.is_authenticated and request.user.pk != self.user.pk:
             auth.logout(request)
         auth.login(request, self.user, backend=CITIZEN_BACKEND)
+        end_session_remember(
+            request,
+            provider=self.backend.provider,
+            id_token=self.backend.id_token,
+            client_id=self.backend.OIDC_RP_CLIENT_ID,
+            return_to=resolve_url("eservices:login"),
+        )
         return HttpResponseRedirect(self.success_url)
 
     def get(self, request):
@@ -238,40 +244,26 @@ class CitizenOIDCCallbackView(CitizenOIDCEnabledMixin, OIDCAuthenticationCallbac
             request.session["oidc_states"] = states
             request.session.save()
         if request.GET.get("error"):
-            if request.user.is_authenticated:
-                auth.logout(request)
+            logger.info("%s: the broker answered %s", FLOW, request.GET.get("error")[:100])
             cancelled = request.GET.get("error") in ("access_denied", "login_required", "cancelled")
             return self.login_failure("cancelled" if cancelled else None)
         if entry is None or not request.GET.get("code"):
             return self.login_failure()
-        backend = CitizenOIDCBackend()
+        self.backend = CitizenOIDCBackend()
         try:
-            user = backend.authenticate(
+            user = self.backend.authenticate(
                 request,
                 citizen_oidc=True,
                 nonce=entry.get("nonce"),
                 code_verifier=entry.get("code_verifier"),
             )
-        except (SuspiciousOperation, requests.RequestException, jwt.PyJWTError, KeyError, ValueError) as exc:
-            logger.warning("citizen e-ID login failed: %s", type(exc).__name__)
+        except LOGIN_FAILURES as exc:
+            log_login_failure(FLOW, exc)
             user = None
         if user is None:
             reason = getattr(request, "citizen_oidc_refusal", None)
-            logger.info("citizen e-ID login refused (%s)", reason or "token")
+            if reason:
+                logger.warning("%s login refused: %s", FLOW, reason)
             return self.login_failure(reason)
         self.user = user
         return self.login_success()
-
-
-def broker_logout_url(request, id_token: str | None) -> str | None:
-    """Where to send a citizen on logout to end the e-ID session at the broker too (shared
-    computers), if the broker has an end-session endpoint configured."""
-    endpoint = settings.OIDC_OP_LOGOUT_ENDPOINT
-    if not endpoint or not id_token:
-        return None
-    params = {
-        "id_token_hint": id_token,
-        "post_logout_redirect_uri": request.build_absolute_uri(resolve_url("eservices:login")),
-        "client_id": settings.OIDC_RP_CLIENT_ID,
-    }
-    return f"{endpoint}?{urlencode(params)}"

@@ -20,13 +20,13 @@ from django.views.decorators.http import require_POST
 
 from absence.selectors import handler_is_away
 from accounts.backends import MODEL_BACKEND
+from accounts.oidc.logout import end_session_url
 from lifemsg.ratelimits import RATE_LIMITED_MESSAGE, send_rate_exceeded
 
 from . import selectors
 from .eid_testlogin import citizen_login_test_eid
 from .forms import CitizenMessageForm, ConversationStartForm, NotificationSettingsForm, TestEidLoginForm
 from .models import Citizen, EService
-from .oidc import broker_logout_url
 from .permissions import access_citizen_attachment, access_citizen_case
 from .services import (
     CaseClosed,
@@ -89,13 +89,12 @@ def citizen_login(request):
 
 @require_POST
 def citizen_logout(request):
-    id_token = request.session.get("oidc_id_token")
-    broker_url = broker_logout_url(request, id_token)
+    # Also at the e-ID broker when it has an end-session endpoint: otherwise the next person at a
+    # shared computer would be let in as this citizen without being asked (accounts.oidc.logout).
+    broker_url = end_session_url(request)
     logout(request)
-    if broker_url:
-        return redirect(broker_url)
     messages.success(request, _("You are logged out."))
-    return redirect("eservices:login")
+    return redirect(broker_url or "eservices:login")
 
 
 # --- portal ----------------------------------------------------------------------------------

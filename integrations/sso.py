@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import logging
 
-import jwt
-import requests
 from django.conf import settings
 from django.contrib import auth
 from django.contrib.auth import get_user_model
@@ -34,6 +32,13 @@ from mozilla_django_oidc.views import OIDCAuthenticationCallbackView, OIDCAuthen
 
 from accounts import roles
 from accounts.backends import MODEL_BACKEND
+from accounts.oidc.backend import (
+    LOGIN_FAILURES,
+    ProviderBackendMixin,
+    ProviderLoginViewMixin,
+    log_login_failure,
+)
+from accounts.oidc.logout import end_session_remember
 from audit.services import audit_event_record
 from mailboxes.models import Unit, UnitMembership
 from mailboxes.services import mailbox_personal_for, membership_add, membership_remove
@@ -44,6 +49,7 @@ SESSION_BACKEND = MODEL_BACKEND
 # Set in the session of a staff SSO login: the IdP did the multi-factor, so lifemsg's own second
 # factor (accounts, STAFF_OTP_ENABLED) need not ask again.
 SSO_SESSION_KEY = "staff_sso_login"
+FLOW = "staff SSO"
 
 # Library settings that staff SSO fixes rather than reads from the environment.
 _FIXED = {
@@ -96,34 +102,17 @@ def claim_groups(claims: dict) -> set[str]:
     return {str(v) for v in value}
 
 
-class StaffOIDCBackend(OIDCAuthenticationBackend):
-    """Staff backend: STAFF_OIDC_* settings, audience and issuer checked, staff users only."""
+class StaffOIDCBackend(ProviderBackendMixin, OIDCAuthenticationBackend):
+    """Staff backend: STAFF_OIDC_* settings, the ID token checked as the citizens' is
+    (accounts.oidc.tokens), staff users only."""
 
+    flow = FLOW
     get_settings = staticmethod(staff_oidc_setting)
 
-    def verify_token(self, token, **kwargs):
-        payload = super().verify_token(token, **kwargs)
-        # The library leaves the audience unchecked; a token minted for another client of the same
-        # IdP must not log anyone in here.
-        audience = payload.get("aud")
-        audiences = audience if isinstance(audience, list) else [audience]
-        if self.OIDC_RP_CLIENT_ID not in audiences:
-            raise SuspiciousOperation("ID token audience is not this client")
-        issuer = self.get_settings("OIDC_OP_ISSUER", "")
-        if issuer and payload.get("iss") != issuer:
-            raise SuspiciousOperation("ID token issuer mismatch")
-        return payload
-
     def get_userinfo(self, access_token, id_token, payload):
-        """Claims of the ID token, completed by the userinfo endpoint when one is configured (Entra
-        ID puts groups in the ID token only)."""
-        claims = dict(payload)
-        if self.OIDC_OP_USER_ENDPOINT:
-            userinfo = super().get_userinfo(access_token, id_token, payload)
-            if userinfo.get("sub") != payload.get("sub"):
-                raise SuspiciousOperation("userinfo is about another subject")
-            claims.update(userinfo)
-        return claims
+        """Claims of the ID token, completed by the userinfo endpoint when the provider has one
+        (Entra ID puts groups in the ID token only)."""
+        return {**payload, **self.fetch_userinfo(access_token, payload)}
 
     def verify_claims(self, claims) -> bool:
         if not str(claims.get(settings.STAFF_OIDC_USERNAME_CLAIM) or "").strip():
@@ -234,15 +223,19 @@ def staff_access_sync(*, user, groups: set[str]) -> None:
         )
 
 
-class StaffSSOLoginView(OIDCAuthenticationRequestView):
+class StaffSSOLoginView(ProviderLoginViewMixin, OIDCAuthenticationRequestView):
     """/sso/logga-in/: redirect to the IdP (state, nonce and PKCE kept in the session)."""
 
+    flow = FLOW
     get_settings = staticmethod(staff_oidc_setting)
 
     def get(self, request):
         if not settings.STAFF_OIDC_ENABLED:
             raise Http404
         return super().get(request)
+
+    def provider_unavailable(self, request):
+        return sso_failed(request)
 
 
 class StaffSSOCallbackView(OIDCAuthenticationCallbackView):
@@ -260,7 +253,7 @@ class StaffSSOCallbackView(OIDCAuthenticationCallbackView):
         states = request.session.get("oidc_states") or {}
         state = request.GET.get("state")
         if request.GET.get("error"):
-            logger.info("staff SSO: IdP answered error %s", request.GET.get("error")[:100])
+            logger.info("%s: the IdP answered %s", FLOW, request.GET.get("error")[:100])
             if state in states:
                 del request.session["oidc_states"][state]
                 request.session.save()
@@ -271,12 +264,13 @@ class StaffSSOCallbackView(OIDCAuthenticationCallbackView):
         entry = request.session["oidc_states"].pop(state)
         request.session.modified = True
         request.session.save()
+        backend = StaffOIDCBackend()
         try:
-            user = StaffOIDCBackend().authenticate(
+            user = backend.authenticate(
                 request, nonce=entry.get("nonce"), code_verifier=entry.get("code_verifier")
             )
-        except (SuspiciousOperation, requests.RequestException, jwt.PyJWTError, KeyError, ValueError) as exc:
-            logger.warning("staff SSO failed: %s", exc)
+        except LOGIN_FAILURES as exc:
+            log_login_failure(FLOW, exc)
             user = None
         if user is None or not user.is_active or not user.is_staff_user:
             return self.login_failure()
@@ -285,7 +279,15 @@ class StaffSSOCallbackView(OIDCAuthenticationCallbackView):
         user.backend = SESSION_BACKEND
         self.user = user
         response = self.login_success()
-        request.session[SSO_SESSION_KEY] = True  # after login(): the session key was rotated
+        # After login(): the session key was rotated.
+        request.session[SSO_SESSION_KEY] = True
+        end_session_remember(
+            request,
+            provider=backend.provider,
+            id_token=backend.id_token,
+            client_id=backend.OIDC_RP_CLIENT_ID,
+            return_to=reverse("accounts:login"),
+        )
         return response
 
 

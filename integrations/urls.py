@@ -1,6 +1,8 @@
 from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView
 
+from lifemsg import converters  # noqa: F401  (registers <id:...>)
+
 from . import sso, views
 from .api import views as api
 from .models import EXTERNAL_ID_PATTERN
@@ -21,5 +23,5 @@ urlpatterns = [
     path("sso/callback/", sso.StaffSSOCallbackView.as_view(), name="sso_callback"),
     path("sso/misslyckades/", sso.sso_failed, name="sso_failed"),
     # Export to the case file
-    path("journalforing/trad/<int:thread_id>/", views.export_thread, name="export_thread"),
+    path("journalforing/trad/<id:thread_id>/", views.export_thread, name="export_thread"),
 ]

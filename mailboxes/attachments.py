@@ -4,7 +4,7 @@ are stored under PRIVATE_MEDIA_ROOT with a random name and only ever served by a
 
 from __future__ import annotations
 
-import zipfile
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -15,6 +15,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext_lazy as _
 
+from .archives import UnsafeArchive, zip_office_type
 from .models import Attachment
 
 
@@ -41,16 +42,59 @@ ALLOWED: dict[str, str] = {
     "application/vnd.oasis.opendocument.text": "OpenDocument",
     "application/vnd.oasis.opendocument.spreadsheet": "OpenDocument",
 }
-OOXML = {
-    "word/": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-    "xl/": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    "ppt/": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
-}
-ODF = {
-    b"application/vnd.oasis.opendocument.text": "application/vnd.oasis.opendocument.text",
-    b"application/vnd.oasis.opendocument.spreadsheet": "application/vnd.oasis.opendocument.spreadsheet",
-}
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+# The extension a stored file gets for its detected type; the first is used when the name has none
+# of them (a PDF named report.html is stored as report.pdf).
+EXTENSIONS: dict[str, tuple[str, ...]] = {
+    "application/pdf": (".pdf",),
+    "image/jpeg": (".jpg", ".jpeg"),
+    "image/png": (".png",),
+    "image/gif": (".gif",),
+    "image/heic": (".heic", ".heif"),
+    "image/webp": (".webp",),
+    "application/msword": (".doc",),
+    "application/vnd.ms-excel": (".xls",),
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": (".docx",),
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": (".xlsx",),
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation": (".pptx",),
+    "application/vnd.oasis.opendocument.text": (".odt",),
+    "application/vnd.oasis.opendocument.spreadsheet": (".ods",),
+}
+# Control and format characters (Unicode Cc, Cf: bidirectional overrides, zero-width characters),
+# line and paragraph separators, and path separators never belong in a file name.
+UNSAFE_IN_NAMES = {"Cc", "Cf", "Zl", "Zp"}
+FALLBACK_STEM = "bilaga"
+
+
+def clean_filename(name: str | None) -> str:
+    """The name as a person should see it: without control or bidirectional characters (so that
+    "photo" + U+202E + "gpj.exe" cannot show as "photoexe.jpg") and without any folder part."""
+    name = unicodedata.normalize("NFC", name or "")
+    name = "".join(c for c in name if unicodedata.category(c) not in UNSAFE_IN_NAMES)
+    return name.replace("/", "").replace("\\", "").strip()
+
+
+def _looks_like_extension(text: str) -> bool:
+    return 0 < len(text) <= 5 and text.isalnum() and not text.isdigit()
+
+
+def stored_filename(name: str | None, content_type: str) -> str:
+    """The clean name with the extension of the detected type, at most 200 characters."""
+    name = clean_filename(name)
+    extensions = EXTENSIONS.get(content_type)
+    if not extensions:  # a type allowed once and no longer: only cleaned
+        return (name.strip(" .") or FALLBACK_STEM)[:200]
+    stem, dot, extension = name.rpartition(".")
+    if not dot:
+        stem, extension = name, extensions[0]
+    elif f".{extension.lower()}" in extensions:
+        extension = f".{extension}"  # kept as written (.JPEG)
+    elif not _looks_like_extension(extension):
+        stem, extension = name, extensions[0]  # "Ansökan 2026.01.15" keeps its date
+    else:
+        extension = extensions[0]  # another type's extension is replaced (report.html -> report.pdf)
+    stem = stem.strip(" .") or FALLBACK_STEM
+    return stem[: 200 - len(extension)] + extension
 
 
 def _office_type(upload) -> str | None:
@@ -60,19 +104,7 @@ def _office_type(upload) -> str | None:
     if head == OLE_MAGIC:  # legacy .doc/.xls compound file
         name = (upload.name or "").lower()
         return "application/vnd.ms-excel" if name.endswith(".xls") else "application/msword"
-    try:
-        with zipfile.ZipFile(upload) as archive:
-            names = archive.namelist()
-            if "mimetype" in names:
-                return ODF.get(archive.read("mimetype").strip())
-            for prefix, content_type in OOXML.items():
-                if "[Content_Types].xml" in names and any(n.startswith(prefix) for n in names):
-                    return content_type
-    except zipfile.BadZipFile:
-        return None
-    finally:
-        upload.seek(0)
-    return None
+    return zip_office_type(upload)
 
 
 def detect_content_type(upload) -> str | None:
@@ -96,24 +128,35 @@ def allowed_labels() -> str:
 
 def validate_upload(upload) -> str:
     """Return the content type, or raise ValidationError with a message for the user."""
+    name = clean_filename(upload.name)
     if upload.size > settings.ATTACHMENT_MAX_BYTES:
         raise ValidationError(
             _("The file “%(name)s” is %(size)s; the limit is %(limit)s."),
             code="too_large",
             params={
-                "name": upload.name,
+                "name": name,
                 "size": filesizeformat(upload.size),
                 "limit": filesizeformat(settings.ATTACHMENT_MAX_BYTES),
             },
         )
     if upload.size == 0:
-        raise ValidationError(_("The file “%(name)s” is empty."), code="empty", params={"name": upload.name})
-    content_type = detect_content_type(upload)
+        raise ValidationError(_("The file “%(name)s” is empty."), code="empty", params={"name": name})
+    try:
+        content_type = detect_content_type(upload)
+    except UnsafeArchive:
+        raise ValidationError(
+            _(
+                "The file “%(name)s” could not be checked: it is damaged or unpacks to far more than "
+                "its size. Save it again, or send it as a PDF."
+            ),
+            code="unsafe_archive",
+            params={"name": name},
+        ) from None
     if content_type is None:
         raise ValidationError(
             _("The file “%(name)s” is not an allowed type. Allowed: %(types)s."),
             code="forbidden_type",
-            params={"name": upload.name, "types": allowed_labels()},
+            params={"name": name, "types": allowed_labels()},
         )
     return content_type
 
@@ -170,12 +213,12 @@ def attachments_store(files: Sequence[tuple], *, uploaded_by=None) -> list[Attac
     stored = []
     for upload, content_type in files:
         attachment = Attachment(
-            filename=(upload.name or "bilaga")[-200:],
+            filename=stored_filename(upload.name, content_type),
             content_type=content_type,
             size=upload.size,
             uploaded_by=uploaded_by if getattr(uploaded_by, "pk", None) else None,
         )
-        attachment.file.save(upload.name or "bilaga", upload, save=False)
+        attachment.file.save(attachment.filename, upload, save=False)
         attachment.save()
         stored.append(attachment)
     return stored

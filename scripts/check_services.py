@@ -30,7 +30,7 @@ Start them, then run `make test` again. Either
       redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no
 
   or with Docker (docker-compose.yml; needs a .env, see .env.example):
-      docker compose up -d db redis
+      docker compose -f docker-compose.yml -f docker-compose.dev.yml up -d db redis
       export DATABASE_URL=postgres://lifemsg:<POSTGRES_PASSWORD>@127.0.0.1:5432/lifemsg
       export REDIS_URL=redis://:<REDIS_PASSWORD>@127.0.0.1:6379/15
 

@@ -4,12 +4,17 @@
 `make run` calls this after migrate and seed_demo. It starts, each in its own process group,
 
     web     manage.py runserver HOST:PORT          (Django's development server)
-    worker  celery -A lifemsg worker -B            (worker with embedded beat)
+    worker  celery -A lifemsg worker
+    beat    celery -A lifemsg beat                 (the sweeps and absence ticks)
 
-prefixes their output with the service name, prints the address once the web server answers, and
-on Ctrl-C / SIGTERM (or when either process dies) stops both: SIGTERM first (Celery finishes the
-task in hand, a warm shutdown takes a few seconds), SIGKILL for whatever is left after a grace
-period. A second Ctrl-C skips the grace period.
+prefixes their output with the service name and prints the address once the web server answers.
+A worker or beat that dies is started again, with a line saying so, after a pause that doubles with
+each quick death (1 s up to 30 s; back to 1 s once it has run a minute), so a crash loop does not
+spin; the web server dying stops everything. Ctrl-C / SIGTERM stops all: SIGTERM first (Celery
+finishes the task in hand, a warm shutdown takes a few seconds), SIGKILL for whatever is left after a
+grace period. A second Ctrl-C skips the grace period.
+
+Kept rather than honcho (issue 22): honcho stops everything when one process exits and restarts none.
 """
 
 from __future__ import annotations
@@ -23,11 +28,14 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 GRACE_SECONDS = 15
-COLOURS = {"web": "\033[36m", "worker": "\033[35m"}
+# Restart pauses: the first, the longest, and how long a process must run for the next to be the first.
+RESTART_FIRST_S, RESTART_MAX_S, RESTART_STABLE_S = 1.0, 30.0, 60.0
+COLOURS = {"web": "\033[36m", "worker": "\033[35m", "beat": "\033[33m"}
 RESET = "\033[0m"
 print_lock = threading.Lock()
 
@@ -54,20 +62,45 @@ def port_in_use(host: str, port: int) -> bool:
         return sock.connect_ex((host, port)) == 0
 
 
+def exit_reason(code: int) -> str:
+    if code < 0:
+        with contextlib.suppress(ValueError):
+            return f"killed by {signal.Signals(-code).name}"
+    return f"exited with status {code}"
+
+
+@dataclass
+class Service:
+    name: str
+    argv: list[str]
+    restart: bool  # started again when it dies (worker, beat); else its death stops everything (web)
+    proc: subprocess.Popen | None = None
+    started_at: float = 0.0
+    restart_at: float | None = None
+    delay: float = 0.0
+    restarts: int = 0
+
+
 class Supervisor:
     def __init__(self, host: str, port: int, logins: Path | None):
         self.host, self.port, self.logins = host, port, logins
-        self.children: dict[str, subprocess.Popen] = {}
+        python = sys.executable
+        celery = [python, "-m", "celery", "-A", "lifemsg"]
+        self.services = [
+            Service("web", [python, "manage.py", "runserver", f"{host}:{port}"], restart=False),
+            Service("worker", [*celery, "worker", "-l", "info", "--concurrency", "2"], restart=True),
+            Service("beat", [*celery, "beat", "-l", "info"], restart=True),
+        ]
         self.stopping = threading.Event()
         self.hurry = threading.Event()
         self.tty = sys.stdout.isatty()
 
-    def start(self, name: str, argv: list[str]) -> None:
+    def start(self, service: Service) -> None:
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         if self.tty:
             env.setdefault("FORCE_COLOR", "1")
         proc = subprocess.Popen(  # noqa: S603 (fixed argv, no shell)
-            argv,
+            service.argv,
             cwd=ROOT,
             env=env,
             stdin=subprocess.DEVNULL,
@@ -75,8 +108,10 @@ class Supervisor:
             stderr=subprocess.STDOUT,
             start_new_session=True,  # own process group: the terminal's Ctrl-C comes to us only
         )
-        self.children[name] = proc
-        threading.Thread(target=pump, args=(name, proc.stdout, self.tty), daemon=True).start()
+        service.proc, service.started_at, service.restart_at = proc, time.monotonic(), None
+        threading.Thread(target=pump, args=(service.name, proc.stdout, self.tty), daemon=True).start()
+        if service.name != "web":
+            say(f"{service.name} started (pid {proc.pid})")
 
     def on_signal(self, signum, _frame) -> None:
         if self.stopping.is_set():
@@ -104,8 +139,6 @@ class Supervisor:
             if port_in_use(self.host, self.port):
                 self.banner()
                 return
-            if any(proc.poll() is not None for proc in self.children.values()):
-                return
             time.sleep(0.3)
 
     def run(self) -> int:
@@ -116,52 +149,72 @@ class Supervisor:
         signal.signal(signal.SIGINT, self.on_signal)
         signal.signal(signal.SIGTERM, self.on_signal)
         signal.signal(signal.SIGHUP, self.on_signal)
-        python = sys.executable
-        self.start("web", [python, "manage.py", "runserver", f"{self.host}:{self.port}"])
-        self.start(
-            "worker",
-            [python, "-m", "celery", "-A", "lifemsg", "worker", "-B", "-l", "info", "--concurrency", "2"],
-        )
+        for service in self.services:
+            self.start(service)
         threading.Thread(target=self.wait_for_web, daemon=True).start()
-
-        failed = None
+        failed = False
         while not self.stopping.is_set():
-            for name, proc in self.children.items():
-                if proc.poll() is not None:
-                    failed = name
-                    say(f"{name} exited with status {proc.returncode}; stopping the rest.")
+            for service in self.services:
+                if not self.watch(service):
+                    failed = True
                     self.stopping.set()
                     break
             self.stopping.wait(0.3)
         self.stop_all()
         return 1 if failed else 0
 
+    def watch(self, service: Service) -> bool:
+        """Start again a restartable service that died, once its pause is over. False: stop all."""
+        now = time.monotonic()
+        if service.proc is None:
+            if service.restart_at is not None and now >= service.restart_at:
+                self.start(service)
+            return True
+        code = service.proc.poll()
+        if code is None:
+            return True
+        if not service.restart:
+            say(f"{service.name} {exit_reason(code)}; stopping the rest.")
+            return False
+        # What the dead main process leaves in its group (Celery's pool processes) goes with it.
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(service.proc.pid, signal.SIGKILL)
+        stable = now - service.started_at >= RESTART_STABLE_S
+        quick_again = service.delay and not stable
+        service.delay = min(service.delay * 2, RESTART_MAX_S) if quick_again else RESTART_FIRST_S
+        service.restarts += 1
+        service.proc, service.restart_at = None, now + service.delay
+        say(
+            f"{service.name} {exit_reason(code)}; restarting it in {service.delay:.0f} s "
+            f"(restart {service.restarts})."
+        )
+        return True
+
     def stop_all(self) -> None:
-        for name, proc in self.children.items():
-            if proc.poll() is None:
-                # Celery: SIGTERM to the main process is a warm shutdown that takes beat and the
-                # pool with it. runserver: its autoreloader parent and the serving child share the
-                # group, so the whole group gets the signal.
-                try:
-                    if name == "worker":
-                        proc.send_signal(signal.SIGTERM)
+        running = [s for s in self.services if s.proc is not None]
+        for service in running:
+            if service.proc.poll() is None:
+                # Celery: SIGTERM to the main process is a warm shutdown that takes the pool with it.
+                # runserver: its autoreloader parent and the serving child share the group, so the
+                # whole group gets the signal.
+                with contextlib.suppress(ProcessLookupError):
+                    if service.name == "web":
+                        os.killpg(service.proc.pid, signal.SIGTERM)
                     else:
-                        os.killpg(proc.pid, signal.SIGTERM)
-                except ProcessLookupError:
-                    pass
+                        service.proc.send_signal(signal.SIGTERM)
         deadline = time.monotonic() + GRACE_SECONDS
         while time.monotonic() < deadline and not self.hurry.is_set():
-            if all(proc.poll() is not None for proc in self.children.values()):
+            if all(s.proc.poll() is not None for s in running):
                 break
             time.sleep(0.2)
-        for name, proc in self.children.items():
-            if proc.poll() is None:
-                say(f"{name} did not stop in time; killing it.")
+        for service in running:
+            if service.proc.poll() is None:
+                say(f"{service.name} did not stop in time; killing it.")
             # Anything left in the group (runserver's child, Celery pool processes) goes too.
             with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(proc.pid, signal.SIGKILL)
-        for proc in self.children.values():
-            proc.wait()
+                os.killpg(service.proc.pid, signal.SIGKILL)
+        for service in running:
+            service.proc.wait()
         say("stopped.")
 
 

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Container entry point (Dockerfile). The first argument chooses the role:
-#   web            migrate, collectstatic, deployment checks, then gunicorn on :8000
+#   web            migrate, deployment checks, then gunicorn on :8000 (static files are in the image)
 #   worker         Celery worker
 #   beat           Celery beat (run exactly one)
 #   manage ARGS    python manage.py ARGS   (e.g. docker compose run --rm web manage createsuperuser)
@@ -19,7 +19,6 @@ web)
     if [ "${MIGRATE_ON_START:-1}" = "1" ]; then
         python manage.py migrate --noinput
     fi
-    python manage.py collectstatic --noinput --verbosity 0
     python manage.py check --deploy --fail-level ERROR
     exec gunicorn lifemsg.wsgi:application \
         --bind "${GUNICORN_BIND:-0.0.0.0:8000}" \

@@ -12,6 +12,7 @@ from django.test import Client
 
 from accounts import roles
 from tests import factories
+from tests.openid_provider import browser_openid_provider, openid_provider, provider_clock  # noqa: F401
 
 CHROMIUM = "/usr/bin/chromium"
 

@@ -67,6 +67,7 @@ def production_env(tmp_path: Path, **overrides: str | None) -> dict[str, str]:
     production = {
         "DJANGO_SETTINGS_MODULE": "lifemsg.settings.production",
         "SECRET_KEY": secrets.token_urlsafe(45),  # 60 characters
+        "ACCESS_LOG_HMAC_KEY": secrets.token_urlsafe(32),
         "ALLOWED_HOSTS": "lifemsg.example.se",
         "CSRF_TRUSTED_ORIGINS": "https://lifemsg.example.se",
     }
@@ -95,6 +96,15 @@ def test_production_settings_refuse_to_start_without_a_real_secret_key(tmp_path,
     result = manage("check", env=production_env(tmp_path, SECRET_KEY=secret_key))
     assert result.returncode != 0
     assert "SECRET_KEY" in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize("hmac_key", [None, "", "k" * 31], ids=["unset", "empty", "shorter-than-32"])
+def test_production_settings_refuse_to_start_without_an_access_log_key(tmp_path, hmac_key):
+    if hmac_key is None and (REPO / ".env").exists():
+        pytest.skip("a .env in the checkout may provide ACCESS_LOG_HMAC_KEY")
+    result = manage("check", env=production_env(tmp_path, ACCESS_LOG_HMAC_KEY=hmac_key))
+    assert result.returncode != 0
+    assert "ACCESS_LOG_HMAC_KEY" in result.stderr, result.stderr
 
 
 # --- /healthz ----------------------------------------------------------------------------------
@@ -227,7 +237,7 @@ def test_service_check_fails_fast_with_directions(tmp_path):
     assert time.monotonic() - started < 10
     assert "PostgreSQL is not reachable" in result.stderr
     assert "Redis is not reachable" in result.stderr
-    assert "docker compose up -d db redis" in result.stderr
+    assert "docker-compose.dev.yml up -d db redis" in result.stderr
     assert "pg_ctlcluster --skip-systemctl-redirect" in result.stderr
     assert "redis-server --daemonize yes" in result.stderr
 
@@ -282,24 +292,44 @@ def test_compose_file_has_the_production_shape():
         assert services[name]["environment"]["DJANGO_SETTINGS_MODULE"] == "lifemsg.settings.production"
         assert services[name]["env_file"] == ".env"
     assert services["web"]["ports"] == ["127.0.0.1:${WEB_PUBLISH_PORT:-8000}:8000"]
-    assert services["db"]["image"].startswith("postgres:16")
-    assert services["redis"]["image"].startswith("redis:7")
-    for name in ("web", "db", "redis"):
-        assert "healthcheck" in services[name]
-    assert set(compose["volumes"]) >= {"pgdata", "private", "static"}
-    for published in services["db"]["ports"] + services["redis"]["ports"]:
-        assert published.startswith("127.0.0.1:")  # never on a public interface
+    assert services["db"]["image"].startswith("postgres:16.")  # a pinned version, not a moving tag
+    assert services["redis"]["image"].startswith("redis:7.")
+    assert services["backup"]["image"] == services["db"]["image"]  # pg_dump of the server's version
+    for name in ("web", "db", "redis", "backup"):
+        assert "healthcheck" in services[name], name
+    assert set(compose["volumes"]) >= {"pgdata", "private", "backups"}
+    # Static files come with the image; a volume would keep serving an old release's files.
+    assert "static" not in compose["volumes"]
 
 
-def test_install_deps_reads_pyproject():
+def test_compose_publishes_no_database_or_redis_port():
+    compose = yaml.safe_load((REPO / "docker-compose.yml").read_text())
+    published = {name for name, service in compose["services"].items() if "ports" in service}
+    assert published == {"web"}
+    dev = yaml.safe_load((REPO / "docker-compose.dev.yml").read_text())
+    for name in ("db", "redis"):
+        for port in dev["services"][name]["ports"]:
+            assert port.startswith("127.0.0.1:")  # even in development never on a public interface
+
+
+def test_the_image_is_pinned_and_collects_static_files_at_build_time():
+    dockerfile = (REPO / "Dockerfile").read_text()
+    assert re.search(r"^FROM python:3\.11\.\d+-slim-bookworm", dockerfile, re.M)
+    assert "collectstatic" in dockerfile
+    assert "collectstatic" not in (REPO / "scripts" / "docker-entrypoint.sh").read_text()
+
+
+def test_install_deps_refuses_a_lock_that_lacks_a_declared_dependency(tmp_path):
+    # The dev lock less Django: pyproject.toml declares it, so nothing is installed.
+    lock = (REPO / "requirements" / "lock-dev.txt").read_text(encoding="utf-8")
+    stale = tmp_path / "lock.txt"
+    stale.write_text(lock.replace("\ndjango==", "\nnot-django=="), encoding="utf-8")
     result = subprocess.run(
-        [sys.executable, "scripts/install_deps.py", "--extra", "dev", "--print"],
+        [sys.executable, "scripts/install_deps.py", "--lock", str(stale)],
         cwd=REPO,
         capture_output=True,
         text=True,
         timeout=30,
     )
-    assert result.returncode == 0, result.stderr
-    requirements = result.stdout.split("\n")
-    assert any(line.startswith("Django") for line in requirements)
-    assert any(line.startswith("pytest-django") for line in requirements)
+    assert result.returncode == 1
+    assert "lacks django: run `make lock`" in result.stderr

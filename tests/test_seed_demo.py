@@ -7,6 +7,7 @@ from stdnum.se import personnummer
 
 from accounts import roles
 from eservices.models import Case, Citizen, EService
+from lifemsg.demo import data
 from mailboxes.models import Delivery, Mailbox, Message, Thread, Unit, UnitMembership
 
 SEED_UNITS = {
@@ -87,3 +88,17 @@ def test_demo_password_comes_from_environment(monkeypatch):
     call_command("seed_demo", stdout=StringIO())
     user = get_user_model().objects.get(username="anna.andersson")
     assert user.check_password("another-demo-pass-123")
+
+
+def test_seed_demo_prints_every_demo_login(monkeypatch):
+    """The printout is how a first-time user finds a login: every account, not the first three."""
+    monkeypatch.setenv("DEMO_PASSWORD", "demo-pass-for-tests-only")
+    out = StringIO()
+    call_command("seed_demo", stdout=out)
+    printed = out.getvalue()
+    assert "…" not in printed
+    for username, *_ in (*data.HANDLERS, *data.MANAGERS, *data.OFFICE):
+        assert username in printed, username
+    for pnr, first, last, _protected in data.CITIZENS:
+        assert f"{pnr[:8]}-{pnr[8:]}" in printed
+        assert f"{first} {last}" in printed

@@ -7,6 +7,9 @@ from pathlib import Path
 import environ
 from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
+from django_guid.integrations import CeleryIntegration as DjangoGuidCeleryIntegration
+
+from lifemsg.observability import init_sentry
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(environ.Env().str("LIFEMSG_VAR_DIR", default=str(BASE_DIR / "var")))
@@ -18,6 +21,8 @@ if env.bool("LIFEMSG_READ_DOTENV", default=False) and (BASE_DIR / ".env").exists
     environ.Env.read_env(BASE_DIR / ".env")
 
 SECRET_KEY = env.str("SECRET_KEY", default="")
+# Rotation: the old key here while sessions and signed links made with it expire (docs/operations.md).
+SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
 DEBUG = env.bool("DEBUG", default=False)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
@@ -41,6 +46,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "django_guid",
     # ours
     "accounts",
     "audit",
@@ -52,16 +58,19 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "django_guid.middleware.guid_middleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "csp.middleware.CSPMiddleware",
+    # django-csp's, plus the OpenID provider's end-session origin in form-action where logout goes there.
+    "accounts.oidc.logout.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
+    "lifemsg.language.SwedishFirstLocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "accounts.middleware.ResolvedUserMiddleware",
+    "lifemsg.observability.LogContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -172,6 +181,9 @@ STORAGES = {
 }
 ATTACHMENT_MAX_BYTES = env.int("ATTACHMENT_MAX_BYTES", default=10 * 1024 * 1024)
 ATTACHMENT_MAX_COUNT = env.int("ATTACHMENT_MAX_COUNT", default=5)
+# An office document (a zip container) whose entries together claim more than this unpacked is
+# refused without being unpacked (mailboxes/archives.py): a zip bomb, not a letter.
+ATTACHMENT_MAX_UNPACKED_BYTES = env.int("ATTACHMENT_MAX_UNPACKED_BYTES", default=100 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
@@ -180,6 +192,8 @@ EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="lifemsg <no-reply@example.invalid>")
 SMS_BACKEND = env.str("SMS_BACKEND", default="eservices.sms.ConsoleSmsBackend")
+# The only name a citizen notification carries (never social services, a unit or an e-service).
+MUNICIPALITY_NAME = env.str("MUNICIPALITY_NAME", default="Exempelkommun")
 CITIZEN_PORTAL_URL = env.str("CITIZEN_PORTAL_URL", default="http://127.0.0.1:8000/medborgare/")
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=15)
 # Citizen notifications: the sweep enqueues what a lost task or exhausted retries left unsent, for
@@ -238,15 +252,16 @@ ROUTING_COALESCE_DELAY = env.float("ROUTING_COALESCE_DELAY", default=0.2)
 GROUP_UNREAD_ESCALATION_HOURS = env.int("GROUP_UNREAD_ESCALATION_HOURS", default=24)
 
 # Cache: rate-limit counters (lifemsg/ratelimits.py). Redis when REDIS_URL is set, so every web
-# process counts together; short socket timeouts so a dead Redis never holds a request. Django's
-# Redis backend, with one client per server kept (lifemsg/cache.py).
+# process counts together; short socket timeouts so a dead Redis never holds a request. django-redis:
+# one client per server (not one per call, as Django's own backend makes), and an incr that is one
+# atomic script (Django's EXISTS-then-INCRBY can recreate an expired counter without an expiry).
 CACHES = {
     "default": (
         {
-            "BACKEND": "lifemsg.cache.RedisCache",
+            "BACKEND": "django_redis.cache.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "lifemsg",
-            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 1, "SOCKET_TIMEOUT": 1},
         }
         if REDIS_URL
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
@@ -260,26 +275,43 @@ RATELIMIT_FAIL_OPEN = True  # a cache hiccup must not block sending
 
 # e-ID for citizens (OIDC, mozilla-django-oidc), all from the environment.
 CITIZEN_TEST_LOGIN_ENABLED = env.bool("CITIZEN_TEST_LOGIN_ENABLED", default=False)
+# The broker: its issuer is enough (endpoints come from <issuer>/.well-known/openid-configuration);
+# an endpoint set here overrides the discovered one. OIDC_OP_DISCOVERY=false: endpoints only.
+OIDC_OP_ISSUER = env.str("OIDC_OP_ISSUER", default="")  # also checked against the ID token's iss
+OIDC_OP_DISCOVERY = env.bool("OIDC_OP_DISCOVERY", default=True)
 OIDC_RP_CLIENT_ID = env.str("OIDC_RP_CLIENT_ID", default="")
 OIDC_RP_CLIENT_SECRET = env.str("OIDC_RP_CLIENT_SECRET", default="")
+# client_secret_basic or client_secret_post; empty: basic, unless discovery offers only post.
+OIDC_RP_TOKEN_AUTH_METHOD = env.str("OIDC_RP_TOKEN_AUTH_METHOD", default="")
 OIDC_RP_SIGN_ALGO = env.str("OIDC_RP_SIGN_ALGO", default="RS256")
 OIDC_OP_AUTHORIZATION_ENDPOINT = env.str("OIDC_OP_AUTHORIZATION_ENDPOINT", default="")
 OIDC_OP_TOKEN_ENDPOINT = env.str("OIDC_OP_TOKEN_ENDPOINT", default="")
 OIDC_OP_USER_ENDPOINT = env.str("OIDC_OP_USER_ENDPOINT", default="")
 OIDC_OP_JWKS_ENDPOINT = env.str("OIDC_OP_JWKS_ENDPOINT", default="")
-OIDC_RP_SCOPES = env.str("OIDC_RP_SCOPES", default="openid profile")
-OIDC_PERSONNUMMER_CLAIM = env.str("OIDC_PERSONNUMMER_CLAIM", default="personal_identity_number")
+OIDC_OP_LOGOUT_ENDPOINT = env.str("OIDC_OP_LOGOUT_ENDPOINT", default="")  # end the broker session too
+OIDC_RP_SCOPES = env.str(
+    "OIDC_RP_SCOPES", default="openid profile https://id.oidc.se/scope/naturalPersonNumber"
+)
+OIDC_PERSONNUMMER_CLAIM = env.str(
+    "OIDC_PERSONNUMMER_CLAIM", default="https://id.oidc.se/claim/personalIdentityNumber"
+)
 # Accepted assurance levels (acr), space-separated, most wanted first; sent as acr_values. Empty
 # refuses every e-ID login (fail closed). Default: the Swedish eID framework's LoA3 and LoA4.
 OIDC_REQUIRED_ACR = env.str(
     "OIDC_REQUIRED_ACR",
     default="http://id.elegnamnden.se/loa/1.0/loa3 http://id.elegnamnden.se/loa/1.0/loa4",
 )
-OIDC_OP_ISSUER = env.str("OIDC_OP_ISSUER", default="")  # checked against the ID token's iss when set
-OIDC_OP_LOGOUT_ENDPOINT = env.str("OIDC_OP_LOGOUT_ENDPOINT", default="")  # end the broker session too
 OIDC_USE_PKCE = env.bool("OIDC_USE_PKCE", default=True)
 OIDC_TIMEOUT = env.int("OIDC_TIMEOUT", default=10)
-CITIZEN_OIDC_ENABLED = bool(OIDC_RP_CLIENT_ID and OIDC_OP_AUTHORIZATION_ENDPOINT)
+# Tolerated difference between the provider's clock and ours for an ID token's iat, nbf and exp.
+OIDC_CLOCK_LEEWAY_SECONDS = env.int("OIDC_CLOCK_LEEWAY_SECONDS", default=10)
+# Shared computers: ask the broker to authenticate again at every login (prompt=login), and/or
+# accept only an authentication at most this many seconds old (max_age; 0 = off).
+OIDC_PROMPT_LOGIN = env.bool("OIDC_PROMPT_LOGIN", default=False)
+OIDC_MAX_AGE = env.int("OIDC_MAX_AGE", default=0)
+# Both flows: how long a provider's discovery document is cached.
+OIDC_DISCOVERY_CACHE_SECONDS = env.int("OIDC_DISCOVERY_CACHE_SECONDS", default=3600)
+CITIZEN_OIDC_ENABLED = bool(OIDC_RP_CLIENT_ID and (OIDC_OP_AUTHORIZATION_ENDPOINT or OIDC_OP_ISSUER))
 
 # Second factor for staff (TOTP, django-otp). When on, required for the privileged roles and
 # available to every staff member. With staff SSO, multi-factor is the identity provider's job.
@@ -322,6 +354,13 @@ REST_FRAMEWORK = {
 SPECTACULAR_SETTINGS = {"TITLE": "lifemsg API", "VERSION": "1.0.0"}
 
 ACCESS_LOG_RETENTION_DAYS = env.int("ACCESS_LOG_RETENTION_DAYS", default=5 * 365)
+# The key of the access log's HMAC chain (audit.chain): from the environment, never in the database,
+# so that a database writer without it cannot re-hash a changed chain. Rotation: the new key here,
+# the old one(s) in ACCESS_LOG_HMAC_OLD_KEYS for as long as entries they signed are kept.
+ACCESS_LOG_HMAC_KEY = env.str("ACCESS_LOG_HMAC_KEY", default="")
+ACCESS_LOG_HMAC_OLD_KEYS = env.list("ACCESS_LOG_HMAC_OLD_KEYS", default=[])
+# Entries written before the chain was keyed (plain SHA-256) verify up to this seq and no further.
+ACCESS_LOG_UNKEYED_THROUGH_SEQ = env.int("ACCESS_LOG_UNKEYED_THROUGH_SEQ", default=0)
 MESSAGE_RETENTION_DAYS = env.int("MESSAGE_RETENTION_DAYS", default=10 * 365)
 # Uploads stored for a re-shown form (mailboxes.forms.AttachmentsMixin.keep_uploads) and never sent
 # with a message are removed by the nightly retention once they are this old.
@@ -329,17 +368,54 @@ UPLOAD_UNATTACHED_HOURS = env.int("UPLOAD_UNATTACHED_HOURS", default=24)
 # Log review's "bulk reads" check: more than this many different citizens read within one hour.
 ACCESS_LOG_BULK_READ_THRESHOLD = env.int("ACCESS_LOG_BULK_READ_THRESHOLD", default=20)
 
+# Log lines carry a request id (X-Request-ID, django-guid; Celery tasks get their own) and the user id,
+# never message text or a personnummer (lifemsg/observability.py). LOG_FORMAT=json for a log shipper.
+LOG_FORMAT = env.str("LOG_FORMAT", default="text")
+DJANGO_GUID = {
+    "GUID_HEADER_NAME": "X-Request-ID",
+    "VALIDATE_GUID": True,
+    "INTEGRATIONS": [DjangoGuidCeleryIntegration()],
+}
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {
+        "context": {"()": "lifemsg.observability.LogContextFilter"},
+        "forbidden_on_one_line": {"()": "lifemsg.logfilters.ForbiddenOnOneLine"},
+    },
+    "formatters": {
+        "text": {
+            "format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s user=%(user_id)s] %(message)s"
+        },
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s %(user_id)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "filters": ["context"], "formatter": LOG_FORMAT},
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        # A 403 is one line, without the PermissionDenied traceback Django attaches.
+        "django.request": {"filters": ["forbidden_on_one_line"]},
         # axes' info lines name the raw username (a citizen's holds the personal identity number).
         "axes": {"level": "WARNING"},
     },
 }
+# The worker logs through LOGGING too, so its lines have the same shape as web's.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = LOG_FORMAT != "json"
+
+# Error reports (optional): Sentry, scrubbed of everything that can carry citizen data before sending.
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    init_sentry(
+        dsn=SENTRY_DSN,
+        environment=env.str("SENTRY_ENVIRONMENT", default="production"),
+        release=env.str("SENTRY_RELEASE", default=""),
+    )
 
 
 # --- Integrations (issue 9): REST API, webhooks, staff SSO, export to the case file -------------
@@ -380,15 +456,23 @@ CELERY_BEAT_SCHEDULE["integrations-webhook-sweep"] = {
 # map to roles and units as "idp-group=value;idp-group2=value2" (a group may appear more than once).
 STAFF_OIDC_RP_CLIENT_ID = env.str("STAFF_OIDC_RP_CLIENT_ID", default="")
 STAFF_OIDC_RP_CLIENT_SECRET = env.str("STAFF_OIDC_RP_CLIENT_SECRET", default="")
+STAFF_OIDC_RP_TOKEN_AUTH_METHOD = env.str("STAFF_OIDC_RP_TOKEN_AUTH_METHOD", default="")
 STAFF_OIDC_RP_SIGN_ALGO = env.str("STAFF_OIDC_RP_SIGN_ALGO", default="RS256")
 STAFF_OIDC_RP_SCOPES = env.str("STAFF_OIDC_RP_SCOPES", default="openid profile email")
 STAFF_OIDC_OP_ISSUER = env.str("STAFF_OIDC_OP_ISSUER", default="")
+STAFF_OIDC_OP_DISCOVERY = env.bool("STAFF_OIDC_OP_DISCOVERY", default=True)
 STAFF_OIDC_OP_AUTHORIZATION_ENDPOINT = env.str("STAFF_OIDC_OP_AUTHORIZATION_ENDPOINT", default="")
 STAFF_OIDC_OP_TOKEN_ENDPOINT = env.str("STAFF_OIDC_OP_TOKEN_ENDPOINT", default="")
 STAFF_OIDC_OP_USER_ENDPOINT = env.str("STAFF_OIDC_OP_USER_ENDPOINT", default="")
 STAFF_OIDC_OP_JWKS_ENDPOINT = env.str("STAFF_OIDC_OP_JWKS_ENDPOINT", default="")
+STAFF_OIDC_OP_LOGOUT_ENDPOINT = env.str("STAFF_OIDC_OP_LOGOUT_ENDPOINT", default="")
 STAFF_OIDC_USE_PKCE = env.bool("STAFF_OIDC_USE_PKCE", default=True)
 STAFF_OIDC_TIMEOUT = env.float("STAFF_OIDC_TIMEOUT", default=10.0)
+STAFF_OIDC_CLOCK_LEEWAY_SECONDS = env.int(
+    "STAFF_OIDC_CLOCK_LEEWAY_SECONDS", default=OIDC_CLOCK_LEEWAY_SECONDS
+)
+STAFF_OIDC_PROMPT_LOGIN = env.bool("STAFF_OIDC_PROMPT_LOGIN", default=False)
+STAFF_OIDC_MAX_AGE = env.int("STAFF_OIDC_MAX_AGE", default=0)
 STAFF_OIDC_CREATE_USER = env.bool("STAFF_OIDC_CREATE_USER", default=True)
 STAFF_OIDC_USERNAME_CLAIM = env.str("STAFF_OIDC_USERNAME_CLAIM", default="preferred_username")
 STAFF_OIDC_EMAIL_CLAIM = env.str("STAFF_OIDC_EMAIL_CLAIM", default="email")
@@ -399,4 +483,6 @@ STAFF_OIDC_ROLE_MAP = env.str("STAFF_OIDC_ROLE_MAP", default="")
 STAFF_OIDC_UNIT_MAP = env.str("STAFF_OIDC_UNIT_MAP", default="")
 # Optional: require proof of multi-factor in the ID token's `amr` claim (any of these values).
 STAFF_OIDC_REQUIRED_AMR = env.list("STAFF_OIDC_REQUIRED_AMR", default=[])
-STAFF_OIDC_ENABLED = bool(STAFF_OIDC_RP_CLIENT_ID and STAFF_OIDC_OP_AUTHORIZATION_ENDPOINT)
+STAFF_OIDC_ENABLED = bool(
+    STAFF_OIDC_RP_CLIENT_ID and (STAFF_OIDC_OP_AUTHORIZATION_ENDPOINT or STAFF_OIDC_OP_ISSUER)
+)

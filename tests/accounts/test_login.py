@@ -55,3 +55,17 @@ def test_logout_requires_post_and_ends_session(client):
     client.force_login(user)
     client.post(reverse("accounts:logout"))
     assert client.get(reverse("accounts:home")).status_code == 302
+
+
+def test_swedish_first_whatever_the_browser_asks(client):
+    """Swedish is the product's language: a browser asking for English still gets Swedish until the
+    user chooses English, and then keeps English (the choice is remembered in a cookie)."""
+    asked_english = {"HTTP_ACCEPT_LANGUAGE": "en-GB,en;q=0.9"}
+    page = client.get(reverse("accounts:login"), **asked_english)
+    assert '<html lang="sv"' in page.content.decode()
+    assert "Logga in" in page.content.decode()
+    client.post(reverse("set_language"), {"language": "en", "next": "/"})
+    page = client.get(reverse("accounts:login"), HTTP_ACCEPT_LANGUAGE="sv")
+    assert "Log in for staff" in page.content.decode()
+    client.post(reverse("set_language"), {"language": "sv", "next": "/"})
+    assert "Logga in" in client.get(reverse("accounts:login"), **asked_english).content.decode()

@@ -19,6 +19,7 @@ from django.contrib.sessions.backends.db import SessionStore
 from django.test import RequestFactory, override_settings
 from django.urls import reverse
 
+from accounts.oidc.tokens import TokenRefused
 from eservices.models import Citizen
 from eservices.oidc import CITIZEN_BACKEND, CitizenOIDCBackend
 from tests import factories
@@ -55,6 +56,7 @@ OIDC = {
     "OIDC_OP_USER_ENDPOINT": "",
     "OIDC_OP_JWKS_ENDPOINT": "",
     "OIDC_OP_ISSUER": "https://eid-broker.example",
+    "OIDC_OP_DISCOVERY": False,
     "OIDC_PERSONNUMMER_CLAIM": PNR_CLAIM,
     "OIDC_REQUIRED_ACR": f"{LOA3} http://id.elegnamnden.se/loa/1.0/loa4",
 }
@@ -172,11 +174,19 @@ def test_without_a_configured_acr_every_login_is_refused(broker):
 
 @override_settings(**OIDC)
 @pytest.mark.parametrize(
-    "claims", [{"aud": "someone-else"}, {"iss": "https://evil.example"}, {"aud": ["lifemsg-citizen", "x"]}]
+    ("claims", "check"),
+    [
+        ({"aud": "someone-else"}, "audience"),
+        ({"iss": "https://evil.example"}, "issuer"),
+        ({"aud": ["lifemsg-citizen", "x"]}, "azp"),
+        ({"exp": None}, "missing_claim"),
+    ],
 )
-def test_token_for_another_client_or_issuer_is_refused(broker, claims):
-    user, request = _authenticate(id_token(**claims), broker)
-    assert user is None and request.citizen_oidc_refusal == "token"
+def test_token_for_another_client_or_issuer_is_refused(broker, claims, check):
+    with pytest.raises(TokenRefused) as refused:
+        _authenticate(id_token(**claims), broker)
+    assert refused.value.check == check
+    assert not Citizen.objects.exists()
 
 
 @override_settings(**OIDC)
@@ -315,6 +325,7 @@ def test_production_settings_disable_the_test_login_whatever_the_environment():
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "lifemsg.settings.production",
         "SECRET_KEY": "p" * 64,
+        "ACCESS_LOG_HMAC_KEY": "k" * 40,
         "CITIZEN_TEST_LOGIN_ENABLED": "true",
     }
     code = (

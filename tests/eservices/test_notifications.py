@@ -77,6 +77,29 @@ def test_notification_says_only_that_there_is_a_new_message(org):
 
 
 @pytest.mark.django_db
+@override_settings(MUNICIPALITY_NAME="Söderköpings kommun")
+def test_notification_names_only_the_configured_municipality(org):
+    """Guarantee 6: a notification seen on a shared phone or mailbox must not reveal contact with social
+    services (OSL 26:1); it names the municipality from the setting and nothing else."""
+    case = _notified_case(org)
+    staff_message_send(case=case, sender=org.handler_a1, body="Hej")
+    message_notify(message_id=case.thread.messages.latest("id").pk)
+
+    email = mail.outbox[0]
+    [(_, text)] = sms.outbox
+    for sent in (email.subject, email.body, text):
+        assert "Söderköpings kommun" in sent
+        for word in (
+            "socialtjänst",
+            "social services",
+            org.unit_a.name,
+            case.eservice.name,
+            org.handler_a1.get_full_name(),
+        ):
+            assert word.lower() not in sent.lower(), (word, sent)
+
+
+@pytest.mark.django_db
 @override_settings(**FLAKY)
 def test_retry_after_partial_success_sends_only_the_failed_channel(org):
     case = _notified_case(org)

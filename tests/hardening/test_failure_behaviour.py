@@ -27,9 +27,9 @@ FAST_SECONDS = 5
 
 DEAD_CACHE = {
     "default": {
-        "BACKEND": "lifemsg.cache.RedisCache",
+        "BACKEND": "django_redis.cache.RedisCache",
         "LOCATION": CLOSED_PORT_REDIS,
-        "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 1, "SOCKET_TIMEOUT": 1},
     }
 }
 

@@ -21,7 +21,7 @@ LIMITED = "Du har skickat många meddelanden på kort tid."
 def test_cache_is_redis_in_tests():
     from django.conf import settings
 
-    assert settings.CACHES["default"]["BACKEND"] == "lifemsg.cache.RedisCache"
+    assert settings.CACHES["default"]["BACKEND"] == "django_redis.cache.RedisCache"
 
 
 @override_settings(CITIZEN_POST_RATE="2/h")
@@ -138,9 +138,9 @@ def test_the_cache_keeps_one_redis_client_and_still_answers_from_another_thread(
 
     from django.core.cache import cache
 
-    first = cache._cache.get_client(write=True)
+    first = cache.client.get_client(write=True)
     cache.set("lifemsg-test-client", 1, 30)
-    assert cache._cache.get_client(write=True) is first
+    assert cache.client.get_client(write=True) is first
     seen = []
     worker = threading.Thread(target=lambda: seen.append(cache.incr("lifemsg-test-client")))
     worker.start()

@@ -44,6 +44,7 @@ def sso_settings(**extra):
         "STAFF_OIDC_RP_CLIENT_SECRET": CLIENT_SECRET,
         "STAFF_OIDC_RP_SIGN_ALGO": "RS256",
         "STAFF_OIDC_OP_ISSUER": ISSUER,
+        "STAFF_OIDC_OP_DISCOVERY": False,
         "STAFF_OIDC_OP_AUTHORIZATION_ENDPOINT": f"{ISSUER}/auth",
         "STAFF_OIDC_OP_TOKEN_ENDPOINT": f"{ISSUER}/token",
         "STAFF_OIDC_OP_USER_ENDPOINT": f"{ISSUER}/userinfo",
@@ -67,6 +68,9 @@ class StubProvider:
     audience: str = CLIENT_ID
     nonce_override: str | None = None
     token_requests: list = field(default_factory=list)
+    # Claims of the ID token to change (None removes one), e.g. {"exp": None} or a clock ahead.
+    id_claims: dict = field(default_factory=dict)
+    token_error: dict = field(default_factory=lambda: {"error": "server_error"})
 
     def install(self, rsps: responses.RequestsMock) -> None:
         public_jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(KEY.public_key()))
@@ -89,11 +93,11 @@ class StubProvider:
         form = {k: v[0] for k, v in parse_qs(request.body).items()}
         self.token_requests.append(form)
         if self.token_status != 200:
-            return self.token_status, {}, json.dumps({"error": "server_error"})
+            return self.token_status, {}, json.dumps(self.token_error)
         auth = self.codes.pop(form.get("code"), None)
         if (
             auth is None
-            or form["client_secret"] != CLIENT_SECRET
+            or client_secret(request, form) != CLIENT_SECRET
             or form["redirect_uri"] != auth["redirect_uri"]
         ):
             return 400, {}, json.dumps({"error": "invalid_grant"})
@@ -103,16 +107,18 @@ class StubProvider:
         if challenge.decode() != auth["code_challenge"]:
             return 400, {}, json.dumps({"error": "invalid_grant", "error_description": "PKCE"})
         now = int(time.time())
+        payload = {
+            "iss": ISSUER,
+            "aud": self.audience,
+            "sub": self.claims["sub"],
+            "iat": now,
+            "exp": now + 300,
+            "nonce": self.nonce_override or auth["nonce"],
+            **{k: v for k, v in self.claims.items() if k in ("groups", "amr")},
+        }
+        payload.update(self.id_claims)
         id_token = jwt.encode(
-            {
-                "iss": ISSUER,
-                "aud": self.audience,
-                "sub": self.claims["sub"],
-                "iat": now,
-                "exp": now + 300,
-                "nonce": self.nonce_override or auth["nonce"],
-                **{k: v for k, v in self.claims.items() if k in ("groups", "amr")},
-            },
+            {k: v for k, v in payload.items() if v is not None},
             KEY,
             algorithm="RS256",
             headers={"kid": KID},
@@ -126,6 +132,14 @@ class StubProvider:
     def userinfo(self, request):
         assert request.headers["Authorization"] == "Bearer stub-access"
         return 200, {}, json.dumps({k: v for k, v in self.claims.items() if k not in ("groups", "amr")})
+
+
+def client_secret(request, form: dict) -> str | None:
+    """The secret the client authenticated with: HTTP Basic (client_secret_basic) or the form."""
+    header = request.headers.get("Authorization", "")
+    if header.startswith("Basic "):
+        return base64.b64decode(header[6:]).decode().partition(":")[2]
+    return form.get("client_secret")
 
 
 def claims(username="anna.ek@kommun.example", groups=("ifo-handlaggare",), **extra) -> dict:

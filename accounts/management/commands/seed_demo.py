@@ -18,10 +18,12 @@ class Command(BaseCommand):
         self.stdout.write("")
         self.stdout.write("Demo logins (staff: /logga-in/, citizens: /medborgare/logga-in/):")
         self.stdout.write(f"  password for every staff account: {password}   (from {source})")
-        self.stdout.write("  handläggare:      " + ", ".join(u[0] for u in data.HANDLERS[:3]) + ", …")
-        self.stdout.write("  enhetschef:       " + ", ".join(u[0] for u in data.MANAGERS[:2]) + ", …")
-        for username, _first, _last, role in data.OFFICE:
-            self.stdout.write(f"  {role.lower()}: {username}")
-        self.stdout.write(
-            "  citizen (test e-ID): " + ", ".join(f"{c[0][:8]}-{c[0][8:]}" for c in data.CITIZENS[:3])
-        )
+        for username, first, last, units in data.HANDLERS:
+            self.stdout.write(f"  handläggare       {username:<20} {first} {last} ({', '.join(units)})")
+        for username, first, last, unit in data.MANAGERS:
+            self.stdout.write(f"  enhetschef        {username:<20} {first} {last} ({unit})")
+        for username, first, last, role in data.OFFICE:
+            self.stdout.write(f"  {role.lower():<17} {username:<20} {first} {last}")
+        for pnr, first, last, protected in data.CITIZENS:
+            note = " (skyddad identitet)" if protected else ""
+            self.stdout.write(f"  medborgare        {pnr[:8]}-{pnr[8:]:<11} {first} {last}{note}")
