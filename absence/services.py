@@ -2,7 +2,7 @@
 escalation. Each change is an audit event naming who did it (None: the system, by the clock).
 
 Lock order: the handler's user row (serialises overlapping plans for one person, and makes an
-absence's start and a routing run for that person wait for each other: absence.routing._who_is_away),
+absence's start and a routing run for that person wait for each other: absence.away.who_is_away),
 then the absence row, then — through the routing and mailbox services — message rows and summary rows by id.
 """
 
@@ -275,7 +275,7 @@ def absence_start(*, absence_id: int, now: datetime | None = None, actor=None) -
     if handler_id is None:
         return 0
     # The handler's row first (the lock order above): routing runs for this handler wait for the
-    # forwarding below, or it waits for them and sees their deliveries (absence.routing._who_is_away).
+    # forwarding below, or it waits for them and sees their deliveries (absence.away.who_is_away).
     _lock_handler_id(handler_id)
     absence = Absence.objects.select_for_update().filter(pk=absence_id).first()
     if absence is None or absence.started_processed_at is not None or not absence.is_active(now):

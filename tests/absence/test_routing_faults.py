@@ -5,20 +5,23 @@ the worker down across an absence's start or end, and a sick call while a routin
 from __future__ import annotations
 
 import threading
+from datetime import timedelta
+from functools import partial
 
 import pytest
 from django.db import connection, transaction
+from django.utils import timezone
 
 from absence import routing
 from absence.models import AutoReply
 from absence.routing import routing_wakeup_clear
-from absence.services import absence_end
+from absence.services import absence_end, absence_start
 from eservices.services import citizen_message_send
 from lifemsg.celery import app as celery_app
 from mailboxes.models import Delivery, Message
 from mailboxes.services import mailbox_personal_for
 from tests import factories
-from tests.absence.helpers import mailboxes_of, sick_leave
+from tests.absence.helpers import mailboxes_of, planned, sick_leave
 from tests.conftest import celery_worker_running, wait_for
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -83,14 +86,29 @@ def _waiting_for_a_lock(thread_backend: list[int]) -> bool:
         return cursor.fetchone()[0] > 0
 
 
+def _sick_call(org) -> None:
+    sick_leave(org.handler_a1, actor=org.admin)
+
+
+def _planned_start_by_the_clock(org, absence_id: int, starts_at) -> None:
+    absence_start(absence_id=absence_id, now=starts_at + timedelta(seconds=1))  # as absence.tick does
+
+
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL row locks")
-def test_a_sick_call_in_the_middle_of_a_routing_run_leaves_nothing_only_with_the_absent_handler(
-    live_celery_worker, org, monkeypatch
+@pytest.mark.parametrize("start", ["sick call", "planned absence starting by the clock"])
+def test_an_absence_starting_in_the_middle_of_a_routing_run_leaves_nothing_only_with_the_absent_handler(
+    live_celery_worker, org, monkeypatch, start
 ):
     """The worker's routing run has read who is away (nobody) and is about to store the deliveries
-    when a sick call for the handler is made. Whichever commits first, the message must reach the
-    group mailbox without waiting for a sweep (none runs here)."""
+    when the handler's absence starts: a sick call, or a planned absence whose time has come. The
+    message must reach the group mailbox without waiting for a sweep (none runs here)."""
     case = factories.case(eservice_obj=org.eservice_a, handler=org.handler_a1)
+    if start == "sick call":
+        begin = partial(_sick_call, org)
+    else:
+        starts_at = timezone.now() + timedelta(hours=1)
+        absence = planned(org.handler_a1, starts_at=starts_at, ends_at=starts_at + timedelta(days=1))
+        begin = partial(_planned_start_by_the_clock, org, absence.pk, starts_at)
     reached, go = threading.Event(), threading.Event()
     real = routing.deliveries_create_many
 
@@ -107,20 +125,20 @@ def test_a_sick_call_in_the_middle_of_a_routing_run_leaves_nothing_only_with_the
     backend: list[int] = []
     errors: list[BaseException] = []
 
-    def sick_call() -> None:
+    def absence_starts() -> None:
         try:
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_backend_pid()")
                 backend.append(cursor.fetchone()[0])
-            sick_leave(org.handler_a1, actor=org.admin)
+            begin()
         except BaseException as exc:  # surfaced in the test's thread
             errors.append(exc)
         finally:
             connection.close()
 
-    caller = threading.Thread(target=sick_call)
+    caller = threading.Thread(target=absence_starts)
     caller.start()
-    # Either the sick call is done (no lock shared with routing), or it waits for the routing run.
+    # Either the start is done (no lock shared with routing), or it waits for the routing run.
     assert wait_for(lambda: not caller.is_alive() or _waiting_for_a_lock(backend), timeout=15)
     go.set()
     caller.join(timeout=30)
