@@ -28,11 +28,8 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from mailboxes.models import Delivery, Mailbox, Message
-from mailboxes.services import (
-    DeliveryPlan,
-    deliveries_create_many,
-    mailbox_personal_for,
-)
+from mailboxes.services.deliveries import DeliveryPlan, deliveries_create_many
+from mailboxes.services.units import mailbox_personal_for
 
 from .away import AbsencesAt, who_is_away
 

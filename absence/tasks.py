@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from mailboxes.models import Message
+from monitoring.services import sweep_run_record
 
 from . import routing, services
 
@@ -84,6 +85,8 @@ def sweep(now: str | None = None) -> dict[str, int]:
     forwarded = routing.forward_stranded_unread(when=moment)
     if routed or failed or forwarded:
         logger.info("sweep: routed %s, failed %s, forwarded %s stranded", routed, failed, forwarded)
+    # For /healthz/worker (a sweep ran lately) and /metrics (runs and repairs).
+    sweep_run_record(routed=routed, failed=failed, forwarded=forwarded)
     return {"routed": routed, "failed": failed, "forwarded": forwarded}
 
 

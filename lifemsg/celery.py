@@ -10,6 +10,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "lifemsg.settings.local")
 app = Celery("lifemsg")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+# The worker's heartbeat (monitoring/worker.py), named by path: Celery loads it once Django is set up.
+app.steps["consumer"].add("monitoring.worker:WorkerHeartbeat")
 
 
 @task_prerun.connect
