@@ -129,7 +129,8 @@ def missed(row: dict) -> list[str]:
 
 def table(rows: list[dict]) -> str:
     head = ("fault", "sent", "accepted", "lost", "dupl.", "unrouted", "only absent", "double OOO",
-            "routed after s (target)", "restarts w/b (by itself)", "away, routed after end", "")  # fmt: skip
+            "routed after s (target)", "restarts w/b (by itself)", "away, routed after end",
+            "forwarded / OOO", "")  # fmt: skip
     lines = ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
     for r in rows:
         after = "never" if r["routed_after_s"] is None else f"{r['routed_after_s']}"
@@ -139,7 +140,17 @@ def table(rows: list[dict]) -> str:
         verdict = ", ".join(missed(r)) or "ok"
         counts = [r[k] for k in ("sent", "accepted", "lost", "duplicated", "unrouted", "only_absent")]
         back = r["written_away_routed_back"]
-        cells = (r["fault"], *counts, r["double_replies"], after + target, restarts_cell, back, verdict)
+        exercised = f"{r['forwarded']} / {r['auto_replies']}"
+        cells = (
+            r["fault"],
+            *counts,
+            r["double_replies"],
+            after + target,
+            restarts_cell,
+            back,
+            exercised,
+            verdict,
+        )
         lines.append("| " + " | ".join(str(c) for c in cells) + " |")
     return "\n".join(lines)
 
