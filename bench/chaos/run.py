@@ -178,6 +178,7 @@ def main(argv: list[str] | None = None) -> int:
             "DATABASE_URL": postgres.url,
             "REDIS_URL": redis.url,
             "SECRET_KEY": "chaos-run-only-" + os.urandom(32).hex(),
+            "ACCESS_LOG_HMAC_KEY": "chaos-access-log-" + os.urandom(32).hex(),
             "LIFEMSG_VAR_DIR": str(var),
             "PYTHONPATH": str(ROOT),
             "PYTHONUNBUFFERED": "1",
