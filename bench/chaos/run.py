@@ -161,6 +161,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the servers' folder (logs, data)")
     args = parser.parse_args(argv)
     settings = Settings.short() if args.short else Settings()
+    missing = [b for b in ("initdb", "pg_ctl", "redis-server", "redis-cli", "su") if not shutil.which(b)]
+    if os.geteuid() != 0 or missing:
+        need = "make chaos runs initdb as the postgres user, so it needs root, and PostgreSQL's and Redis's"
+        print(f"{need}\nserver programs on PATH (missing: {', '.join(missing) or 'none'}).", file=sys.stderr)
+        return 2
     stamp = f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}"
     folder = Path(tempfile.mkdtemp(prefix="lifemsg-chaos-"))
     logs = RESULTS / f"chaos-{stamp}"
