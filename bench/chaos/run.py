@@ -14,6 +14,7 @@ import shutil
 import sys
 import tempfile
 import time
+from collections import Counter
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
@@ -110,8 +111,10 @@ def run_faults(stage: Stage, since_id: int) -> list[dict]:
         b_expected, b_unexpected = restarts(stage.processes.beat, start, end)
         figures.restarts_expected = w_expected + b_expected
         figures.restarts_unexpected = w_unexpected + b_unexpected
+        statuses = Counter(str(p.status) for p in stage.poster.of(name))  # 0: no answer
         rows.append({"fault": name, "target_s": target, "worker_restarts": [w_expected, w_unexpected],
-                     "beat_restarts": [b_expected, b_unexpected], **asdict(figures)})  # fmt: skip
+                     "beat_restarts": [b_expected, b_unexpected], "answers": dict(statuses),
+                     **asdict(figures)})  # fmt: skip
         say(f"{name}: {rows[-1]}")
     return rows
 
