@@ -29,5 +29,5 @@ STORAGES = {
     **STORAGES,  # noqa: F405
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
-# Load balancers probe /healthz over plain HTTP.
-SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+# Load balancers probe /healthz over plain HTTP, and Prometheus scrapes /metrics on the internal network.
+SECURE_REDIRECT_EXEMPT = [r"^healthz(/worker|/beat)?$", r"^metrics$"]
