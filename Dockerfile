@@ -23,8 +23,9 @@ RUN groupadd --system --gid 10001 lifemsg \
 
 WORKDIR /app
 
-# Dependencies first (cached until pyproject.toml changes); runtime dependencies only.
+# Dependencies first (cached until the lock changes): runtime only, exactly the locked files (hashes).
 COPY pyproject.toml /app/
+COPY requirements/lock.txt /app/requirements/
 COPY scripts/install_deps.py /app/scripts/
 RUN python scripts/install_deps.py && pip check
 

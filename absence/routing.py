@@ -20,11 +20,8 @@ from django.db.models import Exists, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from mailboxes.models import Delivery, Mailbox, Message, UnitMembership
-from mailboxes.services import (
-    DeliveryPlan,
-    deliveries_create_many,
-    mailbox_personal_for,
-)
+from mailboxes.services.deliveries import DeliveryPlan, deliveries_create_many
+from mailboxes.services.units import mailbox_personal_for
 
 from .models import Absence
 

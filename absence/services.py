@@ -25,7 +25,8 @@ from django.utils.translation import ngettext
 from accounts.backends import MODEL_BACKEND
 from audit.services import audit_event_record
 from mailboxes.models import Delivery, Mailbox, Message
-from mailboxes.services import mailbox_personal_for, message_store
+from mailboxes.services.messages import message_store
+from mailboxes.services.units import mailbox_personal_for
 
 from . import routing
 from .models import Absence, AutoReply, GroupUnreadEscalation

@@ -11,8 +11,9 @@ from django.utils.translation import gettext as _
 from .idle import idle_seconds_for
 
 CITIZEN_PREFIX = "/medborgare/"
-# Reachable by anyone whatever their session: assets, language switch, health, public pages.
-OPEN_PREFIXES = ("/static/", "/i18n/", "/healthz", "/tillganglighet/", "/favicon", "/session/")
+# Reachable by anyone whatever their session: assets, language switch, health, public pages, and
+# /metrics (its bearer token decides, not a session).
+OPEN_PREFIXES = ("/static/", "/i18n/", "/healthz", "/metrics", "/tillganglighet/", "/favicon", "/session/")
 
 
 class ResolvedUserMiddleware:

@@ -71,3 +71,57 @@ def role_grant(*, user, role: str, actor, reason: str = "") -> bool:
 def role_revoke(*, user, role: str, actor, reason: str = "") -> bool:
     """Take the role from `user`. Returns False if they did not have it."""
     return _change(user=user, role=role, actor=actor, grant=False, reason=reason)
+
+
+def permission_names(permissions) -> list[str]:
+    """`app_label.codename` of each permission in a permission manager or queryset, sorted."""
+    rows = permissions.values_list("content_type__app_label", "codename")
+    return sorted(f"{app}.{codename}" for app, codename in rows)
+
+
+def access_snapshot(user) -> dict:
+    """What decides a user's access, as the change log keeps it: groups, own permissions, flags."""
+    fresh = get_user_model().objects.filter(pk=user.pk).first()
+    if fresh is None:
+        return {}
+    return {
+        "groups": sorted(fresh.groups.values_list("name", flat=True)),
+        "permissions": permission_names(fresh.user_permissions),
+        "is_active": fresh.is_active,
+        "is_staff": fresh.is_staff,
+        "is_superuser": fresh.is_superuser,
+    }
+
+
+def user_access_change_record(*, actor, user, before: dict, via: str) -> bool:
+    """Record what changed in `user`'s access since `before` (an access_snapshot), if anything. For
+    the writes that do not go through role_grant and the membership services: the Django admin."""
+    after = access_snapshot(user)
+    changed = sorted(key for key in after if before.get(key) != after[key])
+    if not changed:
+        return False
+    audit_event_record(
+        actor=actor,
+        action="user.access_change",
+        target=user,
+        before={"user": user.username, **{key: before.get(key) for key in changed}},
+        after={"user": user.username, **{key: after[key] for key in changed}},
+        reason=via,
+    )
+    return True
+
+
+def group_permissions_change_record(*, actor, group, before: list[str], via: str) -> bool:
+    """Record a change of a group's permissions (it changes the access of every member)."""
+    after = permission_names(group.permissions)
+    if after == before:
+        return False
+    audit_event_record(
+        actor=actor,
+        action="group.permissions_change",
+        target=group,
+        before={"group": group.name, "permissions": before},
+        after={"group": group.name, "permissions": after},
+        reason=via,
+    )
+    return True

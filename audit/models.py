@@ -5,8 +5,25 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 
+class AppendOnlyError(Exception):
+    """An attempt to change or delete audit rows (access log, change log) outside retention."""
+
+
+class AuditEventQuerySet(models.QuerySet):
+    # The ORM refuses before the database does (the triggers of migration 0005 are the real guard).
+    def update(self, **kwargs):
+        raise AppendOnlyError("The change log is append-only.")
+
+    def delete(self):
+        raise AppendOnlyError("The change log is append-only.")
+
+    def bulk_update(self, objs, fields, batch_size=None):
+        raise AppendOnlyError("The change log is append-only.")
+
+
 class AuditEvent(models.Model):
-    """A change someone made: absence, forwarding, membership, roles, case assignment, retention."""
+    """A change someone made: absence, forwarding, membership, roles, case assignment, retention.
+    Append-only like the access log (the database refuses UPDATE and DELETE: migration 0005)."""
 
     at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
     actor = models.ForeignKey(
@@ -20,6 +37,8 @@ class AuditEvent(models.Model):
     after = models.JSONField(_("after"), null=True, blank=True)
     reason = models.TextField(_("reason"), blank=True)
 
+    objects = AuditEventQuerySet.as_manager()
+
     class Meta:
         ordering = ["-at", "-id"]
         indexes = [models.Index(fields=["target_type", "target_id"])]
@@ -27,9 +46,13 @@ class AuditEvent(models.Model):
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.action} {self.target_type}:{self.target_id}"
 
+    def save(self, *args, **kwargs):
+        if not kwargs.get("force_insert") and not self._state.adding:
+            raise AppendOnlyError("The change log is append-only.")
+        super().save(*args, **kwargs)
 
-class AppendOnlyError(Exception):
-    """An attempt to change or delete access-log rows outside the retention service."""
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyError("The change log is append-only.")
 
 
 class AccessLogQuerySet(models.QuerySet):
@@ -46,7 +69,8 @@ class AccessLogQuerySet(models.QuerySet):
 
 class AccessLogEntry(models.Model):
     """One staff read (or export, print, forward) of citizen data. Append-only and hash-chained:
-    `entry_hash` = sha256(prev_hash + canonical fields), so an altered or removed row breaks the chain."""
+    `entry_hash` = HMAC(key, prev_hash + key id + canonical fields) with the key named by
+    `hmac_key_id` (audit.chain), so an altered, re-hashed or removed row breaks the chain."""
 
     class Action(models.TextChoices):
         READ_THREAD = "read_thread", _("Read thread")
@@ -84,6 +108,8 @@ class AccessLogEntry(models.Model):
     detail = models.JSONField(default=dict, blank=True)
     prev_hash = models.CharField(max_length=64)
     entry_hash = models.CharField(max_length=64, unique=True)
+    # NULL: written before the chain was keyed (plain SHA-256; audit.chain.entry_problem).
+    hmac_key_id = models.CharField(max_length=16, null=True, blank=True)
 
     objects = AccessLogQuerySet.as_manager()
 
@@ -125,7 +151,8 @@ class AccessLogHead(models.Model):
 class AccessLogPruning(models.Model):
     """One run of access-log retention. Retention removes only a prefix of the chain; this row is the
     anchor from which the remainder is verified: the first remaining entry has seq `through_seq + 1`
-    and prev_hash `through_hash` (the hash of the last removed entry). Append-only like the log."""
+    and prev_hash `through_hash` (the hash of the last removed entry). Append-only like the log, and
+    the database takes one only for entries past the retention period (migration 0005)."""
 
     at = models.DateTimeField(default=timezone.now)
     cutoff = models.DateTimeField()
@@ -133,6 +160,10 @@ class AccessLogPruning(models.Model):
     through_seq = models.BigIntegerField(unique=True)
     through_hash = models.CharField(max_length=64)
     deleted_count = models.PositiveBigIntegerField()
+    # The time of the last removed entry and `key id:HMAC` over the prefix (audit.chain.sign_anchor);
+    # NULL on anchors from before the chain was keyed.
+    through_at = models.DateTimeField(null=True, blank=True)
+    mac = models.CharField(max_length=100, null=True, blank=True)
 
     class Meta:
         ordering = ["-through_seq"]

@@ -3,7 +3,8 @@
 Access log (ACCESS_LOG_RETENTION_DAYS): only a *prefix* of the hash chain is ever removed (every entry
 before the first one still inside the period), after verifying that prefix, and an AccessLogPruning
 anchor keeps the hash of the last removed entry so the remainder still verifies from there. The
-database lets these DELETEs through only inside this transaction (see migration 0003).
+database lets these DELETEs through only for entries past its own retention period, and on PostgreSQL
+only through its function audit_access_log_prune (migration 0005).
 
 Messages (MESSAGE_RETENTION_DAYS): mailboxes.services.messages_delete_expired, which removes them with
 everything that refers to them, batch by batch, and records each batch (audit/README.md).
@@ -14,8 +15,6 @@ Uploads never sent (UPLOAD_UNATTACHED_HOURS): mailboxes.services.uploads_delete_
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -23,7 +22,7 @@ from django.conf import settings
 from django.db import connection, models, transaction
 from django.utils import timezone
 
-from mailboxes.services import (
+from mailboxes.services.retention import (
     MessageRetentionResult,
     UploadRetentionResult,
     messages_delete_expired,
@@ -32,6 +31,7 @@ from mailboxes.services import (
     uploads_delete_abandoned,
 )
 
+from .chain import sign_anchor
 from .models import AccessLogEntry, AccessLogHead, AccessLogPruning
 from .services import access_log_verify, audit_event_record, chain_anchor
 
@@ -51,21 +51,18 @@ class AccessLogPruneResult:
     refused: str = ""
 
 
-@contextmanager
-def _retention_gate() -> Iterator[None]:
-    """Open the database's gate for retention deletes, for this transaction only."""
+def retention_floor_days() -> int | None:
+    """The retention period the database itself enforces (audit_retention_floor, migration 0005)."""
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute("SELECT set_config('lifemsg.access_log_retention', 'on', true)")
-        else:
-            cursor.execute("INSERT INTO audit_retention_gate (id) VALUES (1)")
-        try:
-            yield
-        finally:
-            if connection.vendor == "postgresql":
-                cursor.execute("SELECT set_config('lifemsg.access_log_retention', 'off', true)")
-            else:
-                cursor.execute("DELETE FROM audit_retention_gate")
+        cursor.execute("SELECT access_log_days FROM audit_retention_floor WHERE id = 1")
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
+def access_log_retention_days() -> int:
+    """ACCESS_LOG_RETENTION_DAYS, or the database's period when that is longer: the database refuses
+    to remove anything younger than its own period, whatever the settings say."""
+    return max(settings.ACCESS_LOG_RETENTION_DAYS, retention_floor_days() or 0)
 
 
 def _access_log_prefix(*, cutoff: datetime, head_seq: int) -> tuple[int, int]:
@@ -80,10 +77,37 @@ def _access_log_prefix(*, cutoff: datetime, head_seq: int) -> tuple[int, int]:
     return anchor_seq, through
 
 
+def _remove_prefix(*, first_seq: int, through_seq: int, through_hash: str, through_at, cutoff) -> int:
+    """Write the signed anchor and remove the entries it covers. On PostgreSQL through the database's
+    own function (the application role has no DELETE on the log nor INSERT on the anchors: it may
+    only ask); the database's triggers check that every entry is past the period either way."""
+    mac = sign_anchor(
+        first_seq=first_seq, through_seq=through_seq, through_hash=through_hash, through_at=through_at
+    )
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT audit_access_log_prune(%s, %s, %s, %s, %s, %s)",
+                [first_seq, through_seq, through_hash, through_at, cutoff, mac],
+            )
+            return cursor.fetchone()[0]
+    AccessLogPruning.objects.create(
+        cutoff=cutoff,
+        first_seq=first_seq,
+        through_seq=through_seq,
+        through_hash=through_hash,
+        through_at=through_at,
+        deleted_count=through_seq - first_seq + 1,
+        mac=mac,
+    )
+    deleted, _ = models.QuerySet.delete(AccessLogEntry.objects.filter(seq__range=(first_seq, through_seq)))
+    return deleted
+
+
 def access_log_prune_preview(*, now: datetime | None = None) -> AccessLogPruneResult:
     """What access_log_prune would remove now, without verifying, locking or removing anything."""
     now = now or timezone.now()
-    cutoff = now - timedelta(days=settings.ACCESS_LOG_RETENTION_DAYS)
+    cutoff = now - timedelta(days=access_log_retention_days())
     head_seq = AccessLogHead.objects.filter(id=1).values_list("seq", flat=True).first() or 0
     anchor_seq, through = _access_log_prefix(cutoff=cutoff, head_seq=head_seq)
     if through <= anchor_seq:
@@ -97,7 +121,8 @@ def access_log_prune_preview(*, now: datetime | None = None) -> AccessLogPruneRe
 def access_log_prune(*, now: datetime | None = None) -> AccessLogPruneResult:
     """Remove the entries older than ACCESS_LOG_RETENTION_DAYS that form a prefix of the chain."""
     now = now or timezone.now()
-    cutoff = now - timedelta(days=settings.ACCESS_LOG_RETENTION_DAYS)
+    days = access_log_retention_days()
+    cutoff = now - timedelta(days=days)
     # Holding the head lock keeps appends out while the prefix is chosen and removed.
     head, _ = AccessLogHead.objects.select_for_update().get_or_create(id=1)
     anchor_seq, through = _access_log_prefix(cutoff=cutoff, head_seq=head.seq)
@@ -117,26 +142,25 @@ def access_log_prune(*, now: datetime | None = None) -> AccessLogPruneResult:
             reason="The chain to be removed does not verify; nothing was removed so it can be examined.",
         )
         return AccessLogPruneResult(cutoff=cutoff, refused=f"#{bad}: {reason}")
-    last_hash = AccessLogEntry.objects.filter(seq=through).values_list("entry_hash", flat=True).get()
+    last_hash, last_at = AccessLogEntry.objects.filter(seq=through).values_list("entry_hash", "at").get()
     expected = through - anchor_seq
-    pruning = AccessLogPruning.objects.create(
-        cutoff=cutoff,
+    deleted = _remove_prefix(
         first_seq=anchor_seq + 1,
         through_seq=through,
         through_hash=last_hash,
-        deleted_count=expected,
+        through_at=last_at,
+        cutoff=cutoff,
     )
-    with _retention_gate():
-        deleted, _ = models.QuerySet.delete(AccessLogEntry.objects.filter(seq__lte=through))
     if deleted != expected:
         raise RetentionError(f"expected to remove {expected} access-log entries, removed {deleted}")
+    pruning = AccessLogPruning.objects.get(through_seq=through)
     audit_event_record(
         actor=None,
         action="retention.access_log",
         target=pruning,
         after={
             "cutoff": cutoff.isoformat(),
-            "retention_days": settings.ACCESS_LOG_RETENTION_DAYS,
+            "retention_days": days,
             "deleted": deleted,
             "first_seq": pruning.first_seq,
             "through_seq": through,

@@ -1,11 +1,12 @@
 """Every write to the audit tables: audit events, the hash-chained access log, log reviews.
 
 Access-log invariants (each one tested in tests/audit/):
-- one chain: entry n has seq n and prev_hash = entry (n-1)'s entry_hash; appends are serialised by a
-  row lock on AccessLogHead, which always holds the last seq and hash;
-- append-only: the ORM (AccessLogQuerySet) and the database (triggers, migration 0003) refuse UPDATE
-  and DELETE; retention (audit.retention) may remove a prefix only, leaving an AccessLogPruning
-  anchor from which the rest still verifies;
+- one chain: entry n has seq n and prev_hash = entry (n-1)'s entry_hash, an HMAC with a key the
+  database never sees (audit.chain); appends are serialised by a row lock on AccessLogHead, which
+  always holds the last seq and hash;
+- append-only: the ORM (AccessLogQuerySet) and the database (triggers, migrations 0003 and 0005)
+  refuse UPDATE and DELETE; retention (audit.retention) may remove a prefix of entries past the
+  period only, leaving a signed AccessLogPruning anchor from which the rest still verifies;
 - a read is never unlogged: callers call access_log_record *before* rendering, and it raises
   AccessLogError when the entry cannot be written.
 """
@@ -13,12 +14,9 @@ Access-log invariants (each one tested in tests/audit/):
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
 import logging
 import secrets
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from functools import cache
 from typing import Any
 
@@ -30,11 +28,14 @@ from django.utils.translation import gettext_lazy as _
 from lifemsg.compiled import CompiledQuery
 from lifemsg.inserts import insert_params, insert_returning_sql, mark_inserted
 
-from .models import AccessLogEntry, AccessLogHead, AccessLogPruning, AuditEvent, LogReview
+from .chain import sign_entry
+from .models import AccessLogEntry, AccessLogHead, AuditEvent, LogReview
+from .verification import ChainVerification, access_log_verify, chain_anchor
+
+__all__ = ["AccessLogError", "ChainVerification", "access_log_verify", "chain_anchor"]
 
 logger = logging.getLogger(__name__)
 
-GENESIS_HASH = "0" * 64
 REVIEW_PERM = "accounts.review_access_log"
 
 
@@ -68,32 +69,6 @@ def audit_event_record(
 
 
 # --- the access log: append and verify ---------------------------------------------------------
-
-
-def _entry_payload(entry: AccessLogEntry) -> str:
-    fields = {
-        "seq": entry.seq,
-        # Always UTC, so the hash does not depend on how the database hands the value back.
-        "at": entry.at.astimezone(dt.UTC).isoformat(),
-        "user": entry.user_id,
-        "user_units": entry.user_units,
-        "user_roles": entry.user_roles,
-        "action": entry.action,
-        "route": entry.route,
-        "object_type": entry.object_type,
-        "object_id": entry.object_id,
-        "thread_id": entry.thread_id,
-        "mailbox_id": entry.mailbox_id,
-        "case_id": entry.case_id,
-        "unit_id": entry.unit_id,
-        "citizen": entry.citizen_id,
-        "detail": entry.detail,
-    }
-    return json.dumps(fields, sort_keys=True, separators=(",", ":"), default=str)
-
-
-def entry_hash(entry: AccessLogEntry) -> str:
-    return hashlib.sha256((entry.prev_hash + _entry_payload(entry)).encode()).hexdigest()
 
 
 def _user_snapshot(user) -> tuple[str, str]:
@@ -239,7 +214,8 @@ def _append(*, user, entries: Sequence[dict[str, Any]]) -> list[AccessLogEntry]:
                 prev_hash=prev_hash,
                 **values,
             )
-            entry.entry_hash = prev_hash = entry_hash(entry)
+            sign_entry(entry)
+            prev_hash = entry.entry_hash
             rows.append(entry)
         _insert_entries(rows)
         # The head advances after the entries exist: the database trigger (migrations 0003, 0004)
@@ -319,78 +295,6 @@ def _snapshot_and_lock_head(user) -> tuple[str, str, AccessLogHead]:
     units = ", ".join(sorted(head.snapshot_units))
     roles = ", ".join(sorted(n for n in groups if n in ALL_ROLES))
     return units, roles, head
-
-
-@dataclass(frozen=True)
-class ChainVerification:
-    ok: bool
-    checked: int
-    first_seq: int | None
-    last_seq: int | None
-    first_bad_seq: int | None = None
-    problem: str = ""
-
-
-def chain_anchor() -> tuple[int, str]:
-    """(seq, hash) the remaining chain starts after: the latest retention anchor, or the genesis."""
-    pruning = AccessLogPruning.objects.order_by("-through_seq").first()
-    if pruning is None:
-        return 0, GENESIS_HASH
-    return pruning.through_seq, pruning.through_hash
-
-
-def _rows(after_seq: int, through_seq: int | None) -> Iterator[AccessLogEntry]:
-    qs = AccessLogEntry.objects.filter(seq__gt=after_seq).order_by("seq")
-    if through_seq is not None:
-        qs = qs.filter(seq__lte=through_seq)
-    return qs.iterator(chunk_size=2000)
-
-
-def access_log_verify(*, through_seq: int | None = None) -> ChainVerification:
-    """Walk the chain from its anchor and report the first entry that does not fit: a gap (removed
-    row), a wrong prev_hash (reordered or removed row) or a wrong entry_hash (altered row). Without
-    `through_seq` the end is checked against the head too (removed tail)."""
-    expected_seq, expected_prev = chain_anchor()
-    checked = 0
-    first_seq = None
-    last_seq = None
-    for entry in _rows(expected_seq, through_seq):
-        expected_seq += 1
-        first_seq = entry.seq if first_seq is None else first_seq
-        if entry.seq != expected_seq:
-            return ChainVerification(
-                False, checked, first_seq, last_seq, expected_seq, f"entry #{expected_seq} is missing"
-            )
-        if entry.prev_hash != expected_prev:
-            return ChainVerification(
-                False, checked, first_seq, last_seq, entry.seq, "prev_hash does not match the entry before"
-            )
-        if entry_hash(entry) != entry.entry_hash:
-            return ChainVerification(
-                False, checked, first_seq, last_seq, entry.seq, "content does not match its hash"
-            )
-        expected_prev = entry.entry_hash
-        last_seq = entry.seq
-        checked += 1
-    if through_seq is None:
-        head = AccessLogHead.objects.filter(id=1).first()
-        head_seq, head_hash = (head.seq, head.last_hash) if head else (0, GENESIS_HASH)
-        if head_seq != expected_seq or head_hash != expected_prev:
-            if head_seq > expected_seq:
-                bad = expected_seq + 1  # entries after the last one found are gone
-            elif head_seq < expected_seq:
-                bad = head_seq + 1  # entries beyond the head were never appended through the head
-            else:
-                bad = expected_seq  # same length, different last hash: the head was altered
-            return ChainVerification(
-                False,
-                checked,
-                first_seq,
-                last_seq,
-                bad,
-                f"the chain ends at #{expected_seq} but the head says #{head_seq}",
-            )
-    return ChainVerification(True, checked, first_seq, last_seq)
 
 
 # --- log reviews -------------------------------------------------------------------------------

@@ -1,14 +1,14 @@
-"""CPU seconds spent during a measured phase, by kind of process (Linux /proc): the posting
-processes, the Celery worker, PostgreSQL and Redis. It says where a flow's time goes on a machine
-whose cores are shared, which wall-clock rates alone cannot."""
+"""CPU seconds spent during a measured phase, by kind of process (psutil): the posting processes,
+the Celery worker, PostgreSQL and Redis. It says where a flow's time goes on a machine whose cores
+are shared, which wall-clock rates alone cannot."""
 
 from __future__ import annotations
 
-import os
 import threading
 from collections import Counter
 
-HZ = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+import psutil
+
 KINDS = (
     ("celery", lambda cmd: "celery" in cmd and " worker" in cmd),
     ("web", lambda cmd: "bench.phases" in cmd or "gunicorn" in cmd),
@@ -24,25 +24,18 @@ def _kind(cmd: str) -> str:
     return "other"
 
 
-def _snapshot() -> dict[int, tuple[float, str, int]]:
+def _snapshot() -> dict[int, tuple[float, str, float]]:
     """{pid: (CPU seconds so far, command line, start time)}. The start time tells a process from a
     later one with the same pid; the command line cannot: PostgreSQL's backends rewrite theirs with
     what they are doing ("idle", "INSERT", …)."""
     found = {}
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
+    # Processes gone or closed to us meanwhile come with None attributes instead of raising.
+    for proc in psutil.process_iter(["cmdline", "name", "create_time", "cpu_times"]):
+        info = proc.info
+        if info["cpu_times"] is None or info["create_time"] is None:
             continue
-        try:
-            with open(f"/proc/{entry.name}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-            with open(f"/proc/{entry.name}/cmdline") as f:
-                cmd = f.read().replace("\0", " ").strip()
-            if not cmd:  # a kernel thread: its name
-                with open(f"/proc/{entry.name}/comm") as f:
-                    cmd = f"[{f.read().strip()}]"
-        except OSError:
-            continue  # gone meanwhile
-        found[int(entry.name)] = ((int(fields[11]) + int(fields[12])) / HZ, cmd, int(fields[19]))
+        cmd = " ".join(info["cmdline"] or []).strip() or f"[{info['name']}]"  # a kernel thread: its name
+        found[proc.pid] = (info["cpu_times"].user + info["cpu_times"].system, cmd, info["create_time"])
     return found
 
 
@@ -54,16 +47,17 @@ class CpuSampler:
         self.interval = interval
         self.seconds: dict[str, float] = {}
         self.top_other: list[tuple[str, float]] = []
+        self.other_seconds: dict[str, float] = {}
         self._stop = threading.Event()
 
     def __enter__(self) -> CpuSampler:
-        self._base = _snapshot() if os.path.isdir("/proc") else {}
+        self._base = _snapshot()
         self._last = dict(self._base)
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
         return self
 
-    def _merge(self, snapshot: dict[int, tuple[float, str, int]]) -> None:
+    def _merge(self, snapshot: dict[int, tuple[float, str, float]]) -> None:
         for pid, (cpu, cmd, started) in snapshot.items():
             known = self._last.get(pid)
             if known and known[2] == started and cmd.startswith("[") and not known[1].startswith("["):
@@ -79,7 +73,7 @@ class CpuSampler:
     def __exit__(self, *exc) -> None:
         self._stop.set()
         self._thread.join()
-        self._merge(_snapshot() if self._base else {})
+        self._merge(_snapshot())
         totals: Counter = Counter()
         other: Counter = Counter()
         for pid, (cpu, cmd, started) in self._last.items():
@@ -92,5 +86,6 @@ class CpuSampler:
             if kind == "other":
                 other[cmd[:60]] += cpu - start
         self.seconds = {kind: round(value, 1) for kind, value in sorted(totals.items())}
+        self.other_seconds = dict(other)
         # Which processes "other" is, so a busy neighbour on the machine shows by name.
         self.top_other = [(cmd, round(value, 1)) for cmd, value in other.most_common(5) if value >= 0.1]

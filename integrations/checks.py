@@ -29,9 +29,12 @@ def staff_oidc_settings_check(app_configs=None, **kwargs) -> list[Error]:
                     )
                 )
     if settings.STAFF_OIDC_ENABLED:
-        needed = ["STAFF_OIDC_OP_TOKEN_ENDPOINT", "STAFF_OIDC_RP_CLIENT_SECRET"]
-        if settings.STAFF_OIDC_RP_SIGN_ALGO.startswith(("RS", "ES")):
-            needed.append("STAFF_OIDC_OP_JWKS_ENDPOINT")
+        needed = ["STAFF_OIDC_RP_CLIENT_SECRET"]
+        # With an issuer and discovery on, the endpoints come from the discovery document.
+        if not (settings.STAFF_OIDC_OP_ISSUER and settings.STAFF_OIDC_OP_DISCOVERY):
+            needed += ["STAFF_OIDC_OP_AUTHORIZATION_ENDPOINT", "STAFF_OIDC_OP_TOKEN_ENDPOINT"]
+            if settings.STAFF_OIDC_RP_SIGN_ALGO.startswith(("RS", "ES")):
+                needed.append("STAFF_OIDC_OP_JWKS_ENDPOINT")
         for name in needed:
             if not getattr(settings, name):
                 errors.append(Error(f"staff SSO is on but {name} is empty", id="integrations.E003"))

@@ -33,7 +33,7 @@ from eservices import personnummer as pnr
 from eservices.models import Case, EService
 from eservices.services import case_create, citizen_get_or_create
 from mailboxes.models import Unit, UnitMembership
-from mailboxes.services import mailbox_personal_for, membership_add, unit_create
+from mailboxes.services.units import mailbox_personal_for, membership_add, unit_create
 
 from .models import EXTERNAL_ID_PATTERN
 

@@ -24,6 +24,7 @@ from eservices.models import Case, Citizen, EService
 from eservices.services import case_assign, case_create, citizen_get_or_create
 from mailboxes.models import Message, Thread, Unit
 
+from . import webhooks
 from .models import ApiClient, ThreadExport
 
 TOKEN_PREFIX = "lm"
@@ -60,7 +61,7 @@ def api_client_create(*, name: str, scopes: Iterable[str], webhook_url: str = ""
     user.save()
     key_id = secrets.token_hex(8)
     secret = secrets.token_urlsafe(32)
-    webhook_secret = secrets.token_urlsafe(32) if webhook_url else ""
+    webhook_secret = webhooks.secret_new() if webhook_url else ""
     client = ApiClient.objects.create(
         name=name,
         user=user,

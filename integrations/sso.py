@@ -41,7 +41,7 @@ from accounts.oidc.backend import (
 from accounts.oidc.logout import end_session_remember
 from audit.services import audit_event_record
 from mailboxes.models import Unit, UnitMembership
-from mailboxes.services import mailbox_personal_for, membership_add, membership_remove
+from mailboxes.services.units import mailbox_personal_for, membership_add, membership_remove
 
 logger = logging.getLogger(__name__)
 

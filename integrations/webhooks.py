@@ -10,18 +10,19 @@ rows (inside a savepoint, so even a failing insert leaves routing's transaction 
 the sending task on commit. HTTP happens in `integrations.deliver_webhook` only. A periodic sweep
 re-enqueues deliveries whose task was lost.
 
-Signature: header `X-Lifemsg-Signature: t=<unix time>,v1=<hex>` where hex is
-HMAC-SHA256(webhook secret, "<t>.<raw body>"); the receiver recomputes it and rejects old `t`.
+Signature: the Standard Webhooks headers (https://www.standardwebhooks.com), which receivers verify
+with any of its libraries: `webhook-id` (the delivery's UUID, the same on every retry),
+`webhook-timestamp` (unix seconds) and `webhook-signature: v1,<base64 HMAC-SHA256 of
+"<id>.<timestamp>.<raw body>">`, keyed with the client's `whsec_…` secret.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
+import base64
 import json
 import logging
 import random
-import time
+import secrets
 from datetime import datetime, timedelta
 
 import requests
@@ -29,6 +30,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from standardwebhooks.webhooks import Webhook
 
 from .models import ApiClient, WebhookDelivery
 
@@ -36,7 +38,6 @@ logger = logging.getLogger(__name__)
 
 EVENT_RECEIVED = "citizen_message.received"
 EVENT_HANDLED = "citizen_message.handled"
-SIGNATURE_HEADER = "X-Lifemsg-Signature"
 
 
 # --- signing ----------------------------------------------------------------------------------
@@ -46,22 +47,19 @@ def body_bytes(payload: dict) -> bytes:
     return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def signature(*, secret: str, timestamp: int, body: bytes) -> str:
-    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
-    return f"t={timestamp},v1={mac}"
+def secret_new() -> str:
+    """A Standard Webhooks signing secret: `whsec_` and 32 random bytes in base64."""
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
 
 
-def signature_valid(*, secret: str, header: str, body: bytes, tolerance_seconds: int = 300) -> bool:
-    """What a receiver does (documented in integrations/README.md; used by the tests)."""
-    try:
-        parts = dict(item.split("=", 1) for item in header.split(","))
-        timestamp = int(parts["t"])
-    except (KeyError, ValueError):
-        return False
-    if abs(time.time() - timestamp) > tolerance_seconds:
-        return False
-    expected = signature(secret=secret, timestamp=timestamp, body=body)
-    return hmac.compare_digest(expected, header)
+def signed_headers(*, secret: str, delivery_id: str, body: bytes, now: datetime) -> dict[str, str]:
+    # A secret from before the Standard Webhooks format (not `whsec_`) keys the HMAC with its own bytes.
+    signer = Webhook(secret if secret.startswith("whsec_") else secret.encode())
+    return {
+        "webhook-id": delivery_id,
+        "webhook-timestamp": str(int(now.timestamp())),
+        "webhook-signature": signer.sign(msg_id=delivery_id, timestamp=now, data=body),
+    }
 
 
 # --- creating events --------------------------------------------------------------------------
@@ -234,8 +232,9 @@ def webhook_attempt(*, delivery_id: str) -> float | None:
         "Content-Type": "application/json",
         "User-Agent": "lifemsg-webhooks/1",
         "X-Lifemsg-Event": delivery.event,
-        "X-Lifemsg-Delivery": str(delivery.pk),
-        SIGNATURE_HEADER: signature(secret=client.webhook_secret, timestamp=int(time.time()), body=body),
+        **signed_headers(
+            secret=client.webhook_secret, delivery_id=str(delivery.pk), body=body, now=timezone.now()
+        ),
     }
     status_code, error = None, ""
     if not client.is_active or not client.webhook_url:

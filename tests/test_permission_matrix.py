@@ -231,6 +231,11 @@ ROWS: list[Row] = [
     # --- public and session ---------------------------------------------------------------------
     Row("set_language", everyone(302), method="POST", data={"language": "sv", "next": "/tillganglighet/"}),
     Row("healthz", everyone(200)),
+    # No worker or beat runs here; what matters is that no login is asked for.
+    Row("healthz_worker", everyone(503)),
+    Row("healthz_beat", everyone(503)),
+    # Only with `Authorization: Bearer <METRICS_TOKEN>` (unset here); a session is no key.
+    Row("metrics", everyone(404)),
     Row("accessibility", everyone(200)),
     Row("accounts:keepalive", everyone(204, anonymous=401), method="POST"),
     # --- staff login and landing ------------------------------------------------------------------

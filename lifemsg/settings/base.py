@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "absence",
     "integrations",
     "administration",
+    "monitoring",
 ]
 
 MIDDLEWARE = [
@@ -232,7 +233,10 @@ CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict = {
     "absence-tick": {"task": "absence.tick", "schedule": timedelta(seconds=30)},
-    "routing-sweep": {"task": "absence.sweep", "schedule": timedelta(seconds=60)},
+    "routing-sweep": {
+        "task": "absence.sweep",
+        "schedule": timedelta(seconds=env.int("ROUTING_SWEEP_INTERVAL_SECONDS", default=60)),
+    },
     # Unit managers hear about messages unread too long in their group mailbox (once per message).
     "absence-escalate-group-unread": {
         "task": "absence.escalate_group_unread",
@@ -241,6 +245,8 @@ CELERY_BEAT_SCHEDULE: dict = {
     "citizen-notify-sweep": {"task": "eservices.notify_sweep", "schedule": timedelta(minutes=5)},
     "retention": {"task": "audit.retention", "schedule": crontab(hour=2, minute=30)},
 }
+# Beat's scheduler: Celery's default (the schedule file) reporting beat's heartbeat (monitoring).
+CELERY_BEAT_SCHEDULER = "monitoring.beat:HeartbeatScheduler"
 ROUTING_SWEEP_AGE_SECONDS = env.int("ROUTING_SWEEP_AGE_SECONDS", default=60)
 FORWARDING_MAX_DEPTH = env.int("FORWARDING_MAX_DEPTH", default=5)
 # Messages one routing transaction takes at most (a burst is routed in batches of this many).
@@ -251,6 +257,26 @@ ROUTING_COALESCE_SECONDS = env.int("ROUTING_COALESCE_SECONDS", default=10 if RED
 # Seconds a coalescing routing task waits before it starts (what arrives meanwhile goes with it).
 ROUTING_COALESCE_DELAY = env.float("ROUTING_COALESCE_DELAY", default=0.2)
 GROUP_UNREAD_ESCALATION_HOURS = env.int("GROUP_UNREAD_ESCALATION_HOURS", default=24)
+
+# Liveness (monitoring app, README "Health and metrics"). Worker and beat record a heartbeat every
+# LIVENESS_HEARTBEAT_SECONDS; /healthz/worker answers 503 when no worker's is younger than
+# LIVENESS_WORKER_MAX_AGE_SECONDS or the routing sweep has not finished a run for
+# LIVENESS_SWEEP_MAX_AGE_SECONDS (default: three sweep intervals); /healthz/beat when beat's is older
+# than LIVENESS_BEAT_MAX_AGE_SECONDS. The heartbeat files for the containers' own checks go to
+# LIVENESS_HEARTBEAT_DIR.
+LIVENESS_HEARTBEAT_SECONDS = env.float("LIVENESS_HEARTBEAT_SECONDS", default=10.0)
+LIVENESS_WORKER_MAX_AGE_SECONDS = env.float("LIVENESS_WORKER_MAX_AGE_SECONDS", default=60.0)
+LIVENESS_BEAT_MAX_AGE_SECONDS = env.float("LIVENESS_BEAT_MAX_AGE_SECONDS", default=60.0)
+LIVENESS_SWEEP_MAX_AGE_SECONDS = env.float(
+    "LIVENESS_SWEEP_MAX_AGE_SECONDS",
+    default=3.0 * CELERY_BEAT_SCHEDULE["routing-sweep"]["schedule"].total_seconds(),
+)
+LIVENESS_HEARTBEAT_DIR = env.str("LIVENESS_HEARTBEAT_DIR", default=str(VAR_DIR))
+# /metrics (Prometheus text format) answers only a request with `Authorization: Bearer <token>`;
+# 404 while empty. Routing latency covers the messages written in the last
+# METRICS_ROUTING_WINDOW_SECONDS.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_ROUTING_WINDOW_SECONDS = env.int("METRICS_ROUTING_WINDOW_SECONDS", default=300)
 
 # Cache: rate-limit counters (lifemsg/ratelimits.py). Redis when REDIS_URL is set, so every web
 # process counts together; short socket timeouts so a dead Redis never holds a request. django-redis:
@@ -361,6 +387,13 @@ REST_FRAMEWORK = {
 SPECTACULAR_SETTINGS = {"TITLE": "lifemsg API", "VERSION": "1.0.0"}
 
 ACCESS_LOG_RETENTION_DAYS = env.int("ACCESS_LOG_RETENTION_DAYS", default=5 * 365)
+# The key of the access log's HMAC chain (audit.chain): from the environment, never in the database,
+# so that a database writer without it cannot re-hash a changed chain. Rotation: the new key here,
+# the old one(s) in ACCESS_LOG_HMAC_OLD_KEYS for as long as entries they signed are kept.
+ACCESS_LOG_HMAC_KEY = env.str("ACCESS_LOG_HMAC_KEY", default="")
+ACCESS_LOG_HMAC_OLD_KEYS = env.list("ACCESS_LOG_HMAC_OLD_KEYS", default=[])
+# Entries written before the chain was keyed (plain SHA-256) verify up to this seq and no further.
+ACCESS_LOG_UNKEYED_THROUGH_SEQ = env.int("ACCESS_LOG_UNKEYED_THROUGH_SEQ", default=0)
 MESSAGE_RETENTION_DAYS = env.int("MESSAGE_RETENTION_DAYS", default=10 * 365)
 # Uploads stored for a re-shown form (mailboxes.forms.AttachmentsMixin.keep_uploads) and never sent
 # with a message are removed by the nightly retention once they are this old.

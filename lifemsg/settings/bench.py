@@ -10,6 +10,7 @@ from .base import *  # noqa: E402, F403
 from .base import DATABASES  # noqa: E402
 
 SECRET_KEY = "bench-only-key"
+ACCESS_LOG_HMAC_KEY = "bench-only-access-log-key"
 DEBUG = False
 ALLOWED_HOSTS = ["127.0.0.1", "localhost", "testserver"]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -5,6 +5,7 @@ from .base import CELERY_BROKER_URL, VAR_DIR, env
 
 DEBUG = env.bool("DEBUG", default=True)
 SECRET_KEY = env.str("SECRET_KEY", default="dev-only-insecure-key-never-used-in-production")
+ACCESS_LOG_HMAC_KEY = env.str("ACCESS_LOG_HMAC_KEY", default="dev-only-access-log-key-not-for-production")
 CITIZEN_TEST_LOGIN_ENABLED = env.bool("CITIZEN_TEST_LOGIN_ENABLED", default=True)
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.filebased.EmailBackend")
 EMAIL_FILE_PATH = str(VAR_DIR / "mail")

@@ -3,10 +3,14 @@
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import SECRET_KEY, env
+from .base import ACCESS_LOG_HMAC_KEY, SECRET_KEY, env
 
 if not SECRET_KEY or len(SECRET_KEY) < 50:
     raise ImproperlyConfigured("SECRET_KEY must be set (at least 50 characters) in production.")
+if len(ACCESS_LOG_HMAC_KEY) < 32 or ACCESS_LOG_HMAC_KEY == SECRET_KEY:
+    raise ImproperlyConfigured(
+        "ACCESS_LOG_HMAC_KEY must be set (at least 32 characters, not the SECRET_KEY) in production."
+    )
 
 DEBUG = False
 LOG_FORMAT = env.str("LOG_FORMAT", default="json")
@@ -25,5 +29,5 @@ STORAGES = {
     **STORAGES,  # noqa: F405
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
-# Load balancers probe /healthz over plain HTTP.
-SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+# Load balancers probe /healthz over plain HTTP, and Prometheus scrapes /metrics on the internal network.
+SECURE_REDIRECT_EXEMPT = [r"^healthz(/worker|/beat)?$", r"^metrics$"]

@@ -14,6 +14,7 @@ from .base import *  # noqa: E402, F403
 from .base import DATABASES, VAR_DIR  # noqa: E402
 
 SECRET_KEY = "test-only-key"
+ACCESS_LOG_HMAC_KEY = "test-only-access-log-key"
 DEBUG = False
 CITIZEN_TEST_LOGIN_ENABLED = True
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -325,6 +325,7 @@ def test_production_settings_disable_the_test_login_whatever_the_environment():
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "lifemsg.settings.production",
         "SECRET_KEY": "p" * 64,
+        "ACCESS_LOG_HMAC_KEY": "k" * 40,
         "CITIZEN_TEST_LOGIN_ENABLED": "true",
     }
     code = (

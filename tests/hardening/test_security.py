@@ -51,6 +51,7 @@ SECURITY_SETTING_PREFIXES = (
 def production_security(monkeypatch):
     """The security settings exactly as lifemsg.settings.production computes them."""
     monkeypatch.setenv("SECRET_KEY", "p" * 64)
+    monkeypatch.setenv("ACCESS_LOG_HMAC_KEY", "k" * 40)
     importlib.reload(importlib.import_module("lifemsg.settings.base"))  # reads SECRET_KEY again
     module = importlib.reload(importlib.import_module("lifemsg.settings.production"))
     values = {

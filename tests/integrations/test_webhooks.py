@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from datetime import timedelta
 from unittest import mock
@@ -12,6 +13,7 @@ import responses
 from django.db import transaction
 from django.test import override_settings
 from django.utils import timezone
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from absence import hooks
 from absence.routing import route_message
@@ -104,15 +106,20 @@ def test_delivery_is_signed_with_the_clients_secret(org):
 
     assert wait is None
     request = responses.calls[0].request
-    signature = request.headers["X-Lifemsg-Signature"]
-    assert webhooks.signature_valid(secret=issued.webhook_secret, header=signature, body=request.body)
-    assert not webhooks.signature_valid(secret="another-secret", header=signature, body=request.body)
-    assert not webhooks.signature_valid(
-        secret=issued.webhook_secret, header=signature, body=request.body.replace(b"EXT-1", b"EXT-2")
-    )
-    payload = json.loads(request.body)
+    # What a receiver does with any Standard Webhooks library: verify id, timestamp and signature.
+    assert issued.webhook_secret.startswith("whsec_")
+    receiver = Webhook(issued.webhook_secret)
+    payload = receiver.verify(request.body, dict(request.headers))
+    with pytest.raises(WebhookVerificationError):
+        Webhook("whsec_" + base64.b64encode(b"another secret of 32 bytes......").decode()).verify(
+            request.body, dict(request.headers)
+        )
+    with pytest.raises(WebhookVerificationError):
+        receiver.verify(request.body.replace(b"EXT-1", b"EXT-2"), dict(request.headers))
+    with pytest.raises(WebhookVerificationError):
+        receiver.verify(request.body, {**request.headers, "webhook-id": "another-delivery"})
     assert payload["event"] == request.headers["X-Lifemsg-Event"] == "citizen_message.received"
-    assert payload["delivery_id"] == request.headers["X-Lifemsg-Delivery"]
+    assert payload["delivery_id"] == request.headers["webhook-id"]
     delivery = WebhookDelivery.objects.get()
     assert (delivery.status, delivery.attempts, delivery.last_status_code) == ("delivered", 1, 204)
 
@@ -171,12 +178,10 @@ def test_worker_retries_with_backoff_until_the_receiver_answers(live_celery_work
     delivery.refresh_from_db()
     assert delivery.attempts == 3
     assert [c.response.status_code for c in responses.calls] == [500, 502, 200]
+    ids = {call.request.headers["webhook-id"] for call in responses.calls}
+    assert ids == {str(delivery.pk)}  # one id for every retry: the receiver drops duplicates by it
     for call in responses.calls:
-        assert webhooks.signature_valid(
-            secret=issued.webhook_secret,
-            header=call.request.headers["X-Lifemsg-Signature"],
-            body=call.request.body,
-        )
+        Webhook(issued.webhook_secret).verify(call.request.body, dict(call.request.headers))
 
 
 @pytest.mark.django_db
