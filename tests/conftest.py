@@ -3,6 +3,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from contextlib import contextmanager
 
 import pytest
 from django.contrib.auth.models import Group
@@ -32,9 +33,11 @@ def browser_type_launch_args(browser_type_launch_args):
     }
 
 
-@pytest.fixture
-def live_celery_worker(transactional_db):
-    """A real Celery worker (solo pool, in a thread) consuming from the test Redis broker."""
+@contextmanager
+def celery_worker_running():
+    """A real Celery worker (solo pool, in a thread) consuming from the test Redis broker, for as long
+    as the block runs. Started inside a test, it stands for a worker that was down until then: it
+    takes the tasks queued meanwhile."""
     from celery.contrib.testing.worker import start_worker
 
     from lifemsg.celery import app as celery_app
@@ -49,6 +52,13 @@ def live_celery_worker(transactional_db):
     finally:
         root.setLevel(level)
         root.handlers[:] = handlers
+
+
+@pytest.fixture
+def live_celery_worker(transactional_db):
+    """A real Celery worker running for the whole test (see celery_worker_running)."""
+    with celery_worker_running() as worker:
+        yield worker
 
 
 def wait_for(predicate: Callable[[], bool], timeout: float = 10.0, interval: float = 0.05) -> bool:

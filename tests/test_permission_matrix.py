@@ -584,6 +584,16 @@ def _mismatch(response, expected: int | str) -> str | None:
     return None if ok else f"expected {expected}, got {got} {location}".strip()
 
 
+def _cacheable(response, row: Row, user) -> str | None:
+    """A page a signed-in user sees (and anonymous users do not see alike) may hold citizen data: no
+    browser or proxy cache may keep it."""
+    if user is None or response.status_code != 200 or row.expect["anonymous"] == 200:
+        return None
+    directives = {d.strip() for d in response.get("Cache-Control", "").split(",")}
+    missing = {"no-store", "private"} - directives
+    return f"Cache-Control lacks {sorted(missing)}" if missing else None
+
+
 @pytest.fixture(scope="module")
 def world(django_db_setup, django_db_blocker):
     """Built once for the module inside a transaction that is rolled back at the end: every test
@@ -613,7 +623,7 @@ def test_permission_matrix(client, world: World, row: Row):
             if user is not None:
                 login(client, user)
             response = client.post(url, data) if row.method == "POST" else client.get(url, data)
-            problem = _mismatch(response, row.expect[who])
+            problem = _mismatch(response, row.expect[who]) or _cacheable(response, row, user)
             if problem:
                 problems.append(f"{who}: {problem}")
             transaction.set_rollback(True)

@@ -70,6 +70,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "lifemsg.cachecontrol.PrivateNoStoreMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "accounts.middleware.ResolvedUserMiddleware",
     "lifemsg.observability.LogContextMiddleware",
@@ -352,6 +353,12 @@ STAFF_OTP_ENROLMENT_LINK_HOURS = env.int("STAFF_OTP_ENROLMENT_LINK_HOURS", defau
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# Behind reverse proxies the connecting address is the proxy's: the client's is read from
+# X-Forwarded-For, TRUSTED_PROXY_COUNT entries from the right (lifemsg/clientip.py). 0: no proxy, the
+# header is ignored. TRUSTED_PROXY_IPS (addresses or networks) limits whose header is believed.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+TRUSTED_PROXY_IPS = env.list("TRUSTED_PROXY_IPS", default=[])
+AXES_CLIENT_IP_CALLABLE = "lifemsg.clientip.client_ip"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
 AXES_LOCKOUT_TEMPLATE = "locked_out.html"  # Swedish page, HTTP 429
