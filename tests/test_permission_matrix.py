@@ -245,6 +245,7 @@ ROWS: list[Row] = [
     # Second factor is off in tests (STAFF_OTP_ENABLED): nothing to set up or verify.
     Row("accounts:otp_setup", staff_only(ALL_STAFF, ok=404, refused=404)),
     Row("accounts:otp_verify", staff_only(ALL_STAFF, ok=404, refused=404)),
+    Row("accounts:otp_enrol", staff_only(ALL_STAFF, ok=404, refused=404), args=("not-a-link",)),
     # --- citizen portal -----------------------------------------------------------------------------
     Row("eservices:login", outcomes(200, citizen=REDIRECT)),
     Row("eservices:logout", citizen_only(REDIRECT, anonymous=REDIRECT), method="POST"),
@@ -502,6 +503,19 @@ ROWS: list[Row] = [
     Row(
         "administration:staff_member",
         staff_only(ROLE_ADMINS, ok=404),
+        args=lambda w: (w.case.citizen.user_id,),
+        label="a citizen",
+    ),
+    Row(
+        "administration:enrolment_link",
+        staff_only(ROLE_ADMINS),
+        method="POST",
+        args=lambda w: (w.org.handler_b1.pk,),
+    ),
+    Row(
+        "administration:enrolment_link",
+        staff_only(ROLE_ADMINS, ok=404),
+        method="POST",
         args=lambda w: (w.case.citizen.user_id,),
         label="a citizen",
     ),

@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "guardian",
     "django_otp",
     "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "axes",
     "django_htmx",
     "django_celery_results",
@@ -340,10 +341,13 @@ OIDC_MAX_AGE = env.int("OIDC_MAX_AGE", default=0)
 OIDC_DISCOVERY_CACHE_SECONDS = env.int("OIDC_DISCOVERY_CACHE_SECONDS", default=3600)
 CITIZEN_OIDC_ENABLED = bool(OIDC_RP_CLIENT_ID and (OIDC_OP_AUTHORIZATION_ENDPOINT or OIDC_OP_ISSUER))
 
-# Second factor for staff (TOTP, django-otp). When on, required for the privileged roles and
-# available to every staff member. With staff SSO, multi-factor is the identity provider's job.
+# Second factor for staff (TOTP, django-otp; accounts.otp): when on, every staff member needs it
+# before any page (on by default in production). A staff SSO login counts instead when
+# STAFF_OIDC_REQUIRED_AMR makes the IdP's multi-factor a condition of the login. The first device is
+# enrolled only with a one-time link from an administrator, valid this many hours.
 STAFF_OTP_ENABLED = env.bool("STAFF_OTP_ENABLED", default=False)
 OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="lifemsg")
+STAFF_OTP_ENROLMENT_LINK_HOURS = env.int("STAFF_OTP_ENROLMENT_LINK_HOURS", default=72)
 
 # django-axes: lock out brute force against staff and the test e-ID login.
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
