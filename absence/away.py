@@ -91,13 +91,16 @@ def who_is_away(intended: dict[int, list[Mailbox]], *, written_since: datetime) 
     other: either the absence is committed before this reading (the message is forwarded here), or
     the deliveries are committed before the absence's start reads the unread mail (it forwards them
     there). Nothing is left, even for a moment, only with the absent handler; no sweep is needed.
-    Deputies are known only once absences are read, so they are locked after and the reading
-    repeated until it names nobody new (one round without deputies: one lock query, one read).
+    A lock rather than a re-check after commit: a worker killed between its commit and the re-check
+    would leave the message to the sweep. Deputies are known only once absences are read, so they
+    are locked after and the reading repeated until it names nobody new (one round without
+    deputies: one lock query, one read; a batch only for group mailboxes: neither).
 
-    No deadlock: KEY SHARE locks never conflict with each other or with ordinary updates of a user
-    row (last login), only with FOR UPDATE; those who take FOR UPDATE on a user row (absence and role
-    changes) wait for nothing a router holds at this point — routers hold only unrouted message rows,
-    which no absence start touches, and take summary rows only after these locks."""
+    No deadlock, though deputies are locked after the others: KEY SHARE locks never conflict with
+    each other or with ordinary updates of a user row (last login), only with FOR UPDATE; those who
+    take FOR UPDATE on a user row (absence and role changes) wait for nothing a router holds at this
+    point — routers hold only unrouted message rows, which no absence start touches, and take
+    summary rows only after these locks."""
     people = {
         mailbox.owner_id for mailboxes in intended.values() for mailbox in mailboxes if mailbox.owner_id
     }

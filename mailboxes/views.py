@@ -362,6 +362,17 @@ def forward(request, mailbox_id: int, thread_id: int):
                 request, _("The thread has been forwarded to %(mailbox)s.") % {"mailbox": target.name}
             )
             return redirect(_thread_url(access))
+    if access.thread.is_citizen:
+        # The form names the citizen and the subject: a read, logged before anything is rendered.
+        access_log_citizen_read(
+            user=request.user,
+            action=AccessLogEntry.Action.READ_THREAD,
+            route=access.route,
+            thread=access.thread,
+            mailbox=access.mailbox,
+            case=access.case,
+            detail={"page": "forward"},
+        )
     context = {"access": access, "thread": access.thread, "mailbox": access.mailbox, "form": form}
     return render(request, "mailboxes/forward.html", context, status=400 if form.errors else 200)
 

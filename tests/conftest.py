@@ -89,6 +89,21 @@ def login(client: Client, user) -> Client:
     return client
 
 
+def login_verified(client: Client, user) -> Client:
+    """`login`, and the session's second factor verified as django_otp.login records it (for tests
+    with STAFF_OTP_ENABLED on). The user gets a confirmed TOTP device if they have none."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    login(client, user)
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    device = device or TOTPDevice.objects.create(user=user, name="test", confirmed=True)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    return client
+
+
 def idle_for(client: Client, seconds: float) -> float:
     """The client's session made to look idle for `seconds`: its last activity, as
     accounts.middleware.IdleTimeoutMiddleware keeps it, set that long ago. Returns that moment."""

@@ -18,7 +18,7 @@ from absence.routing import routing_wakeup_clear
 from absence.services import absence_end, absence_start
 from eservices.services import citizen_message_send
 from lifemsg.celery import app as celery_app
-from mailboxes.models import Delivery, Message
+from mailboxes.models import Delivery, Message, Unit
 from mailboxes.services import mailbox_personal_for
 from tests import factories
 from tests.absence.helpers import mailboxes_of, planned, sick_leave
@@ -86,29 +86,40 @@ def _waiting_for_a_lock(thread_backend: list[int]) -> bool:
         return cursor.fetchone()[0] > 0
 
 
-def _sick_call(org) -> None:
-    sick_leave(org.handler_a1, actor=org.admin)
+def _sick_call(person, org) -> None:
+    sick_leave(person, actor=org.admin)
 
 
-def _planned_start_by_the_clock(org, absence_id: int, starts_at) -> None:
+def _planned_start_by_the_clock(absence_id: int, starts_at) -> None:
     absence_start(absence_id=absence_id, now=starts_at + timedelta(seconds=1))  # as absence.tick does
 
 
+STARTS = ["sick call", "planned absence starting by the clock", "sick call of the deputy"]
+
+
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL row locks")
-@pytest.mark.parametrize("start", ["sick call", "planned absence starting by the clock"])
-def test_an_absence_starting_in_the_middle_of_a_routing_run_leaves_nothing_only_with_the_absent_handler(
+@pytest.mark.parametrize("start", STARTS)
+def test_an_absence_starting_in_the_middle_of_a_routing_run_leaves_nothing_only_with_the_absent(
     live_celery_worker, org, monkeypatch, start
 ):
-    """The worker's routing run has read who is away (nobody) and is about to store the deliveries
-    when the handler's absence starts: a sick call, or a planned absence whose time has come. The
-    message must reach the group mailbox without waiting for a sweep (none runs here)."""
+    """The worker's routing run has read who is away and is about to store the deliveries when an
+    absence starts: the handler's sick call, a planned absence of theirs whose time has come, or the
+    sick call of the deputy the away handler forwards to. The message must reach the group mailbox
+    without waiting for a sweep (none runs here)."""
     case = factories.case(eservice_obj=org.eservice_a, handler=org.handler_a1)
+    expected = {mailbox_personal_for(org.handler_a1).pk, org.unit_a.group_mailbox.pk}
     if start == "sick call":
-        begin = partial(_sick_call, org)
+        begin = partial(_sick_call, org.handler_a1, org)
+    elif start == "sick call of the deputy":
+        Unit.objects.filter(pk=org.unit_a.pk).update(allows_deputy_forwarding=True)
+        deputy = mailbox_personal_for(org.handler_a2)
+        sick_leave(org.handler_a1, actor=org.admin, forward_to=deputy)
+        expected.add(deputy.pk)
+        begin = partial(_sick_call, org.handler_a2, org)
     else:
         starts_at = timezone.now() + timedelta(hours=1)
         absence = planned(org.handler_a1, starts_at=starts_at, ends_at=starts_at + timedelta(days=1))
-        begin = partial(_planned_start_by_the_clock, org, absence.pk, starts_at)
+        begin = partial(_planned_start_by_the_clock, absence.pk, starts_at)
     reached, go = threading.Event(), threading.Event()
     real = routing.deliveries_create_many
 
@@ -147,5 +158,5 @@ def test_an_absence_starting_in_the_middle_of_a_routing_run_leaves_nothing_only_
     assert wait_for(lambda: _routed(message), timeout=15)
     group = org.unit_a.group_mailbox
     assert wait_for(lambda: Delivery.objects.filter(message=message, mailbox=group).exists(), timeout=5)
-    assert mailboxes_of(message) == {mailbox_personal_for(org.handler_a1).pk, group.pk}
+    assert mailboxes_of(message) == expected
     assert Delivery.objects.filter(message=message, mailbox=group).count() == 1
