@@ -3,6 +3,7 @@
 #   make run     first trial: SQLite + filesystem broker in var/, web on http://127.0.0.1:8000/
 #   make test    PostgreSQL + Redis (DATABASE_URL, REDIS_URL), ruff, pytest
 #   make bench   the municipal-scale benchmark (own databases lifemsg_bench*, Redis db 8)
+#   make chaos   fault injection against its own PostgreSQL, Redis, gunicorn, worker and beat
 #   make upgrade newest releases within pyproject.toml's ranges into requirements/, then make test
 #
 # Every venv installs from requirements/lock*.txt (pinned, hashed; scripts/install_deps.py), never
@@ -23,6 +24,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
+CHAOS_ARGS ?=
 LOCK := requirements/lock.txt
 LOCK_DEV := requirements/lock-dev.txt
 LOCK_DJ6 := requirements/lock-django6.txt
@@ -54,7 +56,8 @@ PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
 	if command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; \
 	then echo $$p; break; fi; done)
 
-.PHONY: help venv install system-deps run test test-django6 lock upgrade bench check-services lint fmt messages clean
+.PHONY: help venv install system-deps run test test-django6 lock upgrade bench chaos check-services lint fmt \
+	messages clean
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -99,7 +102,8 @@ test: system-deps install ## check services, ruff, pytest (browser tests use /us
 test-django6: system-deps ## the suite on Django 6.x in .venv-dj6 (requirements/lock-django6.txt)
 	@if [ -z "$(DJ6_PYTHON)" ]; then echo "Django 6 needs Python >= 3.12: make test-django6 DJ6_PYTHON=/path/to/python3.12" >&2; exit 1; fi
 	@[ -x $(DJ6_VENV)/bin/python ] || $(DJ6_PYTHON) -m venv $(DJ6_VENV)
-	$(DJ6_VENV)/bin/python scripts/install_deps.py --lock $(LOCK_DJ6)
+	@# --no-deps: uv resolved it with Django 6 in place of the "Django<6" some packages still declare.
+	$(DJ6_VENV)/bin/python scripts/install_deps.py --no-deps --lock $(LOCK_DJ6)
 	@$(DJ6_VENV)/bin/python scripts/check_services.py
 	$(DJ6_VENV)/bin/python -m django --version
 	$(DJ6_VENV)/bin/pytest $(PYTEST_ARGS)
@@ -124,6 +128,10 @@ bench: ## seed the reference workload (own DBs), measure pages, ingest, sick cal
 	@DATABASE_URL=$(BENCH_DATABASE_URL) REDIS_URL=$(BENCH_REDIS_URL) $(BENCH_VENV)/bin/python scripts/check_services.py
 	BENCH_DATABASE_URL=$(BENCH_DATABASE_URL) BENCH_REDIS_URL=$(BENCH_REDIS_URL) \
 		$(BENCH_VENV)/bin/python -m bench.run $(BENCH_ARGS)
+
+# Needs root (initdb runs as the postgres user), PostgreSQL's and Redis's server binaries on PATH.
+chaos: install ## fault injection (own servers on loopback): lost/duplicated/unrouted per fault; CHAOS_ARGS=--short
+	$(PY) -m bench.chaos $(CHAOS_ARGS)
 
 lint: install ## ruff check + format check
 	$(VENV)/bin/ruff check .

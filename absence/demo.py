@@ -18,7 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from eservices.models import Case
-from mailboxes.services import message_store
+from mailboxes.services.messages import message_store
 
 from .models import Absence
 from .routing import route_message

@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.roles import ALL_ROLES
 from accounts.services import role_grant, role_revoke, roles_of
 from mailboxes.models import Unit, UnitMembership
-from mailboxes.services import group_mailbox_access_reset, membership_add, membership_remove
+from mailboxes.services.units import group_mailbox_access_reset, membership_add, membership_remove
 
 from .permissions import MANAGE_MEMBERSHIP, MANAGE_ROLES
 

@@ -22,7 +22,7 @@ from django.conf import settings
 from django.db import connection, models, transaction
 from django.utils import timezone
 
-from mailboxes.services import (
+from mailboxes.services.retention import (
     MessageRetentionResult,
     UploadRetentionResult,
     messages_delete_expired,

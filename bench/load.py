@@ -21,7 +21,7 @@ USERS = 20
 DURATION_S = 60
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -43,7 +43,7 @@ def _handlers(database: str, count: int) -> list[list]:
     return [list(r) for r in rows]
 
 
-def _stop(proc: subprocess.Popen) -> None:
+def stop_process(proc: subprocess.Popen) -> None:
     if proc.poll() is None:
         os.killpg(proc.pid, signal.SIGTERM)
         try:
@@ -53,7 +53,7 @@ def _stop(proc: subprocess.Popen) -> None:
             proc.wait()
 
 
-def _wait_http(url: str, timeout: float = 60.0) -> None:
+def wait_http(url: str, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
@@ -79,7 +79,7 @@ def run_load(database: str, redis_url: str, users: int = USERS, duration_s: int 
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     bindir = Path(sys.executable).parent
     handlers = _handlers(database, users)
-    port = _free_port()
+    port = free_port()
     host = f"http://127.0.0.1:{port}"
     with celery_worker(concurrency=1), tempfile.TemporaryDirectory() as tmp:
         gunicorn = subprocess.Popen(
@@ -88,7 +88,7 @@ def run_load(database: str, redis_url: str, users: int = USERS, duration_s: int 
             cwd=ROOT, env=env, start_new_session=True,
         )  # fmt: skip
         try:
-            _wait_http(f"{host}/logga-in/")
+            wait_http(f"{host}/logga-in/")
             prefix = str(Path(tmp) / "locust")
             locust = subprocess.run(
                 [str(bindir / "locust"), "-f", str(ROOT / "bench" / "locustfile.py"), "--headless",
@@ -101,7 +101,7 @@ def run_load(database: str, redis_url: str, users: int = USERS, duration_s: int 
             with open(f"{prefix}_stats.csv", newline="") as f:
                 stats = {row["Name"]: row for row in csv.DictReader(f)}
         finally:
-            _stop(gunicorn)
+            stop_process(gunicorn)
     total = stats["Aggregated"]
     per_name = {
         name: {"requests": int(row["Request Count"]), "median_ms": float(row["Median Response Time"]),

@@ -30,7 +30,7 @@ from absence.models import Absence
 from eservices.models import Case, Citizen, EService
 from lifemsg.demo import data as demo
 from mailboxes.models import Delivery, Mailbox, MailboxThread, Message, Thread, Unit, UnitMembership
-from mailboxes.services import unit_create
+from mailboxes.services.units import unit_create
 
 from .copy import copy_instances, reset_sequence
 

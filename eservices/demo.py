@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from absence.routing import route_message
 from mailboxes.models import Message, Unit
-from mailboxes.services import message_store
+from mailboxes.services.messages import message_store
 
 from .models import Case, Citizen, ConversationTopic, EService
 from .services import case_create, case_mark_read_by_citizen, citizen_notification_settings_update

@@ -16,7 +16,8 @@ from guardian.shortcuts import assign_perm, remove_perm
 from audit.services import audit_event_record
 from mailboxes.attachments import attachments_check_attachable, attachments_store
 from mailboxes.models import Attachment, Message, Thread, Unit
-from mailboxes.services import mailbox_personal_for, message_store, message_store_if, thread_create
+from mailboxes.services.messages import message_store, message_store_if, thread_create
+from mailboxes.services.units import mailbox_personal_for
 
 from . import personnummer as pnr
 from .models import Case, Citizen, ConversationTopic, EService

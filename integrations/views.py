@@ -12,7 +12,7 @@ from drf_spectacular.views import SpectacularSwaggerSplitView
 from .export import sender_label, thread_pdf
 from .forms import ExportForm
 from .permissions import access_export_thread
-from .services import thread_export_create
+from .services import thread_export_create, thread_export_form_read_record
 
 
 @never_cache
@@ -50,6 +50,9 @@ def export_thread(request: HttpRequest, thread_id: int) -> HttpResponse:
         filename = f"{case.reference}-{timezone.localtime(now):%Y%m%d-%H%M}.pdf"
         response["Content-Disposition"] = f'attachment; filename="{filename}"'
         return response
+    thread_export_form_read_record(
+        case=case, user=request.user, route=access.route, mailbox_id=access.mailbox_id
+    )
     selected = {str(v) for v in (form["messages"].value() or [])} if form.is_bound else {str(i) for i in ids}
     rows = [
         {"message": m, "sender": sender_label(m, case), "checked": str(m.pk) in selected} for m in messages

@@ -17,16 +17,10 @@ from django.utils import timezone
 from absence.routing import route_message
 
 from .models import Mailbox, MailboxThread, Thread, Unit
-from .services import (
-    deliveries_mark_read,
-    internal_reply_store,
-    mailbox_personal_for,
-    message_store,
-    thread_create,
-    thread_forward,
-    thread_mark_handled,
-    thread_take,
-)
+from .services.deliveries import deliveries_mark_read
+from .services.messages import internal_reply_store, message_store, thread_create
+from .services.thread_state import thread_forward, thread_mark_handled, thread_take
+from .services.units import mailbox_personal_for
 
 MARKER_SUBJECT = "Överlämning inför semestern"
 

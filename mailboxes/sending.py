@@ -17,13 +17,9 @@ from eservices.services import staff_message_send
 
 from .models import Attachment, Delivery, Mailbox, Message
 from .permissions import ThreadAccess
-from .services import (
-    access_log_citizen_read,
-    internal_reply_store,
-    internal_thread_start,
-    sent_copy_add,
-    thread_forward,
-)
+from .services.messages import internal_reply_store, internal_thread_start, sent_copy_add
+from .services.reads import access_log_citizen_read
+from .services.thread_state import thread_forward
 
 
 @transaction.atomic

@@ -36,17 +36,11 @@ from .permissions import (
     staff_mailbox_required,
 )
 from .sending import citizen_reply_send, internal_message_send, internal_reply_send, thread_forward_by_hand
-from .services import (
-    access_log_citizen_read,
-    access_log_citizen_reads,
-    deliveries_mark_read,
-    mailbox_personal_for,
-    note_add,
-    thread_mark_handled,
-    thread_release,
-    thread_reopen,
-    thread_take,
-)
+from .services.deliveries import deliveries_mark_read
+from .services.messages import note_add
+from .services.reads import access_log_citizen_read, access_log_citizen_reads
+from .services.thread_state import thread_mark_handled, thread_release, thread_reopen, thread_take
+from .services.units import mailbox_personal_for
 
 # --- mailbox list, unread counts, thread list --------------------------------------------------
 
@@ -368,6 +362,17 @@ def forward(request, mailbox_id: int, thread_id: int):
                 request, _("The thread has been forwarded to %(mailbox)s.") % {"mailbox": target.name}
             )
             return redirect(_thread_url(access))
+    if access.thread.is_citizen:
+        # The form names the citizen and the subject: a read, logged before anything is rendered.
+        access_log_citizen_read(
+            user=request.user,
+            action=AccessLogEntry.Action.READ_THREAD,
+            route=access.route,
+            thread=access.thread,
+            mailbox=access.mailbox,
+            case=access.case,
+            detail={"page": "forward"},
+        )
     context = {"access": access, "thread": access.thread, "mailbox": access.mailbox, "form": form}
     return render(request, "mailboxes/forward.html", context, status=400 if form.errors else 200)
 

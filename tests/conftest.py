@@ -4,6 +4,7 @@ import copy
 import logging
 import time
 from collections.abc import Callable
+from contextlib import contextmanager
 
 import pytest
 from django.contrib.auth.models import Group
@@ -33,9 +34,11 @@ def browser_type_launch_args(browser_type_launch_args):
     }
 
 
-@pytest.fixture
-def live_celery_worker(transactional_db):
-    """A real Celery worker (solo pool, in a thread) consuming from the test Redis broker."""
+@contextmanager
+def celery_worker_running():
+    """A real Celery worker (solo pool, in a thread) consuming from the test Redis broker, for as long
+    as the block runs. Started inside a test, it stands for a worker that was down until then: it
+    takes the tasks queued meanwhile."""
     from celery.contrib.testing.worker import start_worker
 
     from lifemsg.celery import app as celery_app
@@ -50,6 +53,13 @@ def live_celery_worker(transactional_db):
     finally:
         root.setLevel(level)
         root.handlers[:] = handlers
+
+
+@pytest.fixture
+def live_celery_worker(transactional_db):
+    """A real Celery worker running for the whole test (see celery_worker_running)."""
+    with celery_worker_running() as worker:
+        yield worker
 
 
 def wait_for(predicate: Callable[[], bool], timeout: float = 10.0, interval: float = 0.05) -> bool:
@@ -140,6 +150,21 @@ def clean_cache():
 
 def login(client: Client, user) -> Client:
     client.force_login(user, backend="accounts.backends.ModelBackend")
+    return client
+
+
+def login_verified(client: Client, user) -> Client:
+    """`login`, and the session's second factor verified as django_otp.login records it (for tests
+    with STAFF_OTP_ENABLED on). The user gets a confirmed TOTP device if they have none."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    login(client, user)
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    device = device or TOTPDevice.objects.create(user=user, name="test", confirmed=True)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
     return client
 
 

@@ -15,7 +15,8 @@ from absence.routing import route_message
 from eservices.models import Case, EService
 from eservices.services import case_create, citizen_get_or_create
 from mailboxes.models import Unit
-from mailboxes.services import mailbox_personal_for, membership_add, message_store, unit_create
+from mailboxes.services.messages import message_store
+from mailboxes.services.units import mailbox_personal_for, membership_add, unit_create
 
 from . import data
 
@@ -146,7 +147,7 @@ class Seeder:
         )
         route_message(message_id=reply.pk)
         # Mark the handler's copy of the first message read, so the demo shows both states.
-        from mailboxes.services import deliveries_mark_read
+        from mailboxes.services.deliveries import deliveries_mark_read
 
         if case.citizen.personnummer[-2] in "13579":
             deliveries_mark_read(mailbox=mailbox_personal_for(handler), thread=case.thread, user=handler)

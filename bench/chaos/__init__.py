@@ -1,0 +1,1 @@
+"""`make chaos`: fault injection against servers the run starts itself (see bench.chaos.run)."""
