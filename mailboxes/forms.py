@@ -81,7 +81,9 @@ class AttachmentsMixin(forms.Form):
 
     def keep_uploads(self) -> None:
         """Store the new uploads that passed their checks and tick them in the re-shown form."""
-        new = (getattr(self, "cleaned_data", None) or {}).get("attachments") or []
+        new = (getattr(self, "cleaned_data", None) or {}).get("attachments")
+        if new is None:  # the field refused a file: keep the others it accepted
+            new = getattr(self.fields["attachments"], "accepted", [])
         if not new:
             return
         stored = attachments_store(new, uploaded_by=self.user)
