@@ -365,7 +365,13 @@ def recipient_mailboxes(user) -> QuerySet[Mailbox]:
 
 
 def forward_targets(*, user, exclude: Mailbox) -> QuerySet[Mailbox]:
-    return Mailbox.objects.filter(kind=Mailbox.Kind.GROUP).exclude(pk=exclude.pk).order_by("name", "id")
+    """Where `user` may forward a thread by hand: the group mailboxes of their own units (a forward
+    opens the thread to the target's members, so it stays among colleagues who share the work)."""
+    return (
+        Mailbox.objects.filter(kind=Mailbox.Kind.GROUP, unit__memberships__user=user)
+        .exclude(pk=exclude.pk)
+        .order_by("name", "id")
+    )
 
 
 class SwedishVector(Func):
