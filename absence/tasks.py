@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from mailboxes.models import Message
+from monitoring.services import sweep_run_record
 
 from . import routing, services
 
@@ -55,12 +56,14 @@ def route_message_task(*, message_id: int) -> int:
 
 
 @shared_task(name="absence.sweep", acks_late=True, time_limit=300, soft_time_limit=280)
-def sweep(now: str | None = None) -> dict[str, int]:
+def sweep(now: str | None = None, age_seconds: int | None = None) -> dict[str, int]:
     """Guarantee 1: route every stored message a lost task left unrouted (older than
     ROUTING_SWEEP_AGE_SECONDS, so the normal path has had its chance). Guarantee 2: forward any
     unread message that sits only with people who are away."""
     moment = _now(now)
-    cutoff = moment - timedelta(seconds=settings.ROUTING_SWEEP_AGE_SECONDS)
+    # age_seconds=0: every waiting message, however new (absence.worker_steps, after a broker loss).
+    age = settings.ROUTING_SWEEP_AGE_SECONDS if age_seconds is None else age_seconds
+    cutoff = moment - timedelta(seconds=age)
     ids = list(
         Message.objects.filter(routed_at__isnull=True, created_at__lte=cutoff)
         .order_by("created_at", "id")
@@ -84,6 +87,8 @@ def sweep(now: str | None = None) -> dict[str, int]:
     forwarded = routing.forward_stranded_unread(when=moment)
     if routed or failed or forwarded:
         logger.info("sweep: routed %s, failed %s, forwarded %s stranded", routed, failed, forwarded)
+    # For /healthz/worker (a sweep ran lately) and /metrics (runs and repairs).
+    sweep_run_record(routed=routed, failed=failed, forwarded=forwarded)
     return {"routed": routed, "failed": failed, "forwarded": forwarded}
 
 

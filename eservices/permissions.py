@@ -95,6 +95,15 @@ def access_citizen_attachment(*, user, attachment_id: int) -> Attachment:
 # --- staff: threads opened through a case they handle --------------------------------------------
 
 
+def on_case_team(*, user_id: int, thread: str = "thread__") -> Q:
+    """The user is the handler or a co-handler of the case of the thread reached by the lookup
+    prefix `thread` ("" for a case itself is `cases_handled_by`). Given to the mailbox core
+    (mailboxes.hooks.case_team_condition) for its need-to-know rule."""
+    case = f"{thread}case__"
+    co = Case.co_handlers.through.objects.filter(case_id=OuterRef(f"{case}id"), user_id=user_id)
+    return Q(**{f"{case}handler_id": user_id}) | Q(Exists(co))
+
+
 def cases_handled_by(user) -> QuerySet[Case]:
     """Cases where `user` is the handler or a co-handler, in one SQL filter."""
     co = Case.co_handlers.through.objects.filter(case_id=OuterRef("pk"), user_id=user.pk)

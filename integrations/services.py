@@ -246,6 +246,24 @@ def case_content_read_record(*, client: ApiClient, case: Case, message_ids: list
 # --- export to the case file ------------------------------------------------------------------
 
 
+def thread_export_form_read_record(*, case: Case, user, route: str, mailbox_id: int | None) -> None:
+    """The export form shows the citizen's name, masked personal identity number, the subject and
+    every message's sender: logged as a read of the thread before it is rendered."""
+    access_log_record(
+        user=user,
+        action=AccessLogEntry.Action.READ_THREAD,
+        route=route,
+        object_type="thread",
+        object_id=case.thread_id,
+        thread_id=case.thread_id,
+        mailbox_id=mailbox_id,
+        case_id=case.pk,
+        unit_id=case.unit_id,
+        citizen_id=case.citizen.user_id,
+        detail={"page": "export"},
+    )
+
+
 @transaction.atomic
 def thread_export_create(
     *,

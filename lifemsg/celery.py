@@ -10,6 +10,11 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "lifemsg.settings.local")
 app = Celery("lifemsg")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+# The worker's heartbeat (monitoring/worker.py), named by path: Celery loads it once Django is set up.
+app.steps["consumer"].add("monitoring.worker:WorkerHeartbeat")
+# After the broker comes back, the worker routes what waits (absence/worker_steps.py); named by path,
+# so Celery loads it once Django is set up.
+app.steps["consumer"].add("absence.worker_steps:RouteWaitingAfterReconnect")
 
 
 @task_prerun.connect

@@ -1,4 +1,5 @@
 """`/healthz`: is this node able to serve? Checks the database and the Celery broker.
+`/healthz/worker` and `/healthz/beat`: are the Celery worker and beat alive? (monitoring/health.py)
 
 Built on django-health-check (4.x API): its `Database` check runs `SELECT 1` on a fresh connection,
 and `Broker` below opens a kombu connection to whatever `CELERY_BROKER_URL` says (Redis in
@@ -9,8 +10,15 @@ load balancers, `docker compose` health checks and monitoring:
     503 {"status": "error", "checks": {"database": "ok", "broker": "error: Unavailable: ..."}}
 
 Error texts name the failing part and the kind of failure, never a URL, host credentials or a
-traceback. A Celery *worker* being down is deliberately not a failure here: web nodes can serve
-without one, and the periodic routing sweep catches up when workers return.
+traceback. A Celery *worker* being down is deliberately not a failure of `/healthz`: web nodes can
+serve without one (the web container's health check uses it), and the periodic routing sweep catches
+up when workers return. Monitoring asks the other two, which answer in the same shape:
+
+    /healthz/worker  {"worker": some worker's heartbeat is recent, "sweep": the routing sweep ran lately}
+    /healthz/beat    {"beat": beat's heartbeat is recent}
+
+A dead beat turns `sweep` into an error too (nothing sends it), while `worker` stays ok: the two
+answers together tell which process is gone.
 
 Included from `lifemsg/urls.py` with `path("", include("lifemsg.health"))`.
 """
@@ -33,6 +41,8 @@ from health_check.checks import Database
 from health_check.exceptions import ServiceUnavailable
 from health_check.views import HealthCheckView
 from kombu import Connection
+
+from monitoring.health import BeatAlive, SweepRan, WorkerAlive
 
 # A dead service must turn into a fast 503, not a hanging probe. django-health-check gives up on a
 # check one second after its `timeout`; the broker's socket timeouts stay inside that budget.
@@ -132,6 +142,18 @@ class HealthView(HealthCheckView):
         )
 
 
+class WorkerHealthView(HealthView):
+    named_checks = {"worker": (WorkerAlive, {}), "sweep": (SweepRan, {})}
+    checks = tuple(named_checks.values())
+
+
+class BeatHealthView(HealthView):
+    named_checks = {"beat": (BeatAlive, {})}
+    checks = tuple(named_checks.values())
+
+
 urlpatterns = [
     path("healthz", HealthView.as_view(), name="healthz"),
+    path("healthz/worker", WorkerHealthView.as_view(), name="healthz_worker"),
+    path("healthz/beat", BeatHealthView.as_view(), name="healthz_beat"),
 ]

@@ -5,6 +5,7 @@ from django.views.generic import TemplateView
 urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("lifemsg.health")),
+    path("", include("lifemsg.metrics")),  # /metrics, behind METRICS_TOKEN
     path("", include("accounts.urls")),
     path("brevlador/", include("mailboxes.urls")),
     path("", include("eservices.urls")),

@@ -48,3 +48,25 @@ def citizen_recipients(thread_ids) -> dict:
     if _citizen_recipients is None:
         raise RuntimeError("no citizen recipients provider (eservices.apps.EservicesConfig.ready)")
     return _citizen_recipients(set(thread_ids))
+
+
+# --- who is on a citizen thread's case team -------------------------------------------------------
+#
+# Need to know (guarantee 9): the case's handler and co-handlers see the whole citizen thread. Cases
+# are eservices'; it gives the condition (eservices.apps.EservicesConfig.ready), which the mailbox
+# core puts inside the queries that authorise a read.
+
+_case_team_condition = None
+
+
+def case_team_condition_register(condition) -> None:
+    """`condition(*, user_id, thread) -> Q`: the user is the handler or a co-handler of the case of
+    the thread reached by the lookup prefix `thread` (e.g. "thread__")."""
+    global _case_team_condition
+    _case_team_condition = condition
+
+
+def case_team_condition(*, user_id: int, thread: str):
+    if _case_team_condition is None:
+        raise RuntimeError("no case team condition (eservices.apps.EservicesConfig.ready registers it)")
+    return _case_team_condition(user_id=user_id, thread=thread)

@@ -18,8 +18,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.views import redirect_to_login
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
-from django.db.models import CharField, Q, QuerySet
-from django.db.models.functions import Cast
+from django.db.models import BigIntegerField, CharField, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Cast, Coalesce, Greatest
 from django.http import Http404
 from guardian.models import GroupObjectPermission
 
@@ -27,7 +27,8 @@ from accounts.roles import known_group_ids
 from audit.models import AccessLogEntry
 from lifemsg.compiled import CompiledQuery
 
-from .models import Attachment, Mailbox, MailboxThread, Thread
+from . import hooks
+from .models import Attachment, Delivery, Mailbox, MailboxThread, Message, Thread
 
 USE_MAILBOXES = "accounts.use_mailboxes"
 
@@ -123,7 +124,11 @@ def access_mailbox(*, user, mailbox_id: int, among: list[Mailbox] | None = None)
 @dataclass
 class ThreadAccess:
     """A thread as opened by one user, and through what: a mailbox that holds it (with that
-    mailbox's summary row), or a case the user handles or co-handles."""
+    mailbox's summary row), or a case the user handles or co-handles.
+
+    `visible_upto` is the need-to-know cut-off (guarantee 9): None, the whole thread; else the id
+    of the last message this user may read through this route. `hidden_later` says that the thread
+    goes on beyond it."""
 
     thread: Thread
     route: str
@@ -131,10 +136,64 @@ class ThreadAccess:
     summary: MailboxThread | None = None
     # The eservices.Case of a citizen thread (eservices builds on this module: no import of it here).
     case: object | None = None
+    visible_upto: int | None = None
+    hidden_later: bool = False
 
     @property
     def is_citizen(self) -> bool:
         return self.thread.is_citizen
+
+    def shows(self, message_id: int) -> bool:
+        return self.visible_upto is None or message_id <= self.visible_upto
+
+
+# --- need to know (guarantee 9) ---------------------------------------------------------------
+#
+# The one visibility rule every staff read of a citizen thread applies: the case's current handler
+# and co-handlers see the whole thread; anyone else, opening it through a mailbox, sees the messages
+# up to the latest one that reached that mailbox (delivered there, or written from it), the earlier
+# ones being context. An absence that ended, a case that moved or a one-off forward thus opens
+# nothing written afterwards. These are expressions, so each read applies the rule inside the query
+# that authorises it (no query of its own).
+
+
+def on_case_team(*, user_id: int, thread: str = "thread__") -> Q:
+    """The user is the handler or a co-handler of the case of the thread reached by the lookup
+    prefix `thread`. Cases are eservices', which gives the condition (mailboxes.hooks)."""
+    return hooks.case_team_condition(user_id=user_id, thread=thread)
+
+
+def visible_upto_through(*, mailbox: str = "mailbox_id", thread: str = "thread_id") -> Greatest:
+    """The id of the latest message of the thread that reached the mailbox (outer references
+    `mailbox` and `thread`): its deliveries there (index mailbox, thread) and the messages written
+    from it (notes and replies keep no copy in the mailbox they were written from); 0 if none."""
+    delivered = (
+        Delivery.objects.filter(mailbox_id=OuterRef(mailbox), thread_id=OuterRef(thread))
+        .order_by("-message_id")
+        .values("message_id")[:1]
+    )
+    written = (
+        Message.objects.filter(thread_id=OuterRef(thread), sender_mailbox_id=OuterRef(mailbox))
+        .order_by("-id")
+        .values("id")[:1]
+    )
+    ids = BigIntegerField()
+    return Greatest(
+        Coalesce(Subquery(delivered, output_field=ids), Value(0), output_field=ids),
+        Coalesce(Subquery(written, output_field=ids), Value(0), output_field=ids),
+        output_field=ids,
+    )
+
+
+def last_message_id(*, thread: str = "thread_id") -> Subquery:
+    return Subquery(Message.objects.filter(thread_id=OuterRef(thread)).order_by("-id").values("id")[:1])
+
+
+def _cut_off(row, *, is_citizen: bool) -> tuple[int | None, bool]:
+    """(visible_upto, hidden_later) from a row annotated with `on_team`, `visible_upto`, `last_id`."""
+    if not is_citizen or row.on_team:
+        return None, False
+    return row.visible_upto, (row.last_id or 0) > row.visible_upto
 
 
 def _case_of(thread: Thread):
@@ -160,7 +219,12 @@ def _thread_summary(*, mailbox_id: int, thread_id: int, **may_open_args) -> Quer
         )
         .alias(mailbox_pk_text=Cast("mailbox_id", CharField()))
         .filter(may_open(**may_open_args, mailbox="mailbox__", pk_text="mailbox_pk_text"))
-        .filter(mailbox_id=mailbox_id, thread_id=thread_id)[:1]
+        .filter(mailbox_id=mailbox_id, thread_id=thread_id)
+        .annotate(
+            on_team=on_case_team(user_id=may_open_args["user_id"]),
+            visible_upto=visible_upto_through(),
+            last_id=last_message_id(),
+        )[:1]
     )
 
 
@@ -180,16 +244,25 @@ def access_thread(*, user, mailbox_id: int, thread_id: int) -> ThreadAccess:
         raise Http404
     mailbox = summary.mailbox
     route = AccessLogEntry.Route.GROUP_MAILBOX if mailbox.is_group else AccessLogEntry.Route.OWN_MAILBOX
+    visible_upto, hidden_later = _cut_off(summary, is_citizen=summary.thread.is_citizen)
     return ThreadAccess(
-        thread=summary.thread, route=route, mailbox=mailbox, summary=summary, case=_case_of(summary.thread)
+        thread=summary.thread,
+        route=route,
+        mailbox=mailbox,
+        summary=summary,
+        case=_case_of(summary.thread),
+        visible_upto=visible_upto,
+        hidden_later=hidden_later,
     )
 
 
 def access_attachment(*, user, attachment_id: int, mailbox_id: int) -> tuple[Attachment, ThreadAccess]:
-    """An attachment of a message in a thread the user may open through that mailbox (through a case:
-    eservices.permissions.access_case_attachment)."""
+    """An attachment of a message in a thread the user may open through that mailbox, and may read
+    there (need to know). Through a case: eservices.permissions.access_case_attachment."""
     attachment = attachment_sent(attachment_id)
     access = access_thread(user=user, mailbox_id=mailbox_id, thread_id=attachment.message.thread_id)
+    if not access.shows(attachment.message_id):
+        raise Http404
     return attachment, access
 
 

@@ -136,6 +136,10 @@ def _attachment_url(access: ThreadAccess) -> str:
     return selectors.url_pattern("mailboxes:case_attachment", 2).format(access.case.pk, "{0}")
 
 
+def _cut_off_detail(access: ThreadAccess) -> dict | None:
+    return None if access.visible_upto is None else {"through_message": access.visible_upto}
+
+
 def _render_thread(
     request,
     access: ThreadAccess,
@@ -149,7 +153,8 @@ def _render_thread(
     user = request.user
     thread = access.thread
     if thread.is_citizen:
-        # Before anything is read for the page: no log entry, no content.
+        # Before anything is read for the page: no log entry, no content. A reader whose need ended
+        # reads only up to the cut-off, and the entry says so.
         access_log_citizen_read(
             user=user,
             action=AccessLogEntry.Action.READ_THREAD,
@@ -157,11 +162,14 @@ def _render_thread(
             thread=thread,
             mailbox=access.mailbox,
             case=access.case,
+            detail=_cut_off_detail(access),
         )
     if mark_read and access.summary is not None and access.summary.unread_count:
         deliveries_mark_read(mailbox=access.mailbox, thread=thread, user=user)
         access.summary.unread_count = 0
-    thread_messages = selectors.thread_messages(thread=thread, mailbox=access.mailbox)
+    thread_messages = selectors.thread_messages(
+        thread=thread, mailbox=access.mailbox, upto=access.visible_upto
+    )
     selectors.messages_for_display(thread_messages, thread=thread, attachment_url=_attachment_url(access))
     context = {
         "access": access,
@@ -364,6 +372,17 @@ def forward(request, mailbox_id: int, thread_id: int):
                 request, _("The thread has been forwarded to %(mailbox)s.") % {"mailbox": target.name}
             )
             return redirect(_thread_url(access))
+    if access.thread.is_citizen:
+        # The form names the citizen and the subject: a read, logged before anything is rendered.
+        access_log_citizen_read(
+            user=request.user,
+            action=AccessLogEntry.Action.READ_THREAD,
+            route=access.route,
+            thread=access.thread,
+            mailbox=access.mailbox,
+            case=access.case,
+            detail={"page": "forward"},
+        )
     context = {"access": access, "thread": access.thread, "mailbox": access.mailbox, "form": form}
     return render(request, "mailboxes/forward.html", context, status=400 if form.errors else 200)
 

@@ -62,6 +62,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--dev", action="store_true", help="runtime + development (lock-dev.txt)")
     parser.add_argument("--lock", type=Path, help="another lock file (e.g. requirements/lock-django6.txt)")
+    parser.add_argument(
+        "--no-deps",
+        action="store_true",
+        help="trust the lock's resolution (the Django 6 lock overrides ranges that packages declare)",
+    )
     parser.add_argument("--only", metavar="NAME", help="just this package of the lock (make lock: uv)")
     parser.add_argument("--verbose", "-v", action="store_true", help="show pip's full output")
     args = parser.parse_args()
@@ -81,6 +86,8 @@ def main() -> int:
         print(f"install_deps: {lock.name} lacks {', '.join(missing)}: run `make lock`", file=sys.stderr)
         return 1
     pip = [sys.executable, "-m", "pip", "install", "--disable-pip-version-check", "--require-hashes"]
+    if args.no_deps:
+        pip.append("--no-deps")
     if not args.verbose:
         pip.append("--quiet")
         print(

@@ -4,6 +4,7 @@
 #   gettext       msgfmt, to compile the translation catalogues
 #   redis-server  the broker-outage test starts and stops a Redis server of its own
 #   python3-venv  to create .venv, if it does not exist yet
+#   nodejs, npm   the OpenID provider of the e-ID and SSO tests (oidc-provider, tests/oidc_provider)
 # As root it runs apt-get; otherwise it prints the one command to run and fails.
 # Usage: scripts/system_deps.sh [python used for .venv]. SYSTEM_DEPS=skip skips the check.
 set -euo pipefail
@@ -17,6 +18,8 @@ missing=()
 [ -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ] || missing+=(chromium)
 command -v msgfmt >/dev/null || missing+=(gettext)
 command -v redis-server >/dev/null || missing+=(redis-server)
+command -v node >/dev/null || missing+=(nodejs)
+command -v npm >/dev/null || missing+=(npm)
 if [ ! -x .venv/bin/python ] && ! "$python" -c 'import ensurepip, venv' 2>/dev/null; then
     missing+=(python3-venv)
 fi

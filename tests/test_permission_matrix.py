@@ -231,6 +231,11 @@ ROWS: list[Row] = [
     # --- public and session ---------------------------------------------------------------------
     Row("set_language", everyone(302), method="POST", data={"language": "sv", "next": "/tillganglighet/"}),
     Row("healthz", everyone(200)),
+    # No worker or beat runs here; what matters is that no login is asked for.
+    Row("healthz_worker", everyone(503)),
+    Row("healthz_beat", everyone(503)),
+    # Only with `Authorization: Bearer <METRICS_TOKEN>` (unset here); a session is no key.
+    Row("metrics", everyone(404)),
     Row("accessibility", everyone(200)),
     Row("accounts:keepalive", everyone(204, anonymous=401), method="POST"),
     # --- staff login and landing ------------------------------------------------------------------
@@ -240,6 +245,7 @@ ROWS: list[Row] = [
     # Second factor is off in tests (STAFF_OTP_ENABLED): nothing to set up or verify.
     Row("accounts:otp_setup", staff_only(ALL_STAFF, ok=404, refused=404)),
     Row("accounts:otp_verify", staff_only(ALL_STAFF, ok=404, refused=404)),
+    Row("accounts:otp_enrol", staff_only(ALL_STAFF, ok=404, refused=404), args=("not-a-link",)),
     # --- citizen portal -----------------------------------------------------------------------------
     Row("eservices:login", outcomes(200, citizen=REDIRECT)),
     Row("eservices:logout", citizen_only(REDIRECT, anonymous=REDIRECT), method="POST"),
@@ -500,6 +506,19 @@ ROWS: list[Row] = [
         args=lambda w: (w.case.citizen.user_id,),
         label="a citizen",
     ),
+    Row(
+        "administration:enrolment_link",
+        staff_only(ROLE_ADMINS),
+        method="POST",
+        args=lambda w: (w.org.handler_b1.pk,),
+    ),
+    Row(
+        "administration:enrolment_link",
+        staff_only(ROLE_ADMINS, ok=404),
+        method="POST",
+        args=lambda w: (w.case.citizen.user_id,),
+        label="a citizen",
+    ),
     # --- absence (added with feat/absence): own absence (plan_own_absence), sick calls -----------
     # (take_sick_calls), unit overview (view_unit_overview). Someone else's absence on the own pages
     # is 404; a missing role permission is 403 before any lookup.
@@ -565,6 +584,16 @@ def _mismatch(response, expected: int | str) -> str | None:
     return None if ok else f"expected {expected}, got {got} {location}".strip()
 
 
+def _cacheable(response, row: Row, user) -> str | None:
+    """A page a signed-in user sees (and anonymous users do not see alike) may hold citizen data: no
+    browser or proxy cache may keep it."""
+    if user is None or response.status_code != 200 or row.expect["anonymous"] == 200:
+        return None
+    directives = {d.strip() for d in response.get("Cache-Control", "").split(",")}
+    missing = {"no-store", "private"} - directives
+    return f"Cache-Control lacks {sorted(missing)}" if missing else None
+
+
 @pytest.fixture(scope="module")
 def world(django_db_setup, django_db_blocker):
     """Built once for the module inside a transaction that is rolled back at the end: every test
@@ -594,7 +623,7 @@ def test_permission_matrix(client, world: World, row: Row):
             if user is not None:
                 login(client, user)
             response = client.post(url, data) if row.method == "POST" else client.get(url, data)
-            problem = _mismatch(response, row.expect[who])
+            problem = _mismatch(response, row.expect[who]) or _cacheable(response, row, user)
             if problem:
                 problems.append(f"{who}: {problem}")
             transaction.set_rollback(True)

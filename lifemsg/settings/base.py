@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "guardian",
     "django_otp",
     "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "axes",
     "django_htmx",
     "django_celery_results",
@@ -55,6 +56,7 @@ INSTALLED_APPS = [
     "absence",
     "integrations",
     "administration",
+    "monitoring",
 ]
 
 MIDDLEWARE = [
@@ -68,6 +70,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "lifemsg.cachecontrol.PrivateNoStoreMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "accounts.middleware.ResolvedUserMiddleware",
     "lifemsg.observability.LogContextMiddleware",
@@ -231,7 +234,10 @@ CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict = {
     "absence-tick": {"task": "absence.tick", "schedule": timedelta(seconds=30)},
-    "routing-sweep": {"task": "absence.sweep", "schedule": timedelta(seconds=60)},
+    "routing-sweep": {
+        "task": "absence.sweep",
+        "schedule": timedelta(seconds=env.int("ROUTING_SWEEP_INTERVAL_SECONDS", default=60)),
+    },
     # Unit managers hear about messages unread too long in their group mailbox (once per message).
     "absence-escalate-group-unread": {
         "task": "absence.escalate_group_unread",
@@ -240,6 +246,8 @@ CELERY_BEAT_SCHEDULE: dict = {
     "citizen-notify-sweep": {"task": "eservices.notify_sweep", "schedule": timedelta(minutes=5)},
     "retention": {"task": "audit.retention", "schedule": crontab(hour=2, minute=30)},
 }
+# Beat's scheduler: Celery's default (the schedule file) reporting beat's heartbeat (monitoring).
+CELERY_BEAT_SCHEDULER = "monitoring.beat:HeartbeatScheduler"
 ROUTING_SWEEP_AGE_SECONDS = env.int("ROUTING_SWEEP_AGE_SECONDS", default=60)
 FORWARDING_MAX_DEPTH = env.int("FORWARDING_MAX_DEPTH", default=5)
 # Messages one routing transaction takes at most (a burst is routed in batches of this many).
@@ -250,6 +258,26 @@ ROUTING_COALESCE_SECONDS = env.int("ROUTING_COALESCE_SECONDS", default=10 if RED
 # Seconds a coalescing routing task waits before it starts (what arrives meanwhile goes with it).
 ROUTING_COALESCE_DELAY = env.float("ROUTING_COALESCE_DELAY", default=0.2)
 GROUP_UNREAD_ESCALATION_HOURS = env.int("GROUP_UNREAD_ESCALATION_HOURS", default=24)
+
+# Liveness (monitoring app, README "Health and metrics"). Worker and beat record a heartbeat every
+# LIVENESS_HEARTBEAT_SECONDS; /healthz/worker answers 503 when no worker's is younger than
+# LIVENESS_WORKER_MAX_AGE_SECONDS or the routing sweep has not finished a run for
+# LIVENESS_SWEEP_MAX_AGE_SECONDS (default: three sweep intervals); /healthz/beat when beat's is older
+# than LIVENESS_BEAT_MAX_AGE_SECONDS. The heartbeat files for the containers' own checks go to
+# LIVENESS_HEARTBEAT_DIR.
+LIVENESS_HEARTBEAT_SECONDS = env.float("LIVENESS_HEARTBEAT_SECONDS", default=10.0)
+LIVENESS_WORKER_MAX_AGE_SECONDS = env.float("LIVENESS_WORKER_MAX_AGE_SECONDS", default=60.0)
+LIVENESS_BEAT_MAX_AGE_SECONDS = env.float("LIVENESS_BEAT_MAX_AGE_SECONDS", default=60.0)
+LIVENESS_SWEEP_MAX_AGE_SECONDS = env.float(
+    "LIVENESS_SWEEP_MAX_AGE_SECONDS",
+    default=3.0 * CELERY_BEAT_SCHEDULE["routing-sweep"]["schedule"].total_seconds(),
+)
+LIVENESS_HEARTBEAT_DIR = env.str("LIVENESS_HEARTBEAT_DIR", default=str(VAR_DIR))
+# /metrics (Prometheus text format) answers only a request with `Authorization: Bearer <token>`;
+# 404 while empty. Routing latency covers the messages written in the last
+# METRICS_ROUTING_WINDOW_SECONDS.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_ROUTING_WINDOW_SECONDS = env.int("METRICS_ROUTING_WINDOW_SECONDS", default=300)
 
 # Cache: rate-limit counters (lifemsg/ratelimits.py). Redis when REDIS_URL is set, so every web
 # process counts together; short socket timeouts so a dead Redis never holds a request. django-redis:
@@ -313,15 +341,24 @@ OIDC_MAX_AGE = env.int("OIDC_MAX_AGE", default=0)
 OIDC_DISCOVERY_CACHE_SECONDS = env.int("OIDC_DISCOVERY_CACHE_SECONDS", default=3600)
 CITIZEN_OIDC_ENABLED = bool(OIDC_RP_CLIENT_ID and (OIDC_OP_AUTHORIZATION_ENDPOINT or OIDC_OP_ISSUER))
 
-# Second factor for staff (TOTP, django-otp). When on, required for the privileged roles and
-# available to every staff member. With staff SSO, multi-factor is the identity provider's job.
+# Second factor for staff (TOTP, django-otp; accounts.otp): when on, every staff member needs it
+# before any page (on by default in production). A staff SSO login counts instead when
+# STAFF_OIDC_REQUIRED_AMR makes the IdP's multi-factor a condition of the login. The first device is
+# enrolled only with a one-time link from an administrator, valid this many hours.
 STAFF_OTP_ENABLED = env.bool("STAFF_OTP_ENABLED", default=False)
 OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="lifemsg")
+STAFF_OTP_ENROLMENT_LINK_HOURS = env.int("STAFF_OTP_ENROLMENT_LINK_HOURS", default=72)
 
 # django-axes: lock out brute force against staff and the test e-ID login.
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# Behind reverse proxies the connecting address is the proxy's: the client's is read from
+# X-Forwarded-For, TRUSTED_PROXY_COUNT entries from the right (lifemsg/clientip.py). 0: no proxy, the
+# header is ignored. TRUSTED_PROXY_IPS (addresses or networks) limits whose header is believed.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+TRUSTED_PROXY_IPS = env.list("TRUSTED_PROXY_IPS", default=[])
+AXES_CLIENT_IP_CALLABLE = "lifemsg.clientip.client_ip"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
 AXES_LOCKOUT_TEMPLATE = "locked_out.html"  # Swedish page, HTTP 429

@@ -82,3 +82,11 @@ def test_a_stale_or_refused_callback_leaves_a_logged_in_citizen_alone(client, br
     assert dict(client.session.items()).get(SESSION_KEY) == session_before[SESSION_KEY]
     assert client.session["oidc_end_session"] == session_before["oidc_end_session"]
     assert client.get(reverse("eservices:portal")).status_code == 200
+
+
+@override_settings(**{**OIDC, "OIDC_OP_DISCOVERY": True, "OIDC_OP_ISSUER": "http://127.0.0.1:9"})
+def test_a_broker_that_cannot_be_reached_is_said_so_in_swedish_and_logged(client, clean_cache, caplog):
+    with caplog.at_level(logging.WARNING):
+        page = client.get(reverse("eservices:oidc_authentication_init"), follow=True).content.decode()
+    assert "Tjänsten för e-legitimation går inte att nå just nu." in page
+    assert "not reachable" in caplog.text and "127.0.0.1:9/.well-known/openid-configuration" in caplog.text

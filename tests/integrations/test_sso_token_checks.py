@@ -103,3 +103,16 @@ def test_the_system_check_accepts_sso_configured_by_the_issuer_alone():
     with override_settings(**{**by_issuer, "STAFF_OIDC_OP_DISCOVERY": False}):
         errors = " ".join(e.msg for e in staff_oidc_settings_check())
     assert "STAFF_OIDC_OP_TOKEN_ENDPOINT" in errors and "STAFF_OIDC_OP_JWKS_ENDPOINT" in errors
+
+
+@sso_settings(STAFF_OIDC_OP_LOGOUT_ENDPOINT="https://idp.kommun.example.test/logout")
+@pytest.mark.parametrize("query", [{"error": "access_denied"}, {"code": "old"}], ids=["error", "stale"])
+def test_a_stale_or_refused_callback_leaves_a_logged_in_staff_session_alone(client, stub, query):  # noqa: F811
+    sso_login(client, stub())
+    before = dict(client.session.items())
+    assert "oidc_end_session" in before
+
+    client.get(reverse("integrations:sso_callback"), {"state": "old-state", **query})
+
+    assert logged_in_user(client) is not None
+    assert client.session["oidc_end_session"] == before["oidc_end_session"]
