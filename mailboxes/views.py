@@ -135,6 +135,10 @@ def _attachment_url(access: ThreadAccess) -> str:
     return selectors.url_pattern("mailboxes:case_attachment", 2).format(access.case.pk, "{0}")
 
 
+def _cut_off_detail(access: ThreadAccess) -> dict | None:
+    return None if access.visible_upto is None else {"through_message": access.visible_upto}
+
+
 def _render_thread(
     request,
     access: ThreadAccess,
@@ -148,7 +152,8 @@ def _render_thread(
     user = request.user
     thread = access.thread
     if thread.is_citizen:
-        # Before anything is read for the page: no log entry, no content.
+        # Before anything is read for the page: no log entry, no content. A reader whose need ended
+        # reads only up to the cut-off, and the entry says so.
         access_log_citizen_read(
             user=user,
             action=AccessLogEntry.Action.READ_THREAD,
@@ -156,11 +161,14 @@ def _render_thread(
             thread=thread,
             mailbox=access.mailbox,
             case=access.case,
+            detail=_cut_off_detail(access),
         )
     if mark_read and access.summary is not None and access.summary.unread_count:
         deliveries_mark_read(mailbox=access.mailbox, thread=thread, user=user)
         access.summary.unread_count = 0
-    thread_messages = selectors.thread_messages(thread=thread, mailbox=access.mailbox)
+    thread_messages = selectors.thread_messages(
+        thread=thread, mailbox=access.mailbox, upto=access.visible_upto
+    )
     selectors.messages_for_display(thread_messages, thread=thread, attachment_url=_attachment_url(access))
     context = {
         "access": access,
