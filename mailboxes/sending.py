@@ -9,13 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from absence.routing import message_route_on_commit
 from audit.models import AccessLogEntry
 from eservices.services import staff_message_send
 
-from .models import Attachment, Delivery, Mailbox, Message
+from .models import Attachment, Delivery, Mailbox, Message, UnitMembership
 from .permissions import ThreadAccess
 from .services.messages import internal_reply_store, internal_thread_start, note_add, sent_copy_add
 from .services.reads import access_log_citizen_read
@@ -122,8 +124,14 @@ def _log_action(access: ThreadAccess, *, user, action: str, **fields) -> None:
 
 @transaction.atomic
 def thread_forward_by_hand(*, access: ThreadAccess, target: Mailbox, user, note: str = "") -> Delivery | None:
-    """Forward by hand; for a citizen thread the access log records who passed it on, and where, in
-    the same transaction (if the log cannot be written, nothing is forwarded)."""
+    """Forward by hand, to a group mailbox of one of the forwarder's own units and with a reason
+    (PermissionDenied, ValidationError otherwise); for a citizen thread the access log records who
+    passed it on, where and why, in the same transaction (if the log cannot be written, nothing is
+    forwarded). The target's members get the thread as it stands (mailboxes.permissions)."""
+    if not target.is_group or not UnitMembership.objects.filter(unit_id=target.unit_id, user=user).exists():
+        raise PermissionDenied
+    if not note.strip():
+        raise ValidationError(_("Say briefly why you forward the thread."), code="reason")
     delivery = thread_forward(
         mailbox=access.mailbox, thread=access.thread, target=target, user=user, note=note
     )
@@ -134,6 +142,6 @@ def thread_forward_by_hand(*, access: ThreadAccess, target: Mailbox, user, note:
             action=AccessLogEntry.Action.FORWARD,
             object_type="delivery",
             object_id=delivery.pk,
-            detail={"to_mailbox": target.pk, "to_mailbox_name": target.name},
+            detail={"to_mailbox": target.pk, "to_mailbox_name": target.name, "reason": note},
         )
     return delivery

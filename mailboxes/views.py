@@ -141,6 +141,10 @@ def _attachment_url(access: ThreadAccess) -> str:
     return selectors.url_pattern("mailboxes:case_attachment", 2).format(access.case.pk, "{0}")
 
 
+def _cut_off_detail(access: ThreadAccess) -> dict | None:
+    return None if access.visible_upto is None else {"through_message": access.visible_upto}
+
+
 def _render_thread(
     request,
     access: ThreadAccess,
@@ -155,17 +159,20 @@ def _render_thread(
     thread = access.thread
     mark_read = bool(mark_read and access.summary is not None and access.summary.unread_count)
     if thread.is_citizen:
-        # Before anything is read for the page: no log entry, no content. Marking it read is an
-        # action of its own, written with the read (one append).
+        # Before anything is read for the page: no log entry, no content. A reader whose need ended
+        # reads only up to the cut-off, and the entry says so. Marking it read is an action of its
+        # own, written with the read (one append).
         read = {"route": access.route, "thread": thread, "mailbox": access.mailbox, "case": access.case}
-        actions = [AccessLogEntry.Action.READ_THREAD] + (
-            [AccessLogEntry.Action.MARK_READ] if mark_read else []
-        )
-        access_log_citizen_reads(user=user, reads=[{"action": action, **read} for action in actions])
+        reads = [{"action": AccessLogEntry.Action.READ_THREAD, "detail": _cut_off_detail(access), **read}]
+        if mark_read:
+            reads.append({"action": AccessLogEntry.Action.MARK_READ, **read})
+        access_log_citizen_reads(user=user, reads=reads)
     if mark_read:
         deliveries_mark_read(mailbox=access.mailbox, thread=thread, user=user)
         access.summary.unread_count = 0
-    thread_messages = selectors.thread_messages(thread=thread, mailbox=access.mailbox)
+    thread_messages = selectors.thread_messages(
+        thread=thread, mailbox=access.mailbox, upto=access.visible_upto
+    )
     selectors.messages_for_display(thread_messages, thread=thread, attachment_url=_attachment_url(access))
     context = {
         "access": access,
@@ -233,8 +240,11 @@ def thread_print(request, mailbox_id: int, thread_id: int):
             thread=access.thread,
             mailbox=access.mailbox,
             case=access.case,
+            detail=_cut_off_detail(access),
         )
-    thread_messages = selectors.thread_messages(thread=access.thread, mailbox=access.mailbox)
+    thread_messages = selectors.thread_messages(
+        thread=access.thread, mailbox=access.mailbox, upto=access.visible_upto
+    )
     selectors.messages_for_display(
         thread_messages, thread=access.thread, attachment_url=_attachment_url(access)
     )

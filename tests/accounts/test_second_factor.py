@@ -150,7 +150,7 @@ def test_a_first_login_without_an_enrolment_link_cannot_enrol(client, org, otp_o
 def test_an_administrator_issues_a_link_that_works_once(client, org, otp_on):
     admin_client = login_verified(client.__class__(), org.superuser)
     response = admin_client.post(reverse("administration:enrolment_link", args=[org.handler_a1.pk]))
-    assert response.status_code == 200 and response["Cache-Control"] == "no-store"
+    assert response.status_code == 200 and "no-store" in response["Cache-Control"]
     url = response.context["url"]
     token = url.rstrip("/").rsplit("/", 1)[1]
     issued = AuditEvent.objects.get(action="otp.enrolment_link_issue")

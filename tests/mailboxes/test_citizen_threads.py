@@ -180,12 +180,15 @@ def test_thread_page_shows_the_case_with_masked_personnummer(client, org, case):
 
 
 def test_forwarding_a_citizen_thread_by_hand_is_logged(client, org, case):
+    from mailboxes.services import membership_add
+
+    membership_add(unit=org.unit_b, user=org.handler_a2)  # forwards go to one's own units only
     login(client, org.handler_a2)
     url = reverse("mailboxes:forward", args=[group(org.unit_a).pk, case.thread_id])
     response = client.post(url, {"target": group(org.unit_b).pk, "note": "Rör er enhet"})
     assert response.status_code == 302
     entry = AccessLogEntry.objects.get(action=AccessLogEntry.Action.FORWARD)
-    assert entry.detail["to_mailbox"] == group(org.unit_b).pk
+    assert entry.detail["to_mailbox"] == group(org.unit_b).pk and entry.detail["reason"] == "Rör er enhet"
     row = MailboxThread.objects.get(mailbox=group(org.unit_b), thread=case.thread)
     assert row.forwarded_by_name == "Bo Berg" and row.unread_count == 1
 
