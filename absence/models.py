@@ -14,6 +14,14 @@ class AbsenceQuerySet(models.QuerySet):
             starts_at__lte=when,
         ).filter(Q(ends_at__isnull=True) | Q(ends_at__gt=when))
 
+    def active_between(self, since, until):
+        """Absences active at some moment from `since` to `until` (both included)."""
+        return self.filter(
+            Q(ended_at__isnull=True) | Q(ended_at__gt=since),
+            Q(ends_at__isnull=True) | Q(ends_at__gt=since),
+            starts_at__lte=until,
+        )
+
 
 class Absence(models.Model):
     """A handler's period away. Active when `starts_at <= now < ends_at` (ends_at empty: open-ended)

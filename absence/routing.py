@@ -1,10 +1,18 @@
 """The one place that decides where a message goes.
 
 `intended_mailboxes` says who messages are for; `plan_deliveries` turns one intended mailbox into the
-deliveries to make, following active absences with forwarding (loop detection, depth limit, ending in
-a group mailbox); `route_messages` stores them for a batch of messages in a fixed number of queries.
+deliveries to make, following absences with forwarding (loop detection, depth limit, ending in a
+group mailbox); `route_messages` stores them for a batch of messages in a fixed number of queries.
 Citizen routing, internal messages and every sweep go through `route_messages` (`route_message` is the
 batch of one; the routing task routes its own message together with whatever else is waiting).
+
+The rule (guarantee 8): a message is forwarded if the person it is for was away with forwarding
+when it was written, or is away when it is routed — whichever moment routing comes at (a worker
+down across an absence's start or end changes nothing). When both hold, the absence under way at
+routing decides the target. Every step of a forwarding chain follows the same rule, and so does
+the sweep's re-check (`stranded_unread`). Starting an absence and routing a message for the same
+person never interleave: each waits for the other on that person's user row
+(`absence.away.who_is_away`), so no message sits, even for a moment, only with someone away.
 """
 
 from __future__ import annotations
@@ -16,14 +24,14 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q, Subquery
+from django.db.models import F, Q
 from django.utils import timezone
 
-from mailboxes.models import Delivery, Mailbox, Message, UnitMembership
+from mailboxes.models import Delivery, Mailbox, Message
 from mailboxes.services.deliveries import DeliveryPlan, deliveries_create_many
 from mailboxes.services.units import mailbox_personal_for
 
-from .models import Absence
+from .away import AbsencesAt, who_is_away
 
 logger = logging.getLogger(__name__)
 
@@ -59,47 +67,16 @@ def intended_mailboxes(messages: Sequence[Message]) -> dict[int, list[Mailbox]]:
     return found
 
 
-class AbsencesAt:
-    """Who is away at `when`, read once for a whole batch: every active absence with its forwarding
-    target in one query (a few hundred rows at most: the staff away today), and home group mailboxes
-    on first need."""
-
-    def __init__(self, when: datetime):
-        self.when = when
-        self._absences: dict[int, Absence] | None = None
-        self._home_groups: dict[int, Mailbox | None] = {}
-
-    def of(self, user_id: int) -> Absence | None:
-        if self._absences is None:
-            self._absences = {}
-            for absence in (
-                Absence.objects.active_at(self.when).select_related("forward_to").order_by("starts_at", "id")
-            ):
-                self._absences.setdefault(absence.handler_id, absence)
-        return self._absences.get(user_id)
-
-    def home_group(self, user_id: int) -> Mailbox | None:
-        if user_id not in self._home_groups:
-            self._home_groups[user_id] = home_group_mailbox(user_id)
-        return self._home_groups[user_id]
-
-
-def home_group_mailbox(user_id: int) -> Mailbox | None:
-    """The group mailbox of the user's (first) unit: where a forwarding chain ends when it must."""
-    membership = (
-        UnitMembership.objects.filter(user_id=user_id)
-        .select_related("unit__group_mailbox")
-        .order_by("id")
-        .first()
-    )
-    return membership.unit.group_mailbox if membership else None
-
-
 def plan_deliveries(
-    *, intended: Mailbox, when: datetime | None = None, absences: AbsencesAt | None = None
+    *,
+    intended: Mailbox,
+    when: datetime | None = None,
+    absences: AbsencesAt | None = None,
+    written_at: datetime | None = None,
 ) -> list[DeliveryPlan]:
     """The deliveries for one intended mailbox: the mailbox itself, then, while the current mailbox is
-    the personal one of someone away with forwarding, their forward target.
+    the personal one of someone away with forwarding (at routing, or when the message was written:
+    `written_at`), their forward target.
 
     A loop (A → B → A) or a chain deeper than FORWARDING_MAX_DEPTH ends in a group mailbox: that of
     the first absent person's unit, else of the next absent person's in the chain. The chain always
@@ -112,7 +89,7 @@ def plan_deliveries(
     absent_chain: list[int] = []
     current = intended
     while current.kind == Mailbox.Kind.PERSONAL:
-        absence = absences.of(current.owner_id)
+        absence = absences.of(current.owner_id, written_at)
         if absence is None:
             break
         absent_chain.append(current.owner_id)
@@ -148,12 +125,15 @@ def _fallback_group(absent_chain: list[int], visited: set[int], absences: Absenc
 
 
 def plans_for(
-    mailboxes: Iterable[Mailbox], when: datetime | None = None, absences: AbsencesAt | None = None
+    mailboxes: Iterable[Mailbox],
+    when: datetime | None = None,
+    absences: AbsencesAt | None = None,
+    written_at: datetime | None = None,
 ) -> list[DeliveryPlan]:
-    absences = absences or AbsencesAt(when or timezone.now())
+    absences = absences or AbsencesAt(when or timezone.now(), since=written_at)
     plans: list[DeliveryPlan] = []
     for mailbox in mailboxes:
-        plans.extend(plan_deliveries(intended=mailbox, absences=absences))
+        plans.extend(plan_deliveries(intended=mailbox, absences=absences, written_at=written_at))
     return plans
 
 
@@ -173,50 +153,86 @@ def forward_unread_in_mailbox(*, mailbox: Mailbox, when: datetime | None = None)
     return deliveries_create_many(plans_by_message=dict.fromkeys(message_ids, chain))
 
 
+def _active_at(moment, prefix: str, since=None) -> Q:
+    """Absence.is_active as a condition on the absences at `prefix` (with `since`: active at some
+    moment from `since` to `moment`); `moment` may be an expression (F) of the query. Positive
+    lookups only: a negated one across a to-many relation would become a subquery of its own."""
+    since = moment if since is None else since
+    return (
+        Q(**{f"{prefix}starts_at__lte": moment})
+        & (Q(**{f"{prefix}ends_at__isnull": True}) | Q(**{f"{prefix}ends_at__gt": since}))
+        & (Q(**{f"{prefix}ended_at__isnull": True}) | Q(**{f"{prefix}ended_at__gt": since}))
+    )
+
+
+# How far back the sweep looks for absences that have ended, for mail written during them that
+# reached only the returned handler: longer than any outage routing must ride out (routing itself
+# follows the rule, whenever it comes), and short enough that the check reads only the unread mail
+# of people away now or back lately.
+WRITTEN_RECHECK = timedelta(days=7)
+
+Stranded = list[tuple[int, int, datetime]]  # (personal mailbox id, message id, written at)
+
+
+def _stranded(when: datetime) -> tuple[Stranded, AbsencesAt | None]:
+    """Every stranded unread copy (see `stranded_unread`), and who is away for them.
+
+    One query finds the candidates: unread copies in personal mailboxes whose owner is away for the
+    message (an absence of theirs under way now or when it was written: a join on the owner's
+    absences, so no check runs per unread copy). Only when there are any (normally none), two more
+    read the other copies of those messages and the absences, and `AbsencesAt.of` — routing's own
+    rule — decides whether another copy is with someone who can act on it."""
+    prefix = "mailbox__owner__absences__"
+    recent = _active_at(when, prefix, since=when - WRITTEN_RECHECK)  # at some moment since then
+    candidates = list(
+        Delivery.objects.filter(mailbox__kind=Mailbox.Kind.PERSONAL, read_at__isnull=True)
+        .exclude(reason=Delivery.Reason.SENT)
+        # One filter(): one join of the owner's absences, each row tested for both moments.
+        .filter(recent & (_active_at(when, prefix) | _active_at(F("message__created_at"), prefix)))
+        .order_by("mailbox_id", "message_id")
+        .values_list("mailbox_id", "message_id", "message__created_at")
+        .distinct()
+    )
+    if not candidates:
+        return [], None
+    written = [at for _mailbox, _message, at in candidates]
+    absences = AbsencesAt(when, since=min(written), until=max(written))
+    copies = (
+        Delivery.objects.filter(message_id__in={message_id for _mailbox, message_id, _at in candidates})
+        .exclude(reason=Delivery.Reason.SENT)
+        .values_list("message_id", "mailbox__kind", "mailbox__owner_id", "message__created_at")
+    )
+    # The sender's own "sent" copy does not count: the sender expects someone else to act on it.
+    actionable = {
+        message_id
+        for message_id, kind, owner_id, at in copies
+        if kind == Mailbox.Kind.GROUP or (owner_id is not None and absences.of(owner_id, at) is None)
+    }
+    return [row for row in candidates if row[1] not in actionable], absences
+
+
 def stranded_unread(when: datetime | None = None) -> dict[int, list[int]]:
     """Guarantee 2, checked: {personal mailbox id: [message ids]} for unread messages whose only
-    copies are in mailboxes of people who are away now (no group mailbox, no present colleague;
-    a sender's own sent copy does not count)."""
-    when = when or timezone.now()
-    absent = Absence.objects.active_at(when).values("handler_id")
-    # The sender's own "sent" copy does not count: the sender expects someone else to act on it.
-    somewhere_actionable = (
-        Delivery.objects.filter(message_id=OuterRef("message_id"))
-        .exclude(reason=Delivery.Reason.SENT)
-        .filter(
-            Q(mailbox__kind=Mailbox.Kind.GROUP)
-            | (Q(mailbox__kind=Mailbox.Kind.PERSONAL) & ~Q(mailbox__owner_id__in=Subquery(absent)))
-        )
-    )
-    rows = (
-        Delivery.objects.filter(
-            mailbox__kind=Mailbox.Kind.PERSONAL,
-            mailbox__owner_id__in=Subquery(absent),
-            read_at__isnull=True,
-        )
-        .exclude(reason=Delivery.Reason.SENT)
-        .exclude(Exists(somewhere_actionable))
-        .order_by("mailbox_id", "message_id")
-        .values_list("mailbox_id", "message_id")
-    )
+    copies are with people away for them — away now, or away when the message was written (guarantee
+    8, the rule routing follows) — none in a group mailbox or with a colleague present at both
+    moments; a sender's own sent copy does not count."""
     found: dict[int, list[int]] = {}
-    for mailbox_id, message_id in rows:
+    for mailbox_id, message_id, _written in _stranded(when or timezone.now())[0]:
         found.setdefault(mailbox_id, []).append(message_id)
     return found
 
 
 def forward_stranded_unread(*, when: datetime | None = None) -> int:
-    """Forward every stranded unread message (see `stranded_unread`) along its mailbox's chain."""
-    when = when or timezone.now()
-    stranded = stranded_unread(when)
-    if not stranded:
+    """Forward every stranded unread message (see `stranded_unread`) along its mailbox's chain, as
+    routing would have: by who is away now or was away when it was written."""
+    rows, absences = _stranded(when or timezone.now())
+    if not rows:
         return 0
+    mailboxes = Mailbox.objects.in_bulk({mailbox_id for mailbox_id, _message, _written in rows})
     plans: dict[int, list[DeliveryPlan]] = {}
-    absences = AbsencesAt(when)
-    for mailbox in Mailbox.objects.filter(pk__in=list(stranded)).order_by("pk"):
-        chain = plan_deliveries(intended=mailbox, absences=absences)[1:]
-        for message_id in stranded[mailbox.pk]:
-            plans.setdefault(message_id, []).extend(chain)
+    for mailbox_id, message_id, written in rows:
+        chain = plan_deliveries(intended=mailboxes[mailbox_id], absences=absences, written_at=written)[1:]
+        plans.setdefault(message_id, []).extend(chain)
     created = deliveries_create_many(plans_by_message=plans)
     if created:
         logger.warning("sweep forwarded %s unread message(s) left only with absent handlers", len(created))
@@ -265,8 +281,10 @@ def route_messages(*, message_ids: Sequence[int], batch_mates: int = 0) -> dict[
             return {}
         messages = list(Message.objects.filter(pk__in=ids).select_related("thread", "sender").order_by("pk"))
         intended = intended_mailboxes(messages)
-        absences = AbsencesAt(now)
-        plans = {m.pk: plans_for(intended[m.pk], absences=absences) for m in messages}
+        absences = who_is_away(intended, written_since=min(m.created_at for m in messages))
+        plans = {
+            m.pk: plans_for(intended[m.pk], absences=absences, written_at=m.created_at) for m in messages
+        }
         created = deliveries_create_many(plans_by_message=plans)
         Message.objects.filter(pk__in=ids).update(routed_at=now)
         by_message: dict[int, list[Delivery]] = {m.pk: [] for m in messages}

@@ -11,8 +11,9 @@ from django.utils import timezone
 
 from mailboxes.models import Delivery, Mailbox, Unit, UnitMembership
 
+from .away import AbsencesAt
 from .models import Absence
-from .routing import AbsencesAt, plan_deliveries
+from .routing import plan_deliveries
 
 User = get_user_model()
 

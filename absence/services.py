@@ -1,8 +1,9 @@
 """Every write to absences: create, change, start, end, the out-of-office reply and the unread
 escalation. Each change is an audit event naming who did it (None: the system, by the clock).
 
-Lock order: the handler's user row (serialises overlapping plans for one person), then the absence
-row, then — through the routing and mailbox services — message rows and summary rows by id.
+Lock order: the handler's user row (serialises overlapping plans for one person, and makes an
+absence's start and a routing run for that person wait for each other: absence.away.who_is_away),
+then the absence row, then — through the routing and mailbox services — message rows and summary rows by id.
 """
 
 from __future__ import annotations
@@ -142,7 +143,11 @@ def _overlap_error(other: Absence) -> ValidationError:
 
 
 def _lock_handler(handler) -> None:
-    User.objects.select_for_update().filter(pk=handler.pk).values_list("pk", flat=True).first()
+    _lock_handler_id(handler.pk)
+
+
+def _lock_handler_id(handler_id: int) -> None:
+    User.objects.select_for_update().filter(pk=handler_id).values_list("pk", flat=True).first()
 
 
 @transaction.atomic
@@ -267,6 +272,12 @@ def absence_start(*, absence_id: int, now: datetime | None = None, actor=None) -
     forwarded the way a new one would be (one bulk insert). Idempotent through started_processed_at
     and the unique delivery: starting twice forwards once. Returns how many copies were made."""
     now = now or timezone.now()
+    handler_id = Absence.objects.filter(pk=absence_id).values_list("handler_id", flat=True).first()
+    if handler_id is None:
+        return 0
+    # The handler's row first (the lock order above): routing runs for this handler wait for the
+    # forwarding below, or it waits for them and sees their deliveries (absence.away.who_is_away).
+    _lock_handler_id(handler_id)
     absence = Absence.objects.select_for_update().filter(pk=absence_id).first()
     if absence is None or absence.started_processed_at is not None or not absence.is_active(now):
         return 0

@@ -12,3 +12,7 @@ class AccountsConfig(AppConfig):
         from .idle import mark_activity_at_login
 
         user_logged_in.connect(mark_activity_at_login, dispatch_uid="accounts.idle.login")
+
+        from lifemsg import lookups
+
+        lookups.register()  # ids past 64 bits in an `in` list: no row, not a 500 on SQLite

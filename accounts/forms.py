@@ -19,26 +19,27 @@ class StaffAuthenticationForm(AuthenticationForm):
 
 
 class OtpTokenForm(forms.Form):
+    """A code from one of `devices`, tried in order: the authenticator app's, then (when given) a
+    recovery code. `device_used` is the one that accepted it."""
+
     token = forms.CharField(
         label=_("Code"),
-        max_length=8,
-        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+        max_length=16,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "spellcheck": "false"}),
     )
 
-    def __init__(self, *args, device=None, **kwargs):
+    def __init__(self, *args, devices=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.device = device
+        self.devices = [d for d in devices if d is not None]
+        self.device_used = None
 
     def clean_token(self) -> str:
         token = "".join(self.cleaned_data["token"].split())
-        verified = False
-        if self.device is not None:
-            allowed, _data = self.device.verify_is_allowed()
+        for device in self.devices:
+            allowed, _data = device.verify_is_allowed()
             if not allowed:
                 raise forms.ValidationError(_("Too many wrong codes. Wait a moment and try again."))
-            verified = self.device.verify_token(token)
-        if not verified:
-            raise forms.ValidationError(
-                _("The code is wrong or has expired. Try the newest code in the app.")
-            )
-        return token
+            if device.verify_token(token):
+                self.device_used = device
+                return token
+        raise forms.ValidationError(_("The code is wrong or has expired. Try the newest code in the app."))

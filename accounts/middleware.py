@@ -100,8 +100,10 @@ class IdleTimeoutMiddleware:
 
 
 class SecondFactorMiddleware:
-    """With STAFF_OTP_ENABLED, staff who need a second factor reach nothing but the second-factor
-    pages (and logout) until they have verified one in this session."""
+    """With STAFF_OTP_ENABLED, every staff member reaches nothing but the second-factor pages (and
+    logout) until they have verified one in this session, or logged in through the staff IdP with
+    its multi-factor required (accounts.otp.sso_satisfies). Staff without a device are sent to the
+    page that explains the enrolment link; those with one, to the code."""
 
     ALLOWED = ("/tvastegsverifiering/", "/logga-ut/", "/session/")
 
@@ -109,7 +111,7 @@ class SecondFactorMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        from .otp import confirmed_device, otp_required_for
+        from .otp import confirmed_device, otp_required_for, sso_satisfies
 
         user = getattr(request, "user", None)
         path = request.path_info
@@ -119,9 +121,12 @@ class SecondFactorMiddleware:
             and not path.startswith(OPEN_PREFIXES + self.ALLOWED)
             and otp_required_for(user)
             and not user.is_verified()
-            # Signed in through the staff IdP: multi-factor is the IdP's job then.
-            and not request.session.get("staff_sso_login")
+            and not sso_satisfies(request)
         ):
             target = "accounts:otp_verify" if confirmed_device(user) else "accounts:otp_setup"
+            if request.headers.get("HX-Request"):
+                response = HttpResponse(status=401)
+                response["HX-Redirect"] = reverse(target)
+                return response
             return redirect(f"{reverse(target)}?next={request.path}")
         return self.get_response(request)

@@ -1,4 +1,9 @@
-"""Second factor for staff with django-otp's TOTP devices."""
+"""Second factor for staff: django-otp's TOTP devices, with recovery codes (static device).
+
+With STAFF_OTP_ENABLED (on by default in production) every staff member needs it before any page:
+everyone who reads citizen data. A staff single sign-on login counts instead when the identity
+provider asserted multi-factor (STAFF_OIDC_REQUIRED_AMR, checked at login by integrations.sso).
+Enrolment: accounts.enrolment (only with an administrator's one-time link)."""
 
 from __future__ import annotations
 
@@ -8,29 +13,29 @@ import io
 import qrcode
 import qrcode.image.svg
 from django.conf import settings
+from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-# Roles whose permissions reach many citizens' data or other people's access: the second factor is
-# required for them when STAFF_OTP_ENABLED is on.
-PRIVILEGED_PERMISSIONS = ("take_sick_calls", "manage_membership", "manage_roles", "review_access_log")
+# Set by integrations.sso in the session of a staff single sign-on login.
+SSO_SESSION_KEY = "staff_sso_login"
 
 
 def otp_required_for(user) -> bool:
-    if not settings.STAFF_OTP_ENABLED or not user.is_authenticated or user.is_citizen:
-        return False
-    return (
-        any(user.has_perm(f"accounts.{p}") for p in PRIVILEGED_PERMISSIONS)
-        or confirmed_device(user) is not None
-    )
+    return settings.STAFF_OTP_ENABLED and user.is_authenticated and not user.is_citizen
+
+
+def sso_satisfies(request) -> bool:
+    """A single sign-on session counts as the second factor only when the login was refused without
+    the IdP's multi-factor claim."""
+    return bool(request.session.get(SSO_SESSION_KEY)) and bool(settings.STAFF_OIDC_REQUIRED_AMR)
 
 
 def confirmed_device(user) -> TOTPDevice | None:
     return TOTPDevice.objects.filter(user=user, confirmed=True).order_by("id").first()
 
 
-def pending_device(user) -> TOTPDevice:
-    device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("id").first()
-    return device or TOTPDevice.objects.create(user=user, name="lifemsg", confirmed=False)
+def recovery_device(user) -> StaticDevice | None:
+    return StaticDevice.objects.filter(user=user, confirmed=True).order_by("id").first()
 
 
 def qr_data_uri(device: TOTPDevice) -> str:

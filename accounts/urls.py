@@ -11,4 +11,5 @@ urlpatterns = [
     path("session/keepalive/", views.keepalive, name="keepalive"),
     path("tvastegsverifiering/", views.otp_verify, name="otp_verify"),
     path("tvastegsverifiering/aktivera/", views.otp_setup, name="otp_setup"),
+    path("tvastegsverifiering/aktivera/<str:token>/", views.otp_enrol, name="otp_enrol"),
 ]

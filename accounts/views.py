@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
@@ -82,47 +83,71 @@ def _safe_next(request) -> str:
     return reverse("accounts:home")
 
 
-@login_required
-def otp_setup(request):
-    from audit.services import audit_event_record
-
-    from .forms import OtpTokenForm
-    from .otp import confirmed_device, pending_device, qr_data_uri, secret_base32
-
+def _staff_otp_user(request):
     if request.user.is_citizen or not settings.STAFF_OTP_ENABLED:
         raise Http404
-    if confirmed_device(request.user) is not None and not request.user.is_verified():
+    return request.user
+
+
+@login_required
+def otp_setup(request):
+    """Where a staff member without a second factor is sent: enrolment needs a link from an
+    administrator, never the password alone, so this page only says so."""
+    from .otp import confirmed_device
+
+    user = _staff_otp_user(request)
+    if confirmed_device(user) is not None and not user.is_verified():
         return redirect("accounts:otp_verify")
-    device = pending_device(request.user)
-    form = OtpTokenForm(request.POST or None, device=device)
+    return render(request, "accounts/otp_setup.html", {"next": _safe_next(request)})
+
+
+@login_required
+def otp_enrol(request, token: str):
+    """Enrol with the one-time link: scan, confirm a code, see the recovery codes once."""
+    from .enrolment import enrolment_complete, enrolment_link_valid, pending_device
+    from .forms import OtpTokenForm
+    from .otp import qr_data_uri, secret_base32
+
+    user = _staff_otp_user(request)
+    if enrolment_link_valid(user=user, token=token) is None:
+        return render(request, "accounts/otp_link_invalid.html", status=410)
+    device = pending_device(user)
+    form = OtpTokenForm(request.POST or None, devices=[device])
     if request.method == "POST" and form.is_valid():
-        device.confirmed = True
-        device.save(update_fields=["confirmed"])
+        try:
+            codes = enrolment_complete(user=user, token=token, device=device)
+        except ValidationError:  # used or expired between the two requests
+            return render(request, "accounts/otp_link_invalid.html", status=410)
         otp_login(request, device)
-        audit_event_record(actor=request.user, action="otp.enrol", target=request.user)
-        return redirect(_safe_next(request))
-    return render(
-        request,
-        "accounts/otp_setup.html",
-        {
-            "form": form,
-            "qr": qr_data_uri(device),
-            "secret": secret_base32(device),
-            "next": _safe_next(request),
-        },
-    )
+        response = render(
+            request, "accounts/otp_recovery_codes.html", {"codes": codes, "next": _safe_next(request)}
+        )
+        response["Cache-Control"] = "no-store"
+        return response
+    context = {"form": form, "qr": qr_data_uri(device), "secret": secret_base32(device)}
+    response = render(request, "accounts/otp_enrol.html", context)
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 @login_required
 def otp_verify(request):
+    from django.contrib import messages
+    from django.utils.translation import gettext as _
+
+    from .enrolment import recovery_code_used
     from .forms import OtpTokenForm
-    from .otp import confirmed_device
+    from .otp import confirmed_device, recovery_device
 
     device = confirmed_device(request.user) if not request.user.is_citizen else None
     if device is None:
         raise Http404
-    form = OtpTokenForm(request.POST or None, device=device)
+    form = OtpTokenForm(request.POST or None, devices=[device, recovery_device(request.user)])
     if request.method == "POST" and form.is_valid():
-        otp_login(request, device)
+        otp_login(request, form.device_used)
+        if form.device_used != device:
+            left = recovery_code_used(user=request.user)
+            text = _("Recovery code used, %(left)s left. Lost your phone? Ask for a new enrolment link.")
+            messages.warning(request, text % {"left": left})
         return redirect(_safe_next(request))
     return render(request, "accounts/otp_verify.html", {"form": form, "next": _safe_next(request)})

@@ -4,13 +4,17 @@ roles, and the changes recorded about them. Each list is a fixed number of queri
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Count, Prefetch, Q, QuerySet
+from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from guardian.models import GroupObjectPermission, UserObjectPermission
 
+from accounts.models import OtpEnrolmentLink
 from accounts.roles import ALL_ROLES
 from audit.models import AuditEvent
 from eservices.models import Case
@@ -144,4 +148,23 @@ def staff_changes(*, user, limit: int = 50) -> list[AuditEvent]:
         AuditEvent.objects.filter(about_user | membership)
         .select_related("actor")
         .order_by("-at", "-id")[:limit]
+    )
+
+
+@dataclass(frozen=True)
+class SecondFactorState:
+    enrolled: bool
+    link_expires_at: datetime | None  # of an unused, unexpired enrolment link
+
+
+def staff_second_factor(*, user) -> SecondFactorState:
+    """Whether the staff member has enrolled a second factor, and an open enrolment link's expiry."""
+    link = (
+        OtpEnrolmentLink.objects.filter(user=user, used_at__isnull=True, expires_at__gt=timezone.now())
+        .order_by("-expires_at")
+        .values_list("expires_at", flat=True)
+        .first()
+    )
+    return SecondFactorState(
+        enrolled=TOTPDevice.objects.filter(user=user, confirmed=True).exists(), link_expires_at=link
     )

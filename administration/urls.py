@@ -16,4 +16,5 @@ urlpatterns = [
     path("enheter/<id:pk>/atkomst/", views.access_reset, name="access_reset"),
     path("personal/", views.staff, name="staff"),
     path("personal/<id:user_id>/", views.staff_member, name="staff_member"),
+    path("personal/<id:user_id>/aktiveringslank/", views.enrolment_link, name="enrolment_link"),
 ]

@@ -8,6 +8,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
@@ -213,5 +214,30 @@ def staff_member(request: HttpRequest, user_id: int) -> HttpResponse:
             "own_account": own_account,
             "memberships": list(person.unit_memberships.all()),
             "changes": selectors.staff_changes(user=person),
+            "otp": selectors.staff_second_factor(user=person),
         },
     )
+
+
+@roles_required
+@require_POST
+def enrolment_link(request: HttpRequest, user_id: int) -> HttpResponse:
+    """Issue a one-time link with which the staff member enrols their second factor (shown once)."""
+    from accounts.enrolment import enrolment_link_issue
+
+    person = selectors.staff_member(user_id=user_id)
+    if person is None:
+        raise Http404
+    if person.pk == request.user.pk:
+        raise PermissionDenied
+    try:
+        link, token = enrolment_link_issue(user=person, actor=request.user)
+    except ValidationError as exc:
+        messages.error(request, exc.messages[0])
+        return redirect("administration:staff_member", user_id=person.pk)
+    url = request.build_absolute_uri(reverse("accounts:otp_enrol", args=[token]))
+    response = render(
+        request, "administration/enrolment_link.html", {"person": person, "link": link, "url": url}
+    )
+    response["Cache-Control"] = "no-store"
+    return response

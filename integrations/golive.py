@@ -29,6 +29,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from accounts import roles
+from audit.services import audit_event_record
 from eservices import personnummer as pnr
 from eservices.models import Case, EService
 from eservices.services import case_create, citizen_get_or_create
@@ -308,7 +309,7 @@ class GoLiveImport:
         groups = {g.name: g for g in Group.objects.filter(name__in=roles.ALL_ROLES)}
         steps: list[tuple[str, Callable[[Row], None]]] = [
             ("units", lambda row: unit_create(name=row.values["name"], slug=row.values["slug"], actor=actor)),
-            ("staff", lambda row: self._write_staff(row, groups)),
+            ("staff", lambda row: self._write_staff(row, groups, actor)),
             ("memberships", lambda row: self._write_membership(row, actor)),
             ("cases", lambda row: self._write_case(row, actor)),
         ]
@@ -322,7 +323,7 @@ class GoLiveImport:
                     return
                 self.report.counts[kind] += 1
 
-    def _write_staff(self, row: Row, groups: dict) -> None:
+    def _write_staff(self, row: Row, groups: dict, actor) -> None:
         v = row.values
         user = self.User(
             username=v["username"],
@@ -336,6 +337,14 @@ class GoLiveImport:
         user.save()
         user.groups.add(*[groups[name] for name in self.new_staff[v["username"]]])
         mailbox_personal_for(user)
+        # Roles given here go around accounts.services.role_grant: the change log must still have them.
+        audit_event_record(
+            actor=actor,
+            action="golive.staff_create",
+            target=user,
+            after={"user": user.username, "roles": sorted(self.new_staff[v["username"]])},
+            reason="go-live import",
+        )
 
     def _write_membership(self, row: Row, actor) -> None:
         user = self.User.objects.get(username=row.values["username"])

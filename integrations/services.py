@@ -163,6 +163,7 @@ def case_put(*, external_id: str, data: CaseInput, actor) -> tuple[Case, bool]:
                     co_handlers=data.co_handlers,
                     external_id=external_id,
                     actor=actor,
+                    route=AccessLogEntry.Route.API,
                 )
             return case, True
         except IntegrityError:
@@ -183,7 +184,13 @@ def case_put(*, external_id: str, data: CaseInput, actor) -> tuple[Case, bool]:
             subject=data.subject,
             actor=actor,
         )
-        case = case_assign(case=case, handler=data.handler, co_handlers=data.co_handlers, actor=actor)
+        case = case_assign(
+            case=case,
+            handler=data.handler,
+            co_handlers=data.co_handlers,
+            actor=actor,
+            route=AccessLogEntry.Route.API,
+        )
     return case, False
 
 
@@ -244,6 +251,24 @@ def case_content_read_record(*, client: ApiClient, case: Case, message_ids: list
 
 
 # --- export to the case file ------------------------------------------------------------------
+
+
+def thread_export_form_read_record(*, case: Case, user, route: str, mailbox_id: int | None) -> None:
+    """The export form shows the citizen's name, masked personal identity number, the subject and
+    every message's sender: logged as a read of the thread before it is rendered."""
+    access_log_record(
+        user=user,
+        action=AccessLogEntry.Action.READ_THREAD,
+        route=route,
+        object_type="thread",
+        object_id=case.thread_id,
+        thread_id=case.thread_id,
+        mailbox_id=mailbox_id,
+        case_id=case.pk,
+        unit_id=case.unit_id,
+        citizen_id=case.citizen.user_id,
+        detail={"page": "export"},
+    )
 
 
 @transaction.atomic

@@ -46,8 +46,8 @@ from mailboxes.services.units import mailbox_personal_for, membership_add, membe
 logger = logging.getLogger(__name__)
 
 SESSION_BACKEND = MODEL_BACKEND
-# Set in the session of a staff SSO login: the IdP did the multi-factor, so lifemsg's own second
-# factor (accounts, STAFF_OTP_ENABLED) need not ask again.
+# Set in the session of a staff SSO login. It stands in for lifemsg's own second factor only when
+# STAFF_OIDC_REQUIRED_AMR made the IdP's multi-factor a condition of the login (accounts.otp).
 SSO_SESSION_KEY = "staff_sso_login"
 FLOW = "staff SSO"
 

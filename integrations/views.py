@@ -12,7 +12,7 @@ from drf_spectacular.views import SpectacularSwaggerSplitView
 from .export import sender_label, thread_pdf
 from .forms import ExportForm
 from .permissions import access_export_thread
-from .services import thread_export_create
+from .services import thread_export_create, thread_export_form_read_record
 
 
 @never_cache
@@ -20,10 +20,11 @@ from .services import thread_export_create
 def export_thread(request: HttpRequest, thread_id: int) -> HttpResponse:
     access = access_export_thread(user=request.user, thread_id=thread_id)
     case = access.case
+    visible = case.thread.messages.all()
+    if access.visible_upto is not None:  # not on the case team: what reached their mailbox
+        visible = visible.filter(id__lte=access.visible_upto)
     messages = list(
-        case.thread.messages.select_related("sender")
-        .prefetch_related("attachments")
-        .order_by("created_at", "id")
+        visible.select_related("sender").prefetch_related("attachments").order_by("created_at", "id")
     )
     ids = [m.pk for m in messages]
     form = ExportForm(
@@ -50,6 +51,9 @@ def export_thread(request: HttpRequest, thread_id: int) -> HttpResponse:
         filename = f"{case.reference}-{timezone.localtime(now):%Y%m%d-%H%M}.pdf"
         response["Content-Disposition"] = f'attachment; filename="{filename}"'
         return response
+    thread_export_form_read_record(
+        case=case, user=request.user, route=access.route, mailbox_id=access.mailbox_id
+    )
     selected = {str(v) for v in (form["messages"].value() or [])} if form.is_bound else {str(i) for i in ids}
     rows = [
         {"message": m, "sender": sender_label(m, case), "checked": str(m.pk) in selected} for m in messages

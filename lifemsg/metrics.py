@@ -8,7 +8,7 @@ and nothing is lost when one restarts (no multiprocess mode, no in-process count
     lifemsg_routing_latency_seconds                   written -> routed, messages (not automatic
                                                       replies) written in the last
                                                       METRICS_ROUTING_WINDOW_SECONDS (gauge histogram)
-    lifemsg_unread_stranded_messages                  unread, only with handlers who are away (must be 0)
+    lifemsg_unread_stranded_messages                  unread, only with handlers away for it (must be 0)
     lifemsg_sweep_runs_total, ..._routed_messages_total, ..._forwarded_messages_total,
     ..._failed_messages_total                         the routing sweep's runs and repairs
     lifemsg_sweep_last_run_age_seconds                since its last finished run
@@ -17,8 +17,9 @@ and nothing is lost when one restarts (no multiprocess mode, no in-process count
 
 Not public: answered only with `Authorization: Bearer <METRICS_TOKEN>`, else 404, as if it did not
 exist. Five queries a scrape, each on an index: the partial index of unrouted messages, the
-created_at index over the window, the unread deliveries of the absent handlers (absence.routing's own
-check), and two one-row tables.
+created_at index over the window, the unread deliveries of the handlers away now or back within the
+week (absence.routing's own check; two reads more while any message is stranded), and two one-row
+tables.
 """
 
 from __future__ import annotations

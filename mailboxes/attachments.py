@@ -188,6 +188,9 @@ class AttachmentsField(forms.FileField):
             )
         errors = []
         cleaned = []
+        # The files that passed, also when another did not: the form keeps them for the next try
+        # (AttachmentsMixin.keep_uploads), so that only the refused one has to be chosen again.
+        self.accepted = cleaned
         for upload in files:
             try:
                 cleaned.append((upload, validate_upload(upload)))

@@ -32,7 +32,14 @@ from eservices.models import Case
 from lifemsg.compiled import CompiledQuery
 
 from .models import Attachment, Delivery, Mailbox, MailboxThread, Message, Thread, UnitMembership
-from .permissions import accessible_mailboxes, cases_handled_by, mailboxes_may_open, may_open_args
+from .permissions import (
+    accessible_mailboxes,
+    cases_handled_by,
+    mailboxes_may_open,
+    may_open_args,
+    on_case_team,
+    visible_upto_through,
+)
 
 User = get_user_model()
 
@@ -176,7 +183,9 @@ def url_pattern(name: str, nargs: int) -> str:
     return url
 
 
-def _thread_messages(*, thread_id: int, citizen: bool, mailbox_id: int | None = None) -> QuerySet[Message]:
+def _thread_messages(
+    *, thread_id: int, citizen: bool, mailbox_id: int | None = None, upto: int | None = None
+) -> QuerySet[Message]:
     qs = (
         Message.objects.filter(thread_id=thread_id)
         .select_related("sender")
@@ -194,6 +203,8 @@ def _thread_messages(*, thread_id: int, citizen: bool, mailbox_id: int | None = 
             here_forwarded_for_first=F("here__forwarded_for__first_name"),
             here_forwarded_for_last=F("here__forwarded_for__last_name"),
         )
+    if upto is not None:  # the need-to-know cut-off (mailboxes.permissions.ThreadAccess)
+        qs = qs.filter(id__lte=upto)
     if not citizen:
         qs = qs.select_related("sender_mailbox").prefetch_related("recipients")
     return qs
@@ -202,13 +213,18 @@ def _thread_messages(*, thread_id: int, citizen: bool, mailbox_id: int | None = 
 _THREAD_MESSAGES = CompiledQuery(_thread_messages)
 
 
-def thread_messages(*, thread: Thread, mailbox: Mailbox | None = None) -> list[Message]:
-    """The thread's messages in order, with sender, recipients, attachments and, when opened through a
-    mailbox, that mailbox's copy of each (why it is there, who forwarded it, the note): at most three
-    queries whatever the length; the first compiled once (lifemsg.compiled)."""
+def thread_messages(
+    *, thread: Thread, mailbox: Mailbox | None = None, upto: int | None = None
+) -> list[Message]:
+    """The thread's messages in order (those up to `upto`, the reader's need-to-know cut-off, when
+    given), with sender, recipients, attachments and, when opened through a mailbox, that mailbox's
+    copy of each (why it is there, who forwarded it, the note): at most three queries whatever the
+    length; the first compiled once (lifemsg.compiled)."""
     values = {"thread_id": thread.pk}
     if mailbox is not None:
         values["mailbox_id"] = mailbox.pk
+    if upto is not None:
+        values["upto"] = upto
     messages = _THREAD_MESSAGES.fetch({"citizen": thread.is_citizen}, **values)
     with_files = [m.pk for m in messages if m.has_attachments]
     files: dict[int, list[Attachment]] = {}
@@ -349,7 +365,13 @@ def recipient_mailboxes(user) -> QuerySet[Mailbox]:
 
 
 def forward_targets(*, user, exclude: Mailbox) -> QuerySet[Mailbox]:
-    return Mailbox.objects.filter(kind=Mailbox.Kind.GROUP).exclude(pk=exclude.pk).order_by("name", "id")
+    """Where `user` may forward a thread by hand: the group mailboxes of their own units (a forward
+    opens the thread to the target's members, so it stays among colleagues who share the work)."""
+    return (
+        Mailbox.objects.filter(kind=Mailbox.Kind.GROUP, unit__memberships__user=user)
+        .exclude(pk=exclude.pk)
+        .order_by("name", "id")
+    )
 
 
 class SwedishVector(Func):
@@ -371,16 +393,26 @@ def search_threads(*, user, query: str) -> QuerySet[MailboxThread]:
         )
     else:  # the embedded SQLite default: a plain substring match
         matching = Message.objects.filter(body__icontains=query)
+    # A message matches only where the reader may read it (guarantee 9): in an internal thread, or
+    # for the case team, any; else one up to the row's need-to-know cut-off. The uncorrelated IN
+    # (the GIN index, hashed) narrows the rows before the per-row check runs.
+    readable = matching.filter(thread_id=OuterRef("thread_id")).filter(
+        Q(thread__kind=Thread.Kind.INTERNAL)
+        | on_case_team(user_id=user.pk)
+        | Q(id__lte=OuterRef("visible_upto"))
+    )
     condition = (
         Q(thread__subject__icontains=query)
         | Q(counterpart_name__icontains=query)
-        | Q(thread_id__in=matching.values("thread_id"))
+        | Q(thread_id__in=matching.values("thread_id"), has_readable_match=True)
     )
     number = _personnummer(query)
     if number:
         condition |= Q(thread__case__citizen__personnummer=number)
     return (
         MailboxThread.objects.filter(mailbox__in=accessible_mailboxes(user))
+        .alias(visible_upto=visible_upto_through())
+        .alias(has_readable_match=Exists(readable))
         .filter(condition)
         .select_related("mailbox", "thread", "taken_by", "handled_by")
         .order_by("-last_activity_at", "-id")

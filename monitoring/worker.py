@@ -1,8 +1,9 @@
 """The Celery worker's heartbeat: a consumer bootstep (lifemsg/celery.py adds it) and a signal.
 
 The bootstep records a heartbeat when the worker's consumer has started and then every
-LIVENESS_HEARTBEAT_SECONDS. Celery stops consumer steps when the broker connection is lost and starts
-them again once it is back, so the heartbeat also stops while the worker cannot take tasks. Each
+LIVENESS_HEARTBEAT_SECONDS, on the consumer's own timer (not a thread of its own). Celery stops
+consumer steps when the broker connection is lost, and the consumer's loop that drives the timer
+waits while it reconnects, so the heartbeat stops while the worker cannot take tasks. Each
 finished task records one too (at most once per interval and process), as `task_finished_at`.
 
 A worker that is alive but stuck (every pool process busy for ever) keeps its heartbeat; that shows as

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+import copy
 import logging
 import time
 from collections.abc import Callable
+from contextlib import contextmanager
 
 import pytest
 from django.contrib.auth.models import Group
@@ -32,9 +34,11 @@ def browser_type_launch_args(browser_type_launch_args):
     }
 
 
-@pytest.fixture
-def live_celery_worker(transactional_db):
-    """A real Celery worker (solo pool, in a thread) consuming from the test Redis broker."""
+@contextmanager
+def celery_worker_running():
+    """A real Celery worker (solo pool, in a thread) consuming from the test Redis broker, for as long
+    as the block runs. Started inside a test, it stands for a worker that was down until then: it
+    takes the tasks queued meanwhile."""
     from celery.contrib.testing.worker import start_worker
 
     from lifemsg.celery import app as celery_app
@@ -51,6 +55,13 @@ def live_celery_worker(transactional_db):
         root.handlers[:] = handlers
 
 
+@pytest.fixture
+def live_celery_worker(transactional_db):
+    """A real Celery worker running for the whole test (see celery_worker_running)."""
+    with celery_worker_running() as worker:
+        yield worker
+
+
 def wait_for(predicate: Callable[[], bool], timeout: float = 10.0, interval: float = 0.05) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -60,10 +71,73 @@ def wait_for(predicate: Callable[[], bool], timeout: float = 10.0, interval: flo
     return predicate()
 
 
+def is_transactional(item) -> bool:
+    marker = item.get_closest_marker("django_db")
+    return (
+        "transactional_db" in item.fixturenames
+        or "live_server" in item.fixturenames
+        or bool(marker and marker.kwargs.get("transaction"))
+    )
+
+
+class _Baseline:
+    """The `org` of a test module, built once per module inside a transaction that is rolled back
+    after the module: each test runs in a savepoint within it (its own `db` atomic) and gets a copy
+    of the organisation's objects. This is Django's setUpTestData, for pytest; building the
+    organisation through the services is most of a test's set-up time. Transactional tests commit,
+    so they build their own, and the module's transaction is closed before they run."""
+
+    def __init__(self) -> None:
+        self.atomic = None
+        self.org: factories.Organisation | None = None
+
+    def open(self, blocker) -> None:
+        from django.db import connection, transaction
+
+        with blocker.unblock():
+            self.atomic = transaction.atomic()
+            self.atomic.__enter__()
+            if not Group.objects.exists():  # a transactional test's flush ran before this module
+                ensure_migration_data()
+            self.org = factories.Organisation.build()
+        # A management command run as from the shell closes every connection when it ends
+        # (BaseCommand.run_from_argv), which would end the module's transaction under the next test.
+        connection.close = lambda: None
+
+    def close(self, blocker) -> None:
+        from django.db import connection, transaction
+
+        if self.atomic is None:
+            return
+        del connection.close  # Django's own again
+        with blocker.unblock():
+            transaction.set_rollback(True)
+            self.atomic.__exit__(None, None, None)
+        self.atomic, self.org = None, None
+
+
+_baseline = _Baseline()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _module_baseline(request, django_db_blocker):
+    """Opens the module's baseline when one of its non-transactional tests uses `org`. Module scope:
+    set up before any test's own fixtures, so the tests' atomics nest inside it."""
+    module_items = [item for item in request.session.items if item.module is request.module]
+    if any("org" in item.fixturenames and not is_transactional(item) for item in module_items):
+        request.getfixturevalue("django_db_setup")
+        _baseline.open(django_db_blocker)
+    yield
+    _baseline.close(django_db_blocker)
+
+
 @pytest.fixture
-def org(db):
-    """A small organisation: two units with group mailboxes, staff in each role."""
-    return factories.Organisation.build()
+def org(request, db):
+    """A small organisation: two units with group mailboxes, staff in each role. (`db` turns into
+    `transactional_db` for a transactional test, and keeps pytest-django's test order right.)"""
+    if _baseline.org is None or is_transactional(request.node):
+        return factories.Organisation.build()
+    return copy.deepcopy(_baseline.org)
 
 
 @pytest.fixture
@@ -76,6 +150,21 @@ def clean_cache():
 
 def login(client: Client, user) -> Client:
     client.force_login(user, backend="accounts.backends.ModelBackend")
+    return client
+
+
+def login_verified(client: Client, user) -> Client:
+    """`login`, and the session's second factor verified as django_otp.login records it (for tests
+    with STAFF_OTP_ENABLED on). The user gets a confirmed TOTP device if they have none."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    login(client, user)
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    device = device or TOTPDevice.objects.create(user=user, name="test", confirmed=True)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
     return client
 
 
@@ -149,13 +238,9 @@ def _no_pending_routing_wakeup():
 
 
 @pytest.fixture(autouse=True)
-def _migration_data_for_transactional_tests(request):
-    marker = request.node.get_closest_marker("django_db")
-    transactional = (
-        "transactional_db" in request.fixturenames
-        or "live_server" in request.fixturenames
-        or bool(marker and marker.kwargs.get("transaction"))
-    )
-    if transactional:
+def _migration_data_for_transactional_tests(request, django_db_blocker):
+    if is_transactional(request.node):
+        # pytest-django runs transactional tests last; the last module's baseline may still be open.
+        _baseline.close(django_db_blocker)
         request.getfixturevalue("transactional_db")
         ensure_migration_data()

@@ -46,6 +46,7 @@ def test_a_message_left_only_with_its_absent_handler_is_counted_until_forwarded(
     )
     deliveries_create_many(plans_by_message={message.pk: [plan]})
     assert ledger.only_with_absent([message.pk]) == 0
+    assert ledger.exercised([message.pk], 0, time.time() + 1) == (1, 0)
 
 
 def test_written_during_an_absence_and_routed_after_its_end_is_counted(db):
@@ -73,6 +74,7 @@ def test_a_second_out_of_office_reply_in_a_thread_is_counted(db):
     ]
     AutoReply.objects.create(absence=absence, thread=case.thread, message=replies[0], in_reply_to=message)
     assert ledger.double_auto_replies(start - 1, time.time() + 1) == 1
+    assert ledger.exercised([message.pk], start - 1, time.time() + 1) == (0, 2)
     replies[1].delete()
     assert ledger.double_auto_replies(start - 1, time.time() + 1) == 0
 

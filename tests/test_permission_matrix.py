@@ -245,6 +245,7 @@ ROWS: list[Row] = [
     # Second factor is off in tests (STAFF_OTP_ENABLED): nothing to set up or verify.
     Row("accounts:otp_setup", staff_only(ALL_STAFF, ok=404, refused=404)),
     Row("accounts:otp_verify", staff_only(ALL_STAFF, ok=404, refused=404)),
+    Row("accounts:otp_enrol", staff_only(ALL_STAFF, ok=404, refused=404), args=("not-a-link",)),
     # --- citizen portal -----------------------------------------------------------------------------
     Row("eservices:login", outcomes(200, citizen=REDIRECT)),
     Row("eservices:logout", citizen_only(REDIRECT, anonymous=REDIRECT), method="POST"),
@@ -345,6 +346,17 @@ ROWS: list[Row] = [
         "mailboxes:forward",
         staff_only(MAILBOX_USERS, other_unit=404),
         args=lambda w: (w.group_mailbox.pk, w.group_case.thread_id),
+    ),
+    Row(
+        "mailboxes:print",
+        staff_only(MAILBOX_USERS, other_unit=404),
+        args=lambda w: (w.group_mailbox.pk, w.group_case.thread_id),
+    ),
+    Row(
+        "mailboxes:print",
+        staff_only(MAILBOX_USERS, enhetschef=404, other_unit=404),
+        args=lambda w: (w.handler_mailbox.pk, w.case.thread_id),
+        label="in a colleague's personal",
     ),
     Row(
         "mailboxes:attachment",
@@ -505,6 +517,19 @@ ROWS: list[Row] = [
         args=lambda w: (w.case.citizen.user_id,),
         label="a citizen",
     ),
+    Row(
+        "administration:enrolment_link",
+        staff_only(ROLE_ADMINS),
+        method="POST",
+        args=lambda w: (w.org.handler_b1.pk,),
+    ),
+    Row(
+        "administration:enrolment_link",
+        staff_only(ROLE_ADMINS, ok=404),
+        method="POST",
+        args=lambda w: (w.case.citizen.user_id,),
+        label="a citizen",
+    ),
     # --- absence (added with feat/absence): own absence (plan_own_absence), sick calls -----------
     # (take_sick_calls), unit overview (view_unit_overview). Someone else's absence on the own pages
     # is 404; a missing role permission is 403 before any lookup.
@@ -570,6 +595,16 @@ def _mismatch(response, expected: int | str) -> str | None:
     return None if ok else f"expected {expected}, got {got} {location}".strip()
 
 
+def _cacheable(response, row: Row, user) -> str | None:
+    """A page a signed-in user sees (and anonymous users do not see alike) may hold citizen data: no
+    browser or proxy cache may keep it."""
+    if user is None or response.status_code != 200 or row.expect["anonymous"] == 200:
+        return None
+    directives = {d.strip() for d in response.get("Cache-Control", "").split(",")}
+    missing = {"no-store", "private"} - directives
+    return f"Cache-Control lacks {sorted(missing)}" if missing else None
+
+
 @pytest.fixture(scope="module")
 def world(django_db_setup, django_db_blocker):
     """Built once for the module inside a transaction that is rolled back at the end: every test
@@ -599,7 +634,7 @@ def test_permission_matrix(client, world: World, row: Row):
             if user is not None:
                 login(client, user)
             response = client.post(url, data) if row.method == "POST" else client.get(url, data)
-            problem = _mismatch(response, row.expect[who])
+            problem = _mismatch(response, row.expect[who]) or _cacheable(response, row, user)
             if problem:
                 problems.append(f"{who}: {problem}")
             transaction.set_rollback(True)

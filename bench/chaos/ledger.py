@@ -136,6 +136,20 @@ def written_away_routed_after_end(message_ids: list[int]) -> int:
     return query(sql, [message_ids])[0][0]
 
 
+def exercised(message_ids: list[int], start: float, end: float) -> tuple[int, int]:
+    """How much forwarding and out-of-office replying the fault saw (so a 0 above means something)."""
+    window = [datetime.fromtimestamp(start, UTC), datetime.fromtimestamp(end, UTC)]
+    forwarded = query(
+        "SELECT count(*) FROM mailboxes_delivery WHERE message_id = ANY(%s) AND reason = 'forwarded_absence'",
+        [message_ids],
+    )[0][0]
+    replies = query(
+        "SELECT count(*) FROM mailboxes_message WHERE kind = 'automatic' AND created_at BETWEEN %s AND %s",
+        window,
+    )[0][0]
+    return forwarded, replies
+
+
 def max_message_id() -> int:
     return query("SELECT coalesce(max(id), 0) FROM mailboxes_message")[0][0]
 
@@ -155,6 +169,8 @@ class Figures:
     restarts_unexpected: int = 0
     # Stored while the absence that ended mid-fault was active, routed after its end (issue 18.3).
     written_away_routed_back: int = 0
+    forwarded: int = 0  # copies forwarded because the handler is away
+    auto_replies: int = 0  # out-of-office replies written during the fault
 
 
 def count(posts: list[Post], since_id: int, *, start: float, end: float, routed_from: float) -> Figures:
@@ -171,6 +187,7 @@ def count(posts: list[Post], since_id: int, *, start: float, end: float, routed_
     figures.only_absent = only_with_absent(ids)
     figures.double_replies = double_auto_replies(start, end)
     figures.written_away_routed_back = written_away_routed_after_end(ids)
+    figures.forwarded, figures.auto_replies = exercised(ids, start, end)
     if not left:
         # Messages written up to the moment the clock starts; what came after is counted by `left`.
         routed = [

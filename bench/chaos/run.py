@@ -14,6 +14,7 @@ import shutil
 import sys
 import tempfile
 import time
+from collections import Counter
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
@@ -110,8 +111,10 @@ def run_faults(stage: Stage, since_id: int) -> list[dict]:
         b_expected, b_unexpected = restarts(stage.processes.beat, start, end)
         figures.restarts_expected = w_expected + b_expected
         figures.restarts_unexpected = w_unexpected + b_unexpected
+        statuses = Counter(str(p.status) for p in stage.poster.of(name))  # 0: no answer
         rows.append({"fault": name, "target_s": target, "worker_restarts": [w_expected, w_unexpected],
-                     "beat_restarts": [b_expected, b_unexpected], **asdict(figures)})  # fmt: skip
+                     "beat_restarts": [b_expected, b_unexpected], "answers": dict(statuses),
+                     **asdict(figures)})  # fmt: skip
         say(f"{name}: {rows[-1]}")
     return rows
 
@@ -129,7 +132,8 @@ def missed(row: dict) -> list[str]:
 
 def table(rows: list[dict]) -> str:
     head = ("fault", "sent", "accepted", "lost", "dupl.", "unrouted", "only absent", "double OOO",
-            "routed after s (target)", "restarts w/b (by itself)", "away, routed after end", "")  # fmt: skip
+            "routed after s (target)", "restarts w/b (by itself)", "away, routed after end",
+            "forwarded / OOO", "")  # fmt: skip
     lines = ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
     for r in rows:
         after = "never" if r["routed_after_s"] is None else f"{r['routed_after_s']}"
@@ -139,7 +143,17 @@ def table(rows: list[dict]) -> str:
         verdict = ", ".join(missed(r)) or "ok"
         counts = [r[k] for k in ("sent", "accepted", "lost", "duplicated", "unrouted", "only_absent")]
         back = r["written_away_routed_back"]
-        cells = (r["fault"], *counts, r["double_replies"], after + target, restarts_cell, back, verdict)
+        exercised = f"{r['forwarded']} / {r['auto_replies']}"
+        cells = (
+            r["fault"],
+            *counts,
+            r["double_replies"],
+            after + target,
+            restarts_cell,
+            back,
+            exercised,
+            verdict,
+        )
         lines.append("| " + " | ".join(str(c) for c in cells) + " |")
     return "\n".join(lines)
 
@@ -150,6 +164,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the servers' folder (logs, data)")
     args = parser.parse_args(argv)
     settings = Settings.short() if args.short else Settings()
+    missing = [b for b in ("initdb", "pg_ctl", "redis-server", "redis-cli", "su") if not shutil.which(b)]
+    if os.geteuid() != 0 or missing:
+        need = "make chaos runs initdb as the postgres user, so it needs root, and PostgreSQL's and Redis's"
+        print(f"{need}\nserver programs on PATH (missing: {', '.join(missing) or 'none'}).", file=sys.stderr)
+        return 2
     stamp = f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}"
     folder = Path(tempfile.mkdtemp(prefix="lifemsg-chaos-"))
     logs = RESULTS / f"chaos-{stamp}"
@@ -167,6 +186,7 @@ def main(argv: list[str] | None = None) -> int:
             "DATABASE_URL": postgres.url,
             "REDIS_URL": redis.url,
             "SECRET_KEY": "chaos-run-only-" + os.urandom(32).hex(),
+            "ACCESS_LOG_HMAC_KEY": "chaos-access-log-" + os.urandom(32).hex(),
             "LIFEMSG_VAR_DIR": str(var),
             "PYTHONPATH": str(ROOT),
             "PYTHONUNBUFFERED": "1",

@@ -213,7 +213,7 @@ class Processes:
         with open(self.folder / "gunicorn.log", "ab") as log:
             self.web = subprocess.Popen(
                 [str(BIN / "gunicorn"), "lifemsg.wsgi:application", "--workers", "2", "--timeout", "60",
-                 "--bind", f"127.0.0.1:{self.port}", "--error-logfile", "-"],
+                 "--bind", f"127.0.0.1:{self.port}", "--access-logfile", "-", "--error-logfile", "-"],
                 cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
             )  # fmt: skip
         self.worker.start()

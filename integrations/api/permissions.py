@@ -11,7 +11,10 @@ class HasScopes(BasePermission):
         client = request.auth
         if not isinstance(client, ApiClient):
             return False
-        required = view.required_scopes.get(request.method, ())
+        # HEAD is GET without the body: the same answer (an existence oracle, the size in
+        # Content-Length), so the same scopes. Django's View serves HEAD with the view's get().
+        method = "GET" if request.method == "HEAD" else request.method
+        required = view.required_scopes.get(method, ())
         missing = [scope for scope in required if not client.has_scope(scope)]
         if missing:
             self.message = _("This token lacks the scope %(scopes)s.") % {"scopes": ", ".join(missing)}

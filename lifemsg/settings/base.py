@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "guardian",
     "django_otp",
     "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "axes",
     "django_htmx",
     "django_celery_results",
@@ -69,6 +70,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "lifemsg.cachecontrol.PrivateNoStoreMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "accounts.middleware.ResolvedUserMiddleware",
     "lifemsg.observability.LogContextMiddleware",
@@ -339,15 +341,24 @@ OIDC_MAX_AGE = env.int("OIDC_MAX_AGE", default=0)
 OIDC_DISCOVERY_CACHE_SECONDS = env.int("OIDC_DISCOVERY_CACHE_SECONDS", default=3600)
 CITIZEN_OIDC_ENABLED = bool(OIDC_RP_CLIENT_ID and (OIDC_OP_AUTHORIZATION_ENDPOINT or OIDC_OP_ISSUER))
 
-# Second factor for staff (TOTP, django-otp). When on, required for the privileged roles and
-# available to every staff member. With staff SSO, multi-factor is the identity provider's job.
+# Second factor for staff (TOTP, django-otp; accounts.otp): when on, every staff member needs it
+# before any page (on by default in production). A staff SSO login counts instead when
+# STAFF_OIDC_REQUIRED_AMR makes the IdP's multi-factor a condition of the login. The first device is
+# enrolled only with a one-time link from an administrator, valid this many hours.
 STAFF_OTP_ENABLED = env.bool("STAFF_OTP_ENABLED", default=False)
 OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="lifemsg")
+STAFF_OTP_ENROLMENT_LINK_HOURS = env.int("STAFF_OTP_ENROLMENT_LINK_HOURS", default=72)
 
 # django-axes: lock out brute force against staff and the test e-ID login.
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# Behind reverse proxies the connecting address is the proxy's: the client's is read from
+# X-Forwarded-For, TRUSTED_PROXY_COUNT entries from the right (lifemsg/clientip.py). 0: no proxy, the
+# header is ignored. TRUSTED_PROXY_IPS (addresses or networks) limits whose header is believed.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+TRUSTED_PROXY_IPS = env.list("TRUSTED_PROXY_IPS", default=[])
+AXES_CLIENT_IP_CALLABLE = "lifemsg.clientip.client_ip"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
 AXES_LOCKOUT_TEMPLATE = "locked_out.html"  # Swedish page, HTTP 429

@@ -1,4 +1,5 @@
-"""Production: refuses to start without a secret key; secure cookies, HSTS, no test login."""
+"""Production: refuses to start without a secret key; secure cookies, HSTS, no test login, a second
+factor for staff."""
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -17,6 +18,8 @@ LOG_FORMAT = env.str("LOG_FORMAT", default="json")
 LOGGING["handlers"]["console"]["formatter"] = LOG_FORMAT  # noqa: F405
 CELERY_WORKER_HIJACK_ROOT_LOGGER = LOG_FORMAT != "json"
 CITIZEN_TEST_LOGIN_ENABLED = False
+# Everyone who reads citizen data logs in with a second factor (accounts.otp).
+STAFF_OTP_ENABLED = env.bool("STAFF_OTP_ENABLED", default=True)
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)

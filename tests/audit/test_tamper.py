@@ -324,3 +324,28 @@ def test_the_application_role_cannot_erase_the_log(app_role, org, case_a, monkey
     )
     assert removed == [(2,)]
     assert access_log_verify().ok
+
+
+@pytest.mark.django_db
+def test_grant_app_role_refuses_a_superuser_or_the_owner():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_user")
+        (me,) = cursor.fetchone()
+    with pytest.raises(CommandError, match="superuser or the role running this command"):
+        call_command("grant_app_role", me)
+    with pytest.raises(CommandError, match="no role"):
+        call_command("grant_app_role", "lifemsg_no_such_role")
+
+
+@pytest.mark.django_db
+def test_retention_never_removes_what_the_database_still_keeps(org, case_a, monkeypatch, settings):
+    """ACCESS_LOG_RETENTION_DAYS lowered without telling the database: it keeps its own period."""
+    _old_reads(org, case_a, monkeypatch, 2)
+    settings.ACCESS_LOG_RETENTION_DAYS = 1
+    _reads(org, case_a, 1)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT access_log_days FROM audit_retention_floor")
+        assert cursor.fetchone()[0] == DAYS
+    result = access_log_prune(now=timezone.now() + timedelta(days=2))
+    assert result.deleted == 2 and AccessLogEntry.objects.count() == 1
+    assert access_log_verify().ok

@@ -130,14 +130,35 @@ def test_only_the_chosen_messages_are_exported(client, org, thread):
     assert AccessLogEntry.objects.get(action="export").detail["message_ids"] == export.message_ids
 
 
-def test_choosing_nothing_is_refused_in_swedish_and_nothing_is_logged(client, org, thread):
+def test_choosing_nothing_is_refused_in_swedish_and_nothing_is_exported(client, org, thread):
     case, _messages = thread
     login(client, org.handler_a1)
     response = client.post(export_url(case), {})
     assert response.status_code == 400
     assert "Välj minst ett meddelande att exportera." in response.content.decode()
-    assert not AccessLogEntry.objects.exists()
+    # The form shown again is a read (below); no export is logged or recorded.
+    assert not AccessLogEntry.objects.filter(action=AccessLogEntry.Action.EXPORT).exists()
     assert not ThreadExport.objects.exists()
+
+
+def test_opening_the_export_form_is_logged_before_it_shows_the_thread(client, org, thread):
+    """The form shows the citizen's name, masked personal identity number, subject and senders."""
+    case, _messages = thread
+    login(client, org.handler_a1)
+    for response in (client.get(export_url(case)), client.post(export_url(case), {})):
+        assert "Sara Svensson" in response.content.decode()
+    entries = list(AccessLogEntry.objects.order_by("seq"))
+    assert [(e.user_id, e.action, e.route, e.detail) for e in entries] == [
+        (
+            org.handler_a1.pk,
+            AccessLogEntry.Action.READ_THREAD,
+            AccessLogEntry.Route.ASSIGNED_CASE,
+            {"page": "export"},
+        )
+    ] * 2
+    assert {(e.thread_id, e.case_id, e.unit_id, e.citizen_id) for e in entries} == {
+        (case.thread_id, case.pk, case.unit_id, case.citizen.user_id)
+    }
 
 
 def test_a_message_from_another_thread_cannot_be_smuggled_in(client, org, thread):

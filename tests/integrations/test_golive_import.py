@@ -117,6 +117,14 @@ def test_a_good_file_imports_exactly(files, org):
     assert Citizen.objects.filter(personnummer=GOOD_PNR).count() == 1
 
 
+def test_the_roles_of_imported_staff_are_in_the_change_log(files):
+    run(files)
+    lisa = User.objects.get(username="lisa")
+    event = AuditEvent.objects.get(action="golive.staff_create", target_id=str(lisa.pk))
+    assert event.after == {"user": "lisa", "roles": ["Enhetschef", "Handläggare"]}
+    assert AuditEvent.objects.filter(action="golive.staff_create").count() == 3
+
+
 def test_dry_run_of_a_good_file_reports_and_writes_nothing(files):
     before = snapshot()
     out, err = run(files, dry_run=True)

@@ -95,3 +95,25 @@ def test_a_refused_request_is_logged_on_one_line(client, org, caplog):
         line = logging.Formatter("%(levelname)s %(name)s %(message)s").format(record)
         assert record.exc_info is None and "Traceback" not in line and "\n" not in line
         assert line.startswith("WARNING django.request Forbidden")
+
+
+@pytest.mark.django_db
+def test_ids_past_the_range_in_a_list_are_left_out_of_the_query():
+    """Form fields of several ids (ModelMultipleChoiceField, kept uploads) query with `pk__in`: a value
+    no 64-bit column holds is dropped, so SQLite never sees it (it raises OverflowError, a 500)."""
+    from mailboxes.models import Mailbox
+
+    _sql, params = Mailbox.objects.filter(pk__in=[1, 2**63, -(2**63) - 1, 2**64]).query.sql_with_params()
+    assert params == (1,)
+    assert not Mailbox.objects.filter(pk__in=[2**64]).exists()
+
+
+@pytest.mark.django_db
+def test_a_form_posting_ids_past_the_range_is_refused_as_an_invalid_choice(client, org):
+    login(client, org.handler_a1)
+    big = str(2**64)
+    response = client.post(
+        reverse("mailboxes:compose"),
+        {"recipients": [big], "subject": "Hej", "body": "Text", "kept_attachments": [big], "action": "send"},
+    )
+    assert response.status_code == 400

@@ -108,8 +108,7 @@ def test_every_read_of_a_citizen_thread_is_logged_with_route_and_mailbox(client,
     urls = group_urls(org, case)
     login(client, org.handler_a2)
     client.get(urls["thread"])
-    entry = AccessLogEntry.objects.get(user=org.handler_a2)
-    assert entry.action == AccessLogEntry.Action.READ_THREAD
+    entry = AccessLogEntry.objects.get(user=org.handler_a2, action=AccessLogEntry.Action.READ_THREAD)
     assert entry.route == AccessLogEntry.Route.GROUP_MAILBOX
     assert (entry.thread_id, entry.mailbox_id, entry.case_id) == (
         case.thread_id,
@@ -133,6 +132,7 @@ def test_when_the_access_log_cannot_be_written_nothing_is_shown(client, org, cas
         raise RuntimeError("log store unavailable")
 
     monkeypatch.setattr("audit.services.access_log_record", broken)
+    monkeypatch.setattr("audit.services.access_log_record_many", broken)
     client.raise_request_exception = False
     login(client, org.handler_a2)
     response = client.get(group_urls(org, case)["thread"])
@@ -180,11 +180,41 @@ def test_thread_page_shows_the_case_with_masked_personnummer(client, org, case):
 
 
 def test_forwarding_a_citizen_thread_by_hand_is_logged(client, org, case):
+    from mailboxes.services import membership_add
+
+    membership_add(unit=org.unit_b, user=org.handler_a2)  # forwards go to one's own units only
     login(client, org.handler_a2)
     url = reverse("mailboxes:forward", args=[group(org.unit_a).pk, case.thread_id])
     response = client.post(url, {"target": group(org.unit_b).pk, "note": "Rör er enhet"})
     assert response.status_code == 302
     entry = AccessLogEntry.objects.get(action=AccessLogEntry.Action.FORWARD)
-    assert entry.detail["to_mailbox"] == group(org.unit_b).pk
+    assert entry.detail["to_mailbox"] == group(org.unit_b).pk and entry.detail["reason"] == "Rör er enhet"
     row = MailboxThread.objects.get(mailbox=group(org.unit_b), thread=case.thread)
     assert row.forwarded_by_name == "Bo Berg" and row.unread_count == 1
+
+
+def test_opening_the_forward_form_of_a_citizen_thread_is_logged_before_it_shows(client, org, case):
+    """The form shows the citizen's name and the subject: a read like opening the thread."""
+    gbox = group(org.unit_a)
+    login(client, org.handler_a2)
+    url = reverse("mailboxes:forward", args=[gbox.pk, case.thread_id])
+    for response in (client.get(url), client.post(url, {})):  # the form, and the form re-shown
+        assert response.status_code in (200, 400)
+        assert case.thread.subject in response.content.decode()
+    entries = AccessLogEntry.objects.filter(user=org.handler_a2).order_by("seq")
+    assert [(e.action, e.route, e.detail) for e in entries] == [
+        (AccessLogEntry.Action.READ_THREAD, AccessLogEntry.Route.GROUP_MAILBOX, {"page": "forward"})
+    ] * 2
+    assert {(e.thread_id, e.mailbox_id, e.case_id, e.citizen_id) for e in entries} == {
+        (case.thread_id, gbox.pk, case.pk, case.citizen.user_id)
+    }
+
+
+def test_the_forward_form_of_an_internal_thread_is_not_in_the_access_log(client, org):
+    from tests.mailboxes.conftest import internal_thread
+
+    message = internal_thread(org.handler_a2, [personal(org.handler_a1)])
+    login(client, org.handler_a1)
+    url = reverse("mailboxes:forward", args=[personal(org.handler_a1).pk, message.thread_id])
+    assert client.get(url).status_code == 200
+    assert not AccessLogEntry.objects.exists()

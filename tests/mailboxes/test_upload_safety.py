@@ -204,3 +204,19 @@ def test_names_stored_before_are_cleaned_by_the_migration():
     migration.clean_names(apps, None)
     assert Attachment.objects.get(pk=bad.pk).filename == "reportlmth.pdf.pdf"
     assert Attachment.objects.get(pk=good.pk).filename == "x.pdf"
+
+
+@pytest.mark.django_db
+def test_a_good_file_sent_with_a_zip_bomb_is_kept_for_the_next_try(client, org, zip_bomb):
+    case = factories.case(eservice_obj=org.eservice_a, handler=org.handler_a1)
+    login_citizen(client, case.citizen)
+    good = SimpleUploadedFile("intyg.pdf", PDF_BYTES)
+    response = client.post(
+        reverse("eservices:case", args=[case.pk]),
+        {"body": "Här är intyget", "attachments": [_upload(zip_bomb), good]},
+    )
+    body = response.content.decode()
+    assert "Filen ”ansokan.odt” kunde inte kontrolleras" in body
+    kept = Attachment.objects.get(uploaded_by=case.citizen.user)
+    assert kept.filename == "intyg.pdf" and kept.message is None
+    assert f'value="{kept.pk}"' in body and "checked" in body

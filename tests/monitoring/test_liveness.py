@@ -1,7 +1,8 @@
 """Liveness with real processes: `celery worker` and `celery beat` on the test database and broker,
 SIGKILLed (a crash: nothing is said on the way out) and started again. /healthz/worker and
 /healthz/beat must answer 503 within their configured limit of the kill and 200 once the process
-runs again, and the containers' own checks (scripts/container_healthcheck.py) must agree."""
+runs again, and the containers' own checks (scripts/container_healthcheck.py) must agree. A worker
+that has lost its broker is not alive either, until it has reconnected."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from collections.abc import Callable
 import pytest
 
 from lifemsg.celery import app as celery_app
+from tests.absence.test_broker_outage import RedisServer, _free_port
 from tests.monitoring.helpers import ROOT, celery_process, health, kill
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -122,3 +124,39 @@ def test_healthz_beat_is_503_within_the_limit_after_beat_is_killed_and_200_again
     wait_for_status("/healthz/beat", 200, START_TIMEOUT)
     wait_for_status("/healthz/worker", 200, START_TIMEOUT)
     assert container_check("beat", tmp_path) == 0
+
+
+def test_the_worker_check_fails_while_the_broker_is_gone_and_recovers_when_it_is_back(limits, tmp_path):
+    """The heartbeat comes from a consumer step, which Celery stops while the broker connection is
+    lost: a worker process that is running but cannot take tasks is reported as such."""
+    server = RedisServer(_free_port(), tmp_path / "redis.log")
+    server.start()
+    broker = {"REDIS_URL": server.url, "CELERY_BROKER_URL": server.url, "CELERY_RESULT_BACKEND": server.url}
+    worker = celery_process(
+        "worker",
+        var_dir=tmp_path / "var",
+        log=tmp_path / "worker.log",
+        extra_env={"LIVENESS_HEARTBEAT_SECONDS": "1", **broker},
+    )
+
+    def worker_check() -> str:
+        return health("/healthz/worker")[1]["checks"]["worker"]
+
+    def wait_for_check(ok: bool, timeout: float) -> float:
+        started = time.monotonic()
+        while (worker_check() == "ok") != ok:
+            elapsed = time.monotonic() - started
+            assert elapsed < timeout, f"worker check not {'ok' if ok else 'failing'} after {elapsed:.1f} s"
+            time.sleep(0.2)
+        return time.monotonic() - started
+
+    try:
+        wait_for_check(True, START_TIMEOUT)
+        server.stop()
+        assert wait_for_check(False, MAX_AGE + SLACK) <= MAX_AGE + SLACK
+        assert worker.poll() is None  # alive, trying to reconnect: only the heartbeat tells
+        server.start()  # the same port, as a restarted Redis container
+        wait_for_check(True, 60)  # Celery's reconnect backoff
+    finally:
+        kill(worker)
+        server.stop()

@@ -71,8 +71,11 @@ class Command(BaseCommand):
                     "connect as a role that neither is a superuser nor owns the tables."
                 )
             r, s = qn(role), qn(schema)
+            # Only the database's owner may grant CONNECT; PUBLIC usually has it already.
+            cursor.execute("SELECT has_database_privilege(%s, current_database(), 'CONNECT')", [role])
+            if not cursor.fetchone()[0]:
+                cursor.execute(f"GRANT CONNECT ON DATABASE {qn(connection.settings_dict['NAME'])} TO {r}")
             for statement in (
-                f"GRANT CONNECT ON DATABASE {qn(connection.settings_dict['NAME'])} TO {r}",
                 f"GRANT USAGE ON SCHEMA {s} TO {r}",
                 f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {s} TO {r}",
                 f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA {s} TO {r}",
