@@ -22,7 +22,6 @@ from absence.selectors import away_notices_for_mailboxes
 from accounts.idle import idle_passive
 from audit.models import AccessLogEntry
 from eservices.permissions import can_send_to_citizen
-from lifemsg.pagination import CountingPaginator
 from lifemsg.ratelimits import RATE_LIMITED_MESSAGE, send_rate_exceeded
 
 from . import selectors
@@ -36,6 +35,7 @@ from .permissions import (
     access_thread,
     staff_mailbox_required,
 )
+from .search import SearchPaginator, search_threads
 from .sending import (
     citizen_note_add,
     citizen_reply_send,
@@ -552,9 +552,9 @@ def search(request):
     form = SearchForm(request.GET or None)
     page = None
     if form.is_valid():
-        results = selectors.search_threads(user=request.user, query=form.cleaned_data["q"])
-        # Every hit is read to sort them: the count comes with the page (one query, not two).
-        page = CountingPaginator(results, selectors.THREADS_PER_PAGE).get_page(request.GET.get("sida"))
+        results = search_threads(user=request.user, query=form.cleaned_data["q"])
+        # The first SEARCH_HIT_LIMIT hits are listed and counted; the page says when there are more.
+        page = SearchPaginator(results, selectors.THREADS_PER_PAGE).get_page(request.GET.get("sida"))
         page.object_list = selectors.thread_rows_for_display(page.object_list)
         citizen_rows = [row for row in page.object_list if row.thread.is_citizen]
         if citizen_rows:
