@@ -184,6 +184,23 @@ def visible_upto_through(*, mailbox: str = "mailbox_id", thread: str = "thread_i
     )
 
 
+def is_protected(case: Case | None) -> bool:
+    """The case's citizen has a protected identity (skyddad identitet): their threads are read only
+    by named staff — the case team, and whoever routing delivered a message to personally."""
+    return case is not None and case.citizen.protected_identity
+
+
+def not_protected_in_group(*, user_id: int, mailbox: str = "mailbox__", thread: str = "thread__") -> Q:
+    """A condition on a (mailbox, thread) row: not a protected citizen's thread seen through a group
+    mailbox, unless the user is on the case team (is_protected, as a filter for lists)."""
+    return (
+        Q(**{f"{mailbox}kind": Mailbox.Kind.PERSONAL})
+        | Q(**{f"{thread}case__isnull": True})
+        | Q(**{f"{thread}case__citizen__protected_identity": False})
+        | on_case_team(user_id=user_id, case=f"{thread}case__")
+    )
+
+
 def last_message_id(*, thread: str = "thread_id") -> Subquery:
     return Subquery(Message.objects.filter(thread_id=OuterRef(thread)).order_by("-id").values("id")[:1])
 
@@ -241,13 +258,16 @@ def access_thread(*, user, mailbox_id: int, thread_id: int) -> ThreadAccess:
         raise Http404
     mailbox = summary.mailbox
     route = AccessLogEntry.Route.GROUP_MAILBOX if mailbox.is_group else AccessLogEntry.Route.OWN_MAILBOX
+    case = _case_of(summary.thread)
+    if mailbox.is_group and is_protected(case) and not summary.on_team:
+        raise Http404  # protected identity: named staff only, never a group mailbox's members
     visible_upto, hidden_later = _cut_off(summary, is_citizen=summary.thread.is_citizen)
     return ThreadAccess(
         thread=summary.thread,
         route=route,
         mailbox=mailbox,
         summary=summary,
-        case=_case_of(summary.thread),
+        case=case,
         visible_upto=visible_upto,
         hidden_later=hidden_later,
     )

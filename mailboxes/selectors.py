@@ -37,6 +37,7 @@ from .permissions import (
     cases_handled_by,
     mailboxes_may_open,
     may_open_args,
+    not_protected_in_group,
     on_case_team,
     visible_upto_through,
 )
@@ -98,8 +99,13 @@ def _mailbox_threads(*, mailbox_id: int, view: str, user_id: int | None = None) 
     return qs
 
 
+# The row's citizen has a protected identity (NULL for an internal thread): lists show no name.
+PROTECTED = F("thread__citizen__citizen__protected_identity")
+
+
 def _mailbox_threads_page(*, start: int, stop: int, **kwargs) -> QuerySet[MailboxThread]:
     qs = _mailbox_threads(**kwargs).select_related("thread", "taken_by", "handled_by")
+    qs = qs.annotate(protected=PROTECTED)
     return qs.order_by("-last_activity_at", "-id")[start:stop]
 
 
@@ -152,8 +158,11 @@ def thread_rows_for_display(rows) -> list[MailboxThread]:
         "taken": _("being handled by %(name)s"),
     }
     unread: dict[int, str] = {}
+    protected = _("Protected identity")
     for row in rows:
         row.url = url.format(row.mailbox_id, row.thread_id)
+        if getattr(row, "protected", False):
+            row.counterpart_name = protected
         local = row.last_activity_at.astimezone(tz)
         row.when_iso = local.isoformat()
         row.when_text = local.strftime("%Y-%m-%d %H:%M")
@@ -413,8 +422,9 @@ def search_threads(*, user, query: str) -> QuerySet[MailboxThread]:
         MailboxThread.objects.filter(mailbox__in=accessible_mailboxes(user))
         .alias(visible_upto=visible_upto_through())
         .alias(has_readable_match=Exists(readable))
-        .filter(condition)
+        .filter(condition, not_protected_in_group(user_id=user.pk))
         .select_related("mailbox", "thread", "taken_by", "handled_by")
+        .annotate(protected=PROTECTED)
         .order_by("-last_activity_at", "-id")
     )
 
