@@ -18,7 +18,19 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.views import redirect_to_login
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied
-from django.db.models import BigIntegerField, CharField, Exists, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models import (
+    BigIntegerField,
+    CharField,
+    Exists,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models import Case as DjangoCase
 from django.db.models.functions import Cast, Coalesce, Greatest
 from django.http import Http404
 from guardian.models import GroupObjectPermission
@@ -190,6 +202,11 @@ def is_protected(case: Case | None) -> bool:
     return case is not None and case.citizen.protected_identity
 
 
+# A (mailbox, thread) row's citizen has a protected identity (NULL for an internal thread): lists
+# and search hits show no name for it.
+PROTECTED = F("thread__citizen__citizen__protected_identity")
+
+
 def not_protected_in_group(*, user_id: int, mailbox: str = "mailbox__", thread: str = "thread__") -> Q:
     """A condition on a (mailbox, thread) row: not a protected citizen's thread seen through a group
     mailbox, unless the user is on the case team (is_protected, as a filter for lists)."""
@@ -198,6 +215,16 @@ def not_protected_in_group(*, user_id: int, mailbox: str = "mailbox__", thread: 
         | Q(**{f"{thread}case__isnull": True})
         | Q(**{f"{thread}case__citizen__protected_identity": False})
         | on_case_team(user_id=user_id, case=f"{thread}case__")
+    )
+
+
+def search_upto(*, user_id: int) -> DjangoCase:
+    """The need-to-know cut-off of a (mailbox, thread) row as search applies it: no cut-off (the
+    largest id) in an internal thread or for the case team, else visible_upto_through."""
+    return DjangoCase(
+        When(Q(thread__kind=Thread.Kind.INTERNAL) | on_case_team(user_id=user_id), then=Value(2**62)),
+        default=visible_upto_through(),
+        output_field=BigIntegerField(),
     )
 
 

@@ -19,9 +19,15 @@ from eservices.services import staff_message_send
 
 from .models import Attachment, Delivery, Mailbox, Message, UnitMembership
 from .permissions import ThreadAccess
-from .services.messages import internal_reply_store, internal_thread_start, sent_copy_add
+from .services.messages import internal_reply_store, internal_thread_start, note_add, sent_copy_add
 from .services.reads import access_log_citizen_read
-from .services.thread_state import thread_forward
+from .services.thread_state import (
+    thread_forward,
+    thread_mark_handled,
+    thread_release,
+    thread_reopen,
+    thread_take,
+)
 
 
 @transaction.atomic
@@ -62,9 +68,58 @@ def citizen_reply_send(
 ) -> Message:
     """Through the e-service, which refuses (PermissionDenied) anyone but handler and co-handlers.
     Written from a group mailbox, that mailbox keeps a read copy so its members see the answer."""
+    # Asked before the message exists: a reply answers something the citizen wrote in the thread.
+    answers_citizen = Message.objects.filter(
+        thread_id=access.thread.pk, sender_id=access.thread.citizen_id
+    ).exists()
     message = staff_message_send(case=access.case, sender=sender, body=body, attachments=attachments)
     sent_copy_add(message=message, mailbox=access.mailbox, user=sender)
+    _log_action(
+        access,
+        user=sender,
+        action=AccessLogEntry.Action.REPLY if answers_citizen else AccessLogEntry.Action.SEND,
+        object_type="message",
+        object_id=message.pk,
+    )
     return message
+
+
+@transaction.atomic
+def citizen_note_add(*, access: ThreadAccess, author, via_mailbox: Mailbox, body: str) -> Message:
+    note = note_add(thread=access.thread, author=author, via_mailbox=via_mailbox, body=body)
+    _log_action(
+        access, user=author, action=AccessLogEntry.Action.NOTE, object_type="message", object_id=note.pk
+    )
+    return note
+
+
+THREAD_STATE_SERVICES = {
+    AccessLogEntry.Action.TAKE: thread_take,
+    AccessLogEntry.Action.RELEASE: thread_release,
+    AccessLogEntry.Action.HANDLED: thread_mark_handled,
+    AccessLogEntry.Action.REOPEN: thread_reopen,
+}
+
+
+@transaction.atomic
+def thread_state_change(*, access: ThreadAccess, action: str, user) -> None:
+    """Take, release, mark handled or reopen a thread in a mailbox; on a citizen thread the access
+    log records it in the same transaction (no log entry, no change)."""
+    THREAD_STATE_SERVICES[action](mailbox=access.mailbox, thread=access.thread, user=user)
+    _log_action(access, user=user, action=action)
+
+
+def _log_action(access: ThreadAccess, *, user, action: str, **fields) -> None:
+    if access.thread.is_citizen:
+        access_log_citizen_read(
+            user=user,
+            action=action,
+            route=access.route,
+            thread=access.thread,
+            mailbox=access.mailbox,
+            case=access.case,
+            **fields,
+        )
 
 
 @transaction.atomic
@@ -80,14 +135,11 @@ def thread_forward_by_hand(*, access: ThreadAccess, target: Mailbox, user, note:
     delivery = thread_forward(
         mailbox=access.mailbox, thread=access.thread, target=target, user=user, note=note
     )
-    if delivery is not None and access.thread.is_citizen:
-        access_log_citizen_read(
+    if delivery is not None:
+        _log_action(
+            access,
             user=user,
             action=AccessLogEntry.Action.FORWARD,
-            route=access.route,
-            thread=access.thread,
-            mailbox=access.mailbox,
-            case=access.case,
             object_type="delivery",
             object_id=delivery.pk,
             detail={"to_mailbox": target.pk, "to_mailbox_name": target.name, "reason": note},
