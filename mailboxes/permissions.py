@@ -219,10 +219,10 @@ def not_protected_in_group(*, user_id: int, mailbox: str = "mailbox__", thread: 
 
 
 def search_upto(*, user_id: int) -> DjangoCase:
-    """The need-to-know cut-off of a (mailbox, thread) row as search applies it: no cut-off (the
-    largest id) in an internal thread or for the case team, else visible_upto_through."""
+    """The need-to-know cut-off of a (mailbox, thread) row as search applies it: the thread's last
+    message in an internal thread or for the case team, else visible_upto_through."""
     return DjangoCase(
-        When(Q(thread__kind=Thread.Kind.INTERNAL) | on_case_team(user_id=user_id), then=Value(2**62)),
+        When(Q(thread__kind=Thread.Kind.INTERNAL) | on_case_team(user_id=user_id), then=last_message_id()),
         default=visible_upto_through(),
         output_field=BigIntegerField(),
     )

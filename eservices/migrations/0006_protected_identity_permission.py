@@ -30,7 +30,7 @@ def revoke(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('eservices', '0004_assign_any_case_roles'),
+        ('eservices', '0005_conflict_check_fields'),
         ('accounts', '0002_roles'),
     ]
 
