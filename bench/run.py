@@ -100,13 +100,13 @@ def _phase_done(name: str, args, started: float) -> None:
 
 def row(label: str, value, unit: str, target: str, ok: bool | None) -> str:
     mark = "" if ok is None else ("ok" if ok else "MISSED")
-    return f"| {label:<44} | {value:>12} {unit:<6} | {target:<14} | {mark:<6} |"
+    return f"| {label:<52} | {value:>12} {unit:<6} | {target:<14} | {mark:<6} |"
 
 
 def table(results: dict) -> str:
     lines = [
-        f"| {'measure':<44} | {'value':>19} | {'target':<14} | {'':<6} |",
-        f"|{'-' * 46}|{'-' * 21}|{'-' * 16}|{'-' * 8}|",
+        f"| {'measure':<52} | {'value':>19} | {'target':<14} | {'':<6} |",
+        f"|{'-' * 54}|{'-' * 21}|{'-' * 16}|{'-' * 8}|",
     ]
     seed = results["seed"]
     lines.append(row("seed: threads / messages", f"{seed['threads']}/{seed['messages']}", "", "", None))
