@@ -244,6 +244,11 @@ CELERY_BEAT_SCHEDULE: dict = {
         "schedule": timedelta(minutes=5),
     },
     "citizen-notify-sweep": {"task": "eservices.notify_sweep", "schedule": timedelta(minutes=5)},
+    # Unit managers hear about citizen mail unread with someone away but not registered as away.
+    "absence-alert-unregistered": {
+        "task": "absence.alert_unregistered_absence",
+        "schedule": timedelta(minutes=30),
+    },
     "retention": {"task": "audit.retention", "schedule": crontab(hour=2, minute=30)},
 }
 # Beat's scheduler: Celery's default (the schedule file) reporting beat's heartbeat (monitoring).
@@ -258,6 +263,9 @@ ROUTING_COALESCE_SECONDS = env.int("ROUTING_COALESCE_SECONDS", default=10 if RED
 # Seconds a coalescing routing task waits before it starts (what arrives meanwhile goes with it).
 ROUTING_COALESCE_DELAY = env.float("ROUTING_COALESCE_DELAY", default=0.2)
 GROUP_UNREAD_ESCALATION_HOURS = env.int("GROUP_UNREAD_ESCALATION_HOURS", default=24)
+# Working days (Swedish holidays excluded) a citizen message may sit unread in the personal mailbox
+# of someone who has not logged in before the unit manager is told (absence.unregistered).
+UNREGISTERED_ABSENCE_WORKING_DAYS = env.int("UNREGISTERED_ABSENCE_WORKING_DAYS", default=2)
 
 # Liveness (monitoring app, README "Health and metrics"). Worker and beat record a heartbeat every
 # LIVENESS_HEARTBEAT_SECONDS; /healthz/worker answers 503 when no worker's is younger than
