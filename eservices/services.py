@@ -14,7 +14,8 @@ from django.utils import timezone
 from guardian.shortcuts import assign_perm, remove_perm
 
 from accounts import personnummer as pnr
-from audit.services import audit_event_record
+from audit.models import AccessLogEntry
+from audit.services import access_log_record, audit_event_record
 from mailboxes import hooks
 from mailboxes.attachments import attachments_check_attachable, attachments_store
 from mailboxes.models import Attachment, Mailbox, Message, Thread, Unit
@@ -46,6 +47,33 @@ class AssignmentConflict(Exception):
 
 
 # --- citizens ----------------------------------------------------------------------------------
+
+PROTECT_PERM = "eservices.set_protected_identity"
+
+
+@transaction.atomic
+def citizen_protected_identity_set(
+    *, citizen: Citizen, protected: bool, actor, reason: str = "", source: str = "ui"
+) -> Citizen:
+    """Set or clear a citizen's protected identity (skyddad identitet), audited with who, why and
+    through what (`source`: ui, api, import). Only a holder of eservices.set_protected_identity may
+    (PermissionDenied otherwise); `actor` None is the go-live import run on the server by an operator.
+    From then on their threads are read by named staff only and never routed to a group mailbox."""
+    if actor is not None and not actor.has_perm(PROTECT_PERM):
+        raise PermissionDenied
+    citizen = Citizen.objects.select_for_update().get(pk=citizen.pk)
+    if citizen.protected_identity != protected:
+        citizen.protected_identity = protected
+        citizen.save(update_fields=["protected_identity"])
+        audit_event_record(
+            actor=actor,
+            action="citizen.protected_identity",
+            target=citizen,
+            before={"protected_identity": not protected},
+            after={"protected_identity": protected, "source": source},
+            reason=reason,
+        )
+    return citizen
 
 
 @transaction.atomic
@@ -133,6 +161,7 @@ def case_create(
     co_handlers: Iterable = (),
     external_id: str | None = None,
     actor=None,
+    route: str = AccessLogEntry.Route.CASE_MANAGEMENT,
 ) -> Case:
     unit = unit or eservice.unit
     thread = thread_create(subject=subject, kind=Thread.Kind.CITIZEN, citizen=citizen.user)
@@ -148,7 +177,7 @@ def case_create(
         actor=actor, action="case.create", target=case, after={"eservice": eservice.slug, "unit": unit.slug}
     )
     if handler is not None or co_handlers:
-        case = case_assign(case=case, handler=handler, co_handlers=co_handlers, actor=actor)
+        case = case_assign(case=case, handler=handler, co_handlers=co_handlers, actor=actor, route=route)
     return case
 
 
@@ -175,8 +204,10 @@ def case_assign(
     actor=None,
     reason: str = "",
     expected_token: str | None = None,
+    route: str = AccessLogEntry.Route.CASE_MANAGEMENT,
 ) -> Case:
-    """Set handler and co-handlers; the send permission follows at once. Audited with before/after.
+    """Set handler and co-handlers; the send permission follows at once. Audited with before/after,
+    and (when a person or API client did it) in the access log as an action on the citizen's data.
 
     With `expected_token` (from assignment_token when the form was shown) a change someone else made
     in between raises AssignmentConflict and nothing is written."""
@@ -208,7 +239,24 @@ def case_assign(
         audit_event_record(
             actor=actor, action="case.assign", target=case, before=before, after=after, reason=reason
         )
+        if getattr(actor, "pk", None):
+            _case_assign_log(case=case, actor=actor, route=route, new_co=sorted(new_co))
     return case
+
+
+def _case_assign_log(*, case: Case, actor, route: str, new_co: list[int]) -> None:
+    # The citizen is filled in from the thread by the log service.
+    access_log_record(
+        user=actor,
+        action=AccessLogEntry.Action.ASSIGN,
+        route=route,
+        object_type="case",
+        object_id=case.pk,
+        thread_id=case.thread_id,
+        case_id=case.pk,
+        unit_id=case.unit_id,
+        detail={"handler": case.handler_id, "co_handlers": new_co},
+    )
 
 
 def case_mark_read_by_citizen(*, case: Case, up_to: datetime) -> None:

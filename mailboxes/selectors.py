@@ -5,14 +5,10 @@ the per-(mailbox, thread) summary (MailboxThread) and never scan messages."""
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
-from django.contrib.postgres.search import SearchQuery, SearchVectorField
-from django.core.exceptions import ValidationError
-from django.db import connection
 from django.db.models import (
     Exists,
     F,
     FilteredRelation,
-    Func,
     IntegerField,
     OuterRef,
     Q,
@@ -27,16 +23,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from accounts import personnummer as pnr
 from lifemsg.compiled import CompiledQuery
 
 from .models import Attachment, Delivery, Mailbox, MailboxThread, Message, Thread, UnitMembership
 from .permissions import (
-    accessible_mailboxes,
+    PROTECTED,
     mailboxes_may_open,
     may_open_args,
-    on_case_team,
-    visible_upto_through,
 )
 
 User = get_user_model()
@@ -98,6 +91,7 @@ def _mailbox_threads(*, mailbox_id: int, view: str, user_id: int | None = None) 
 
 def _mailbox_threads_page(*, start: int, stop: int, **kwargs) -> QuerySet[MailboxThread]:
     qs = _mailbox_threads(**kwargs).select_related("thread", "taken_by", "handled_by")
+    qs = qs.annotate(protected=PROTECTED)
     return qs.order_by("-last_activity_at", "-id")[start:stop]
 
 
@@ -150,8 +144,11 @@ def thread_rows_for_display(rows) -> list[MailboxThread]:
         "taken": _("being handled by %(name)s"),
     }
     unread: dict[int, str] = {}
+    protected = _("Protected identity")
     for row in rows:
         row.url = url.format(row.mailbox_id, row.thread_id)
+        if getattr(row, "protected", False):
+            row.counterpart_name = protected
         local = row.last_activity_at.astimezone(tz)
         row.when_iso = local.isoformat()
         row.when_text = local.strftime("%Y-%m-%d %H:%M")
@@ -327,57 +324,3 @@ def forward_targets(*, user, exclude: Mailbox) -> QuerySet[Mailbox]:
         .exclude(pk=exclude.pk)
         .order_by("name", "id")
     )
-
-
-class SwedishVector(Func):
-    """to_tsvector('swedish', body) exactly as the GIN index is built (migration 0002), without the
-    COALESCE Django's SearchVector adds, so PostgreSQL can use the index."""
-
-    template = "to_tsvector('swedish'::regconfig, %(expressions)s)"
-    output_field = SearchVectorField()
-
-
-def search_threads(*, user, query: str) -> QuerySet[MailboxThread]:
-    """Threads in the mailboxes the user may open whose subject, counterpart or messages match, or
-    whose citizen has this personal identity number. Each row is a (mailbox, thread) summary the user
-    could open, so a result is never something they could not read."""
-    query = query.strip()
-    if connection.vendor == "postgresql":
-        matching = Message.objects.alias(vector=SwedishVector("body")).filter(
-            vector=SearchQuery(query, config="swedish", search_type="websearch")
-        )
-    else:  # the embedded SQLite default: a plain substring match
-        matching = Message.objects.filter(body__icontains=query)
-    # A message matches only where the reader may read it (guarantee 9): in an internal thread, or
-    # for the case team, any; else one up to the row's need-to-know cut-off. The uncorrelated IN
-    # (the GIN index, hashed) narrows the rows before the per-row check runs.
-    readable = matching.filter(thread_id=OuterRef("thread_id")).filter(
-        Q(thread__kind=Thread.Kind.INTERNAL)
-        | on_case_team(user_id=user.pk)
-        | Q(id__lte=OuterRef("visible_upto"))
-    )
-    condition = (
-        Q(thread__subject__icontains=query)
-        | Q(counterpart_name__icontains=query)
-        | Q(thread_id__in=matching.values("thread_id"), has_readable_match=True)
-    )
-    number = _personnummer(query)
-    if number:
-        condition |= Q(thread__case__citizen__personnummer=number)
-    return (
-        MailboxThread.objects.filter(mailbox__in=accessible_mailboxes(user))
-        .alias(visible_upto=visible_upto_through())
-        .alias(has_readable_match=Exists(readable))
-        .filter(condition)
-        .select_related("mailbox", "thread", "taken_by", "handled_by")
-        .order_by("-last_activity_at", "-id")
-    )
-
-
-def _personnummer(text: str) -> str | None:
-    if sum(c.isdigit() for c in text) < 10:
-        return None
-    try:
-        return pnr.normalise(text)
-    except ValidationError:  # not a personal identity number: search as text only
-        return None

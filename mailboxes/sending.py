@@ -1,7 +1,8 @@
-"""Staff writing internally: store through the services and ask for routing on commit (through the
-core's seam, mailboxes.hooks.routing_request, which absence answers), so an internal message to
-someone away is forwarded exactly as routing decides. Each function is one transaction. Writing to a
-citizen is eservices.services.staff_message_send.
+"""Staff writing in threads, with the access log of what they do in citizen threads: on top of the
+mailbox core and the e-service (views call these). Messages are stored through the services and
+routing is asked for on commit through the core's seam (mailboxes.hooks.routing_request), so an
+internal message to someone away is forwarded exactly as routing decides. Each function is one
+transaction.
 """
 
 from __future__ import annotations
@@ -13,13 +14,20 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from audit.models import AccessLogEntry
+from eservices.services import staff_message_send
 
 from . import hooks
 from .models import Attachment, Delivery, Mailbox, Message, UnitMembership
 from .permissions import ThreadAccess
-from .services.messages import internal_reply_store, internal_thread_start
+from .services.messages import internal_reply_store, internal_thread_start, note_add
 from .services.reads import access_log_citizen_read
-from .services.thread_state import thread_forward
+from .services.thread_state import (
+    thread_forward,
+    thread_mark_handled,
+    thread_release,
+    thread_reopen,
+    thread_take,
+)
 
 
 @transaction.atomic
@@ -55,6 +63,68 @@ def internal_reply_send(
 
 
 @transaction.atomic
+def citizen_reply_send(
+    *, access: ThreadAccess, sender, body: str, attachments: Iterable[Attachment] = ()
+) -> Message:
+    """The staff reply's one door: through the e-service's service (staff_message_send), which
+    refuses anyone but handler and co-handlers (NotCaseTeam, a PermissionDenied) and, written from a
+    group mailbox, keeps that mailbox a read copy; the access log records the reply."""
+    # Asked before the message exists: a reply answers something the citizen wrote in the thread.
+    answers_citizen = Message.objects.filter(
+        thread_id=access.thread.pk, sender_id=access.thread.citizen_id
+    ).exists()
+    message = staff_message_send(
+        case=access.case, sender=sender, body=body, attachments=attachments, via_mailbox=access.mailbox
+    )
+    _log_action(
+        access,
+        user=sender,
+        action=AccessLogEntry.Action.REPLY if answers_citizen else AccessLogEntry.Action.SEND,
+        object_type="message",
+        object_id=message.pk,
+    )
+    return message
+
+
+@transaction.atomic
+def citizen_note_add(*, access: ThreadAccess, author, via_mailbox: Mailbox, body: str) -> Message:
+    note = note_add(thread=access.thread, author=author, via_mailbox=via_mailbox, body=body)
+    _log_action(
+        access, user=author, action=AccessLogEntry.Action.NOTE, object_type="message", object_id=note.pk
+    )
+    return note
+
+
+THREAD_STATE_SERVICES = {
+    AccessLogEntry.Action.TAKE: thread_take,
+    AccessLogEntry.Action.RELEASE: thread_release,
+    AccessLogEntry.Action.HANDLED: thread_mark_handled,
+    AccessLogEntry.Action.REOPEN: thread_reopen,
+}
+
+
+@transaction.atomic
+def thread_state_change(*, access: ThreadAccess, action: str, user) -> None:
+    """Take, release, mark handled or reopen a thread in a mailbox; on a citizen thread the access
+    log records it in the same transaction (no log entry, no change)."""
+    THREAD_STATE_SERVICES[action](mailbox=access.mailbox, thread=access.thread, user=user)
+    _log_action(access, user=user, action=action)
+
+
+def _log_action(access: ThreadAccess, *, user, action: str, **fields) -> None:
+    if access.thread.is_citizen:
+        access_log_citizen_read(
+            user=user,
+            action=action,
+            route=access.route,
+            thread=access.thread,
+            mailbox=access.mailbox,
+            case=access.case,
+            **fields,
+        )
+
+
+@transaction.atomic
 def thread_forward_by_hand(*, access: ThreadAccess, target: Mailbox, user, note: str = "") -> Delivery | None:
     """Forward by hand, to a group mailbox of one of the forwarder's own units and with a reason
     (PermissionDenied, ValidationError otherwise); for a citizen thread the access log records who
@@ -67,14 +137,11 @@ def thread_forward_by_hand(*, access: ThreadAccess, target: Mailbox, user, note:
     delivery = thread_forward(
         mailbox=access.mailbox, thread=access.thread, target=target, user=user, note=note
     )
-    if delivery is not None and access.thread.is_citizen:
-        access_log_citizen_read(
+    if delivery is not None:
+        _log_action(
+            access,
             user=user,
             action=AccessLogEntry.Action.FORWARD,
-            route=access.route,
-            thread=access.thread,
-            mailbox=access.mailbox,
-            case=access.case,
             object_type="delivery",
             object_id=delivery.pk,
             detail={"to_mailbox": target.pk, "to_mailbox_name": target.name, "reason": note},

@@ -348,6 +348,17 @@ ROWS: list[Row] = [
         args=lambda w: (w.group_mailbox.pk, w.group_case.thread_id),
     ),
     Row(
+        "mailboxes:print",
+        staff_only(MAILBOX_USERS, other_unit=404),
+        args=lambda w: (w.group_mailbox.pk, w.group_case.thread_id),
+    ),
+    Row(
+        "mailboxes:print",
+        staff_only(MAILBOX_USERS, enhetschef=404, other_unit=404),
+        args=lambda w: (w.handler_mailbox.pk, w.case.thread_id),
+        label="in a colleague's personal",
+    ),
+    Row(
         "mailboxes:attachment",
         staff_only(MAILBOX_USERS, other_unit=404),
         args=lambda w: (w.group_mailbox.pk, w.group_attachment.pk),
@@ -404,6 +415,11 @@ ROWS: list[Row] = [
     Row("integrations:sso_login", outcomes(404, citizen=403)),
     Row("integrations:sso_callback", outcomes(404, citizen=403)),
     Row("integrations:sso_failed", outcomes(403)),
+    Row(
+        "eservices:staff_case_protection",
+        staff_only(("administrator", "systemforvaltare")),
+        args=lambda w: (w.case.pk,),
+    ),
     Row(
         "integrations:export_thread",
         staff_only(MAILBOX_USERS, enhetschef=404, other_unit=404),
