@@ -9,9 +9,10 @@ from django.test import Client
 from django.urls import reverse
 
 from accounts import roles
-from accounts.backends import ModelBackend, offer_session_user
+from accounts.backends import ModelBackend
 from accounts.models import UserSession
 from accounts.sessions import SessionStore
+from lifemsg.perf.handoff import offer_session_user
 from tests import factories
 from tests.conftest import idle_for
 
