@@ -1,9 +1,10 @@
 """Django's database sessions (django.contrib.sessions.backends.db: storage, expiry, cycling and
 clearsessions are Django's own) in accounts.UserSession, which keeps the logged-in user's id in a
-column beside the encoded data. Every request reads its session and then its user: here both come
-in one query, compiled once (lifemsg.perf.compiled), and the user is handed to accounts.backends (lifemsg.perf.handoff) for the
-rest of the request instead of being read again. Saving an existing session outside a transaction is
-its one UPDATE, without the transaction Django wraps around it."""
+column beside the encoded data. Every request reads its session and then its user: with the fast
+path on (lifemsg.perf) both come in one query, compiled once, and the user is handed to
+accounts.backends (lifemsg.perf.handoff) for the rest of the request instead of being read again;
+saving an existing session outside a transaction is its one UPDATE, without the transaction Django
+wraps around it. With it off, this is Django's store as it is."""
 
 from __future__ import annotations
 
