@@ -21,7 +21,7 @@ VIA = "Django admin"
 class LifemsgUserAdmin(UserAdmin):
     list_display = ("username", "first_name", "last_name", "kind", "is_active")
     list_filter = ("kind", "is_active", "groups")
-    fieldsets = (*UserAdmin.fieldsets, ("lifemsg", {"fields": ("kind",)}))
+    fieldsets = (*UserAdmin.fieldsets, ("lifemsg", {"fields": ("kind", "personnummer", "address")}))
 
     def save_model(self, request, obj, form, change):
         # Read from the database before the save: `obj` already carries the new flags.

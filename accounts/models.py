@@ -16,6 +16,10 @@ class User(AbstractUser):
         CITIZEN = "citizen", _("Citizen")
 
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.STAFF, db_index=True)
+    # A staff member's own identity and address (from the HR record), used only by the log review's
+    # conflict-of-interest checks (audit.selectors): never shown outside the admin.
+    personnummer = models.CharField(_("personal identity number"), max_length=12, blank=True, db_index=True)
+    address = models.CharField(_("registered address"), max_length=200, blank=True)
 
     class Meta(AbstractUser.Meta):
         swappable = "AUTH_USER_MODEL"

@@ -144,10 +144,14 @@ class ChecksForm(PeriodMixin, forms.Form):
     OUTSIDE = "outside"
     BULK = "bulk"
     PROTECTED = "protected"
+    KIN = "kin"
+    CLIENT = "client"
     CHECKS = [
         (OUTSIDE, _("Reads by staff outside the case team")),
         (BULK, _("Bulk reads")),
         (PROTECTED, _("Reads of citizens with protected identity")),
+        (KIN, _("Reads of citizens with the reader's surname or address")),
+        (CLIENT, _("Reads by staff who are themselves clients")),
     ]
 
     check = forms.ChoiceField(label=_("Check"), choices=CHECKS, widget=forms.RadioSelect)

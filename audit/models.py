@@ -80,6 +80,16 @@ class AccessLogEntry(models.Model):
         PRINT = "print", _("Printed")
         FORWARD = "forward", _("Forwarded")
         SEARCH = "search", _("Searched")
+        # Actions on citizen data besides reading (issue 24): each names the citizen and case too.
+        SEND = "send", _("Sent to citizen")
+        REPLY = "reply", _("Replied to citizen")
+        NOTE = "note", _("Added internal note")
+        TAKE = "take", _("Took thread")
+        RELEASE = "release", _("Released thread")
+        HANDLED = "handled", _("Marked as handled")
+        REOPEN = "reopen", _("Reopened")
+        MARK_READ = "mark_read", _("Marked as read")
+        ASSIGN = "assign", _("Assigned case")
 
     class Route(models.TextChoices):
         OWN_MAILBOX = "own_mailbox", _("Own mailbox")
@@ -88,6 +98,7 @@ class AccessLogEntry(models.Model):
         ASSIGNED_CASE = "assigned_case", _("Assigned case")
         LOG_REVIEW = "log_review", _("Log review")
         API = "api", _("API")
+        CASE_MANAGEMENT = "case_management", _("Case management")
 
     seq = models.BigIntegerField(unique=True)
     at = models.DateTimeField(default=timezone.now, db_index=True)

@@ -13,10 +13,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Lower, Replace
 from django.utils import timezone
 
-from eservices.models import Case
+from eservices.models import Case, Citizen
 from mailboxes.models import Unit, UnitMembership
 
 from .models import AccessLogEntry, AuditEvent, LogReview
@@ -161,6 +162,39 @@ def reads_outside_case_team(*, start: dt.datetime, end: dt.datetime) -> QuerySet
 
 def reads_of_protected_identities(*, start: dt.datetime, end: dt.datetime) -> QuerySet[AccessLogEntry]:
     qs = _staff_reads(start, end).filter(citizen__citizen__protected_identity=True)
+    return _annotated(qs).order_by("-seq")
+
+
+def _address_key(field: str):
+    """An address compared without case, spaces or commas ("Storgatan 1, 123 45" = "storgatan 1 12345")."""
+    return Lower(Replace(Replace(F(field), Value(" "), Value("")), Value(","), Value("")))
+
+
+def reads_of_kin(*, start: dt.datetime, end: dt.datetime) -> QuerySet[AccessLogEntry]:
+    """Reads of citizens who share the reader's surname or registered address (a relative, a
+    neighbour, oneself): each worth a look, most will have a reason. Names and addresses are compared
+    as they are today, without case; empty ones never match."""
+    qs = (
+        _staff_reads(start, end)
+        .annotate(
+            reader_address=_address_key("user__address"),
+            citizen_address=_address_key("citizen__citizen__address"),
+        )
+        .filter(
+            (Q(user__last_name__iexact=F("citizen__citizen__last_name")) & ~Q(user__last_name=""))
+            | (Q(reader_address=F("citizen_address")) & ~Q(user__address=""))
+        )
+    )
+    return _annotated(qs).order_by("-seq")
+
+
+def reads_by_staff_who_are_clients(*, start: dt.datetime, end: dt.datetime) -> QuerySet[AccessLogEntry]:
+    """Every read by staff who are themselves registered as citizens with a case here (matched on the
+    personal identity number in their staff record): their reads deserve a look whoever they read."""
+    is_client = Exists(
+        Citizen.objects.filter(personnummer=OuterRef("user__personnummer"), cases__isnull=False)
+    )
+    qs = _staff_reads(start, end).exclude(user__personnummer="").filter(is_client)
     return _annotated(qs).order_by("-seq")
 
 

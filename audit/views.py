@@ -205,6 +205,10 @@ def _run_check(form: ChecksForm):
         return selectors.reads_outside_case_team(start=start, end=end)
     if data["check"] == ChecksForm.PROTECTED:
         return selectors.reads_of_protected_identities(start=start, end=end)
+    if data["check"] == ChecksForm.KIN:
+        return selectors.reads_of_kin(start=start, end=end)
+    if data["check"] == ChecksForm.CLIENT:
+        return selectors.reads_by_staff_who_are_clients(start=start, end=end)
     return selectors.bulk_reads(start=start, end=end, threshold=form.threshold())
 
 

@@ -41,6 +41,8 @@ class Citizen(models.Model):
     first_name = models.CharField(_("first name"), max_length=100)
     last_name = models.CharField(_("last name"), max_length=100)
     protected_identity = models.BooleanField(_("protected identity"), default=False)
+    # Registered address, compared with staff addresses by the log review (audit.selectors).
+    address = models.CharField(_("registered address"), max_length=200, blank=True)
     notify_channel = models.CharField(
         _("notifications"), max_length=10, choices=Channel.choices, default=Channel.NONE
     )

@@ -13,7 +13,8 @@ from django.db.models import Q
 from django.utils import timezone
 from guardian.shortcuts import assign_perm, remove_perm
 
-from audit.services import audit_event_record
+from audit.models import AccessLogEntry
+from audit.services import access_log_record, audit_event_record
 from lifemsg import perf
 from mailboxes.attachments import attachments_check_attachable, attachments_store
 from mailboxes.models import Attachment, Message, Thread, Unit
@@ -124,6 +125,7 @@ def case_create(
     co_handlers: Iterable = (),
     external_id: str | None = None,
     actor=None,
+    route: str = AccessLogEntry.Route.CASE_MANAGEMENT,
 ) -> Case:
     unit = unit or eservice.unit
     thread = thread_create(subject=subject, kind=Thread.Kind.CITIZEN, citizen=citizen.user)
@@ -139,7 +141,7 @@ def case_create(
         actor=actor, action="case.create", target=case, after={"eservice": eservice.slug, "unit": unit.slug}
     )
     if handler is not None or co_handlers:
-        case = case_assign(case=case, handler=handler, co_handlers=co_handlers, actor=actor)
+        case = case_assign(case=case, handler=handler, co_handlers=co_handlers, actor=actor, route=route)
     return case
 
 
@@ -166,8 +168,10 @@ def case_assign(
     actor=None,
     reason: str = "",
     expected_token: str | None = None,
+    route: str = AccessLogEntry.Route.CASE_MANAGEMENT,
 ) -> Case:
-    """Set handler and co-handlers; the send permission follows at once. Audited with before/after.
+    """Set handler and co-handlers; the send permission follows at once. Audited with before/after,
+    and (when a person or API client did it) in the access log as an action on the citizen's data.
 
     With `expected_token` (from assignment_token when the form was shown) a change someone else made
     in between raises AssignmentConflict and nothing is written."""
@@ -199,7 +203,24 @@ def case_assign(
         audit_event_record(
             actor=actor, action="case.assign", target=case, before=before, after=after, reason=reason
         )
+        if getattr(actor, "pk", None):
+            _case_assign_log(case=case, actor=actor, route=route, new_co=sorted(new_co))
     return case
+
+
+def _case_assign_log(*, case: Case, actor, route: str, new_co: list[int]) -> None:
+    # The citizen is filled in from the thread by the log service.
+    access_log_record(
+        user=actor,
+        action=AccessLogEntry.Action.ASSIGN,
+        route=route,
+        object_type="case",
+        object_id=case.pk,
+        thread_id=case.thread_id,
+        case_id=case.pk,
+        unit_id=case.unit_id,
+        detail={"handler": case.handler_id, "co_handlers": new_co},
+    )
 
 
 def case_mark_read_by_citizen(*, case: Case, up_to: datetime) -> None:

@@ -9,6 +9,7 @@ from django.http import Http404
 from audit.models import AccessLogEntry
 from eservices.models import Case
 from mailboxes.models import Mailbox, MailboxThread
+from mailboxes.permissions import visible_upto_through
 
 USE_MAILBOXES = "accounts.use_mailboxes"
 
@@ -18,6 +19,8 @@ class ExportAccess:
     case: Case
     route: str  # AccessLogEntry.Route: why this user may read the thread
     mailbox_id: int | None
+    # The need-to-know cut-off (mailboxes.permissions.ThreadAccess): None, the whole thread.
+    visible_upto: int | None = None
 
 
 def can_export(user) -> bool:
@@ -43,7 +46,9 @@ def access_export_thread(*, user, thread_id: int) -> ExportAccess:
         MailboxThread.objects.filter(thread_id=thread_id)
         .filter(Q(mailbox__owner=user) | Q(mailbox__unit__memberships__user=user))
         .select_related("mailbox")
-        .order_by("-mailbox__kind", "mailbox_id")  # own mailbox ("personal") before a group's
+        .annotate(visible_upto=visible_upto_through())
+        # The route that shows the most, then the own mailbox ("personal") before a group's.
+        .order_by("-visible_upto", "-mailbox__kind", "mailbox_id")
         .first()
     )
     if holder is None:
@@ -53,4 +58,6 @@ def access_export_thread(*, user, thread_id: int) -> ExportAccess:
         if holder.mailbox.kind == Mailbox.Kind.PERSONAL
         else AccessLogEntry.Route.GROUP_MAILBOX
     )
-    return ExportAccess(case=case, route=route, mailbox_id=holder.mailbox_id)
+    return ExportAccess(
+        case=case, route=route, mailbox_id=holder.mailbox_id, visible_upto=holder.visible_upto
+    )

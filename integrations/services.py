@@ -163,6 +163,7 @@ def case_put(*, external_id: str, data: CaseInput, actor) -> tuple[Case, bool]:
                     co_handlers=data.co_handlers,
                     external_id=external_id,
                     actor=actor,
+                    route=AccessLogEntry.Route.API,
                 )
             return case, True
         except IntegrityError:
@@ -183,7 +184,13 @@ def case_put(*, external_id: str, data: CaseInput, actor) -> tuple[Case, bool]:
             subject=data.subject,
             actor=actor,
         )
-        case = case_assign(case=case, handler=data.handler, co_handlers=data.co_handlers, actor=actor)
+        case = case_assign(
+            case=case,
+            handler=data.handler,
+            co_handlers=data.co_handlers,
+            actor=actor,
+            route=AccessLogEntry.Route.API,
+        )
     return case, False
 
 

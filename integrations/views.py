@@ -20,10 +20,11 @@ from .services import thread_export_create, thread_export_form_read_record
 def export_thread(request: HttpRequest, thread_id: int) -> HttpResponse:
     access = access_export_thread(user=request.user, thread_id=thread_id)
     case = access.case
+    visible = case.thread.messages.all()
+    if access.visible_upto is not None:  # not on the case team: what reached their mailbox
+        visible = visible.filter(id__lte=access.visible_upto)
     messages = list(
-        case.thread.messages.select_related("sender")
-        .prefetch_related("attachments")
-        .order_by("created_at", "id")
+        visible.select_related("sender").prefetch_related("attachments").order_by("created_at", "id")
     )
     ids = [m.pk for m in messages]
     form = ExportForm(

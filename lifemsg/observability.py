@@ -17,8 +17,9 @@ from sentry_sdk.integrations.django import DjangoIntegration
 
 _user_id: ContextVar[int | None] = ContextVar("lifemsg_log_user_id", default=None)
 
-# 12 or 10 digits with an optional separator: personnummer and samordningsnummer.
-PERSONNUMMER = re.compile(r"(?<!\d)(?:\d{2})?\d{6}[-+ ]?\d{4}(?!\d)")
+# 12 or 10 digits with an optional separator, standing alone: personnummer and samordningsnummer.
+# Not a run of digits inside a longer token (a stored file's hex name, a hash), which is no identity.
+PERSONNUMMER = re.compile(r"(?<![0-9A-Za-z])(?:\d{2})?\d{6}[-+ ]?\d{4}(?![0-9A-Za-z])")
 
 
 def redact(text: str) -> str:

@@ -133,11 +133,14 @@ class ForwardForm(forms.Form):
         label=_("Group mailbox"),
         empty_label=_("Choose a group mailbox"),
     )
+    # Forwarding gives the target's members the thread as it stands: why is part of the record
+    # (the audit event and, for a citizen's thread, the access log) as well as the recipients' note.
     note = forms.CharField(
-        label=_("Note to the recipients (optional)"),
-        required=False,
+        label=_("Reason for forwarding"),
+        help_text=_("Shown to the recipients and recorded in the log."),
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={"required": _("Say briefly why you forward the thread.")},
     )
 
     def __init__(self, *args, targets, **kwargs):

@@ -18,8 +18,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.views import redirect_to_login
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied
-from django.db.models import CharField, Exists, OuterRef, Q, QuerySet
-from django.db.models.functions import Cast
+from django.db.models import BigIntegerField, CharField, Exists, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Cast, Coalesce, Greatest
 from django.http import Http404
 from guardian.models import GroupObjectPermission
 
@@ -28,7 +28,7 @@ from audit.models import AccessLogEntry
 from eservices.models import Case
 from lifemsg.perf.compiled import CompiledQuery
 
-from .models import Attachment, Mailbox, MailboxThread, Thread
+from .models import Attachment, Delivery, Mailbox, MailboxThread, Message, Thread
 
 USE_MAILBOXES = "accounts.use_mailboxes"
 
@@ -124,17 +124,75 @@ def access_mailbox(*, user, mailbox_id: int, among: list[Mailbox] | None = None)
 @dataclass
 class ThreadAccess:
     """A thread as opened by one user, and through what: a mailbox that holds it (with that
-    mailbox's summary row), or a case the user handles or co-handles."""
+    mailbox's summary row), or a case the user handles or co-handles.
+
+    `visible_upto` is the need-to-know cut-off (guarantee 9): None, the whole thread; else the id
+    of the last message this user may read through this route. `hidden_later` says that the thread
+    goes on beyond it."""
 
     thread: Thread
     route: str
     mailbox: Mailbox | None = None
     summary: MailboxThread | None = None
     case: Case | None = None
+    visible_upto: int | None = None
+    hidden_later: bool = False
 
     @property
     def is_citizen(self) -> bool:
         return self.thread.is_citizen
+
+    def shows(self, message_id: int) -> bool:
+        return self.visible_upto is None or message_id <= self.visible_upto
+
+
+# --- need to know (guarantee 9) ---------------------------------------------------------------
+#
+# The one visibility rule every staff read of a citizen thread applies: the case's current handler
+# and co-handlers see the whole thread; anyone else, opening it through a mailbox, sees the messages
+# up to the latest one that reached that mailbox (delivered there, or written from it), the earlier
+# ones being context. An absence that ended, a case that moved or a one-off forward thus opens
+# nothing written afterwards. These are expressions, so each read applies the rule inside the query
+# that authorises it (no query of its own).
+
+
+def on_case_team(*, user_id: int, case: str = "thread__case__") -> Q:
+    """The user is the handler or a co-handler of the case reached by the lookup prefix `case`."""
+    co = Case.co_handlers.through.objects.filter(case_id=OuterRef(f"{case}id"), user_id=user_id)
+    return Q(**{f"{case}handler_id": user_id}) | Q(Exists(co))
+
+
+def visible_upto_through(*, mailbox: str = "mailbox_id", thread: str = "thread_id") -> Greatest:
+    """The id of the latest message of the thread that reached the mailbox (outer references
+    `mailbox` and `thread`): its deliveries there (index mailbox, thread) and the messages written
+    from it (notes and replies keep no copy in the mailbox they were written from); 0 if none."""
+    delivered = (
+        Delivery.objects.filter(mailbox_id=OuterRef(mailbox), thread_id=OuterRef(thread))
+        .order_by("-message_id")
+        .values("message_id")[:1]
+    )
+    written = (
+        Message.objects.filter(thread_id=OuterRef(thread), sender_mailbox_id=OuterRef(mailbox))
+        .order_by("-id")
+        .values("id")[:1]
+    )
+    ids = BigIntegerField()
+    return Greatest(
+        Coalesce(Subquery(delivered, output_field=ids), Value(0), output_field=ids),
+        Coalesce(Subquery(written, output_field=ids), Value(0), output_field=ids),
+        output_field=ids,
+    )
+
+
+def last_message_id(*, thread: str = "thread_id") -> Subquery:
+    return Subquery(Message.objects.filter(thread_id=OuterRef(thread)).order_by("-id").values("id")[:1])
+
+
+def _cut_off(row, *, is_citizen: bool) -> tuple[int | None, bool]:
+    """(visible_upto, hidden_later) from a row annotated with `on_team`, `visible_upto`, `last_id`."""
+    if not is_citizen or row.on_team:
+        return None, False
+    return row.visible_upto, (row.last_id or 0) > row.visible_upto
 
 
 def _case_of(thread: Thread) -> Case | None:
@@ -158,7 +216,12 @@ def _thread_summary(*, mailbox_id: int, thread_id: int, **may_open_args) -> Quer
         )
         .alias(mailbox_pk_text=Cast("mailbox_id", CharField()))
         .filter(may_open(**may_open_args, mailbox="mailbox__", pk_text="mailbox_pk_text"))
-        .filter(mailbox_id=mailbox_id, thread_id=thread_id)[:1]
+        .filter(mailbox_id=mailbox_id, thread_id=thread_id)
+        .annotate(
+            on_team=on_case_team(user_id=may_open_args["user_id"]),
+            visible_upto=visible_upto_through(),
+            last_id=last_message_id(),
+        )[:1]
     )
 
 
@@ -178,8 +241,15 @@ def access_thread(*, user, mailbox_id: int, thread_id: int) -> ThreadAccess:
         raise Http404
     mailbox = summary.mailbox
     route = AccessLogEntry.Route.GROUP_MAILBOX if mailbox.is_group else AccessLogEntry.Route.OWN_MAILBOX
+    visible_upto, hidden_later = _cut_off(summary, is_citizen=summary.thread.is_citizen)
     return ThreadAccess(
-        thread=summary.thread, route=route, mailbox=mailbox, summary=summary, case=_case_of(summary.thread)
+        thread=summary.thread,
+        route=route,
+        mailbox=mailbox,
+        summary=summary,
+        case=_case_of(summary.thread),
+        visible_upto=visible_upto,
+        hidden_later=hidden_later,
     )
 
 
@@ -217,4 +287,6 @@ def access_attachment(
             raise Http404
     else:
         access = access_thread(user=user, mailbox_id=mailbox_id, thread_id=attachment.message.thread_id)
+    if not access.shows(attachment.message_id):
+        raise Http404
     return attachment, access

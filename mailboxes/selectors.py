@@ -5,14 +5,10 @@ the per-(mailbox, thread) summary (MailboxThread) and never scan messages."""
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
-from django.contrib.postgres.search import SearchQuery, SearchVectorField
-from django.core.exceptions import ValidationError
-from django.db import connection
 from django.db.models import (
     Exists,
     F,
     FilteredRelation,
-    Func,
     IntegerField,
     OuterRef,
     Q,
@@ -27,12 +23,15 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from eservices import personnummer as pnr
 from eservices.models import Case
 from lifemsg.perf.compiled import CompiledQuery
 
 from .models import Attachment, Delivery, Mailbox, MailboxThread, Message, Thread, UnitMembership
-from .permissions import accessible_mailboxes, cases_handled_by, mailboxes_may_open, may_open_args
+from .permissions import (
+    cases_handled_by,
+    mailboxes_may_open,
+    may_open_args,
+)
 
 User = get_user_model()
 
@@ -176,7 +175,9 @@ def url_pattern(name: str, nargs: int) -> str:
     return url
 
 
-def _thread_messages(*, thread_id: int, citizen: bool, mailbox_id: int | None = None) -> QuerySet[Message]:
+def _thread_messages(
+    *, thread_id: int, citizen: bool, mailbox_id: int | None = None, upto: int | None = None
+) -> QuerySet[Message]:
     qs = (
         Message.objects.filter(thread_id=thread_id)
         .select_related("sender")
@@ -194,6 +195,8 @@ def _thread_messages(*, thread_id: int, citizen: bool, mailbox_id: int | None = 
             here_forwarded_for_first=F("here__forwarded_for__first_name"),
             here_forwarded_for_last=F("here__forwarded_for__last_name"),
         )
+    if upto is not None:  # the need-to-know cut-off (mailboxes.permissions.ThreadAccess)
+        qs = qs.filter(id__lte=upto)
     if not citizen:
         qs = qs.select_related("sender_mailbox").prefetch_related("recipients")
     return qs
@@ -202,13 +205,18 @@ def _thread_messages(*, thread_id: int, citizen: bool, mailbox_id: int | None = 
 _THREAD_MESSAGES = CompiledQuery(_thread_messages)
 
 
-def thread_messages(*, thread: Thread, mailbox: Mailbox | None = None) -> list[Message]:
-    """The thread's messages in order, with sender, recipients, attachments and, when opened through a
-    mailbox, that mailbox's copy of each (why it is there, who forwarded it, the note): at most three
-    queries whatever the length; the first compiled once (lifemsg.perf.compiled)."""
+def thread_messages(
+    *, thread: Thread, mailbox: Mailbox | None = None, upto: int | None = None
+) -> list[Message]:
+    """The thread's messages in order (those up to `upto`, the reader's need-to-know cut-off, when
+    given), with sender, recipients, attachments and, when opened through a mailbox, that mailbox's
+    copy of each (why it is there, who forwarded it, the note): at most three queries whatever the
+    length; the first compiled once (lifemsg.perf.compiled)."""
     values = {"thread_id": thread.pk}
     if mailbox is not None:
         values["mailbox_id"] = mailbox.pk
+    if upto is not None:
+        values["upto"] = upto
     messages = _THREAD_MESSAGES.fetch({"citizen": thread.is_citizen}, **values)
     with_files = [m.pk for m in messages if m.has_attachments]
     files: dict[int, list[Attachment]] = {}
@@ -349,48 +357,10 @@ def recipient_mailboxes(user) -> QuerySet[Mailbox]:
 
 
 def forward_targets(*, user, exclude: Mailbox) -> QuerySet[Mailbox]:
-    return Mailbox.objects.filter(kind=Mailbox.Kind.GROUP).exclude(pk=exclude.pk).order_by("name", "id")
-
-
-class SwedishVector(Func):
-    """to_tsvector('swedish', body) exactly as the GIN index is built (migration 0002), without the
-    COALESCE Django's SearchVector adds, so PostgreSQL can use the index."""
-
-    template = "to_tsvector('swedish'::regconfig, %(expressions)s)"
-    output_field = SearchVectorField()
-
-
-def search_threads(*, user, query: str) -> QuerySet[MailboxThread]:
-    """Threads in the mailboxes the user may open whose subject, counterpart or messages match, or
-    whose citizen has this personal identity number. Each row is a (mailbox, thread) summary the user
-    could open, so a result is never something they could not read."""
-    query = query.strip()
-    if connection.vendor == "postgresql":
-        matching = Message.objects.alias(vector=SwedishVector("body")).filter(
-            vector=SearchQuery(query, config="swedish", search_type="websearch")
-        )
-    else:  # the embedded SQLite default: a plain substring match
-        matching = Message.objects.filter(body__icontains=query)
-    condition = (
-        Q(thread__subject__icontains=query)
-        | Q(counterpart_name__icontains=query)
-        | Q(thread_id__in=matching.values("thread_id"))
-    )
-    number = _personnummer(query)
-    if number:
-        condition |= Q(thread__case__citizen__personnummer=number)
+    """Where `user` may forward a thread by hand: the group mailboxes of their own units (a forward
+    opens the thread to the target's members, so it stays among colleagues who share the work)."""
     return (
-        MailboxThread.objects.filter(mailbox__in=accessible_mailboxes(user))
-        .filter(condition)
-        .select_related("mailbox", "thread", "taken_by", "handled_by")
-        .order_by("-last_activity_at", "-id")
+        Mailbox.objects.filter(kind=Mailbox.Kind.GROUP, unit__memberships__user=user)
+        .exclude(pk=exclude.pk)
+        .order_by("name", "id")
     )
-
-
-def _personnummer(text: str) -> str | None:
-    if sum(c.isdigit() for c in text) < 10:
-        return None
-    try:
-        return pnr.normalise(text)
-    except ValidationError:  # not a personal identity number: search as text only
-        return None

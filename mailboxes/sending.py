@@ -9,17 +9,25 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from absence.routing import message_route_on_commit
 from audit.models import AccessLogEntry
 from eservices.services import staff_message_send
 
-from .models import Attachment, Delivery, Mailbox, Message
+from .models import Attachment, Delivery, Mailbox, Message, UnitMembership
 from .permissions import ThreadAccess
-from .services.messages import internal_reply_store, internal_thread_start, sent_copy_add
+from .services.messages import internal_reply_store, internal_thread_start, note_add, sent_copy_add
 from .services.reads import access_log_citizen_read
-from .services.thread_state import thread_forward
+from .services.thread_state import (
+    thread_forward,
+    thread_mark_handled,
+    thread_release,
+    thread_reopen,
+    thread_take,
+)
 
 
 @transaction.atomic
@@ -60,28 +68,80 @@ def citizen_reply_send(
 ) -> Message:
     """Through the e-service, which refuses (PermissionDenied) anyone but handler and co-handlers.
     Written from a group mailbox, that mailbox keeps a read copy so its members see the answer."""
+    # Asked before the message exists: a reply answers something the citizen wrote in the thread.
+    answers_citizen = Message.objects.filter(
+        thread_id=access.thread.pk, sender_id=access.thread.citizen_id
+    ).exists()
     message = staff_message_send(case=access.case, sender=sender, body=body, attachments=attachments)
     sent_copy_add(message=message, mailbox=access.mailbox, user=sender)
+    _log_action(
+        access,
+        user=sender,
+        action=AccessLogEntry.Action.REPLY if answers_citizen else AccessLogEntry.Action.SEND,
+        object_type="message",
+        object_id=message.pk,
+    )
     return message
 
 
 @transaction.atomic
-def thread_forward_by_hand(*, access: ThreadAccess, target: Mailbox, user, note: str = "") -> Delivery | None:
-    """Forward by hand; for a citizen thread the access log records who passed it on, and where, in
-    the same transaction (if the log cannot be written, nothing is forwarded)."""
-    delivery = thread_forward(
-        mailbox=access.mailbox, thread=access.thread, target=target, user=user, note=note
+def citizen_note_add(*, access: ThreadAccess, author, via_mailbox: Mailbox, body: str) -> Message:
+    note = note_add(thread=access.thread, author=author, via_mailbox=via_mailbox, body=body)
+    _log_action(
+        access, user=author, action=AccessLogEntry.Action.NOTE, object_type="message", object_id=note.pk
     )
-    if delivery is not None and access.thread.is_citizen:
+    return note
+
+
+THREAD_STATE_SERVICES = {
+    AccessLogEntry.Action.TAKE: thread_take,
+    AccessLogEntry.Action.RELEASE: thread_release,
+    AccessLogEntry.Action.HANDLED: thread_mark_handled,
+    AccessLogEntry.Action.REOPEN: thread_reopen,
+}
+
+
+@transaction.atomic
+def thread_state_change(*, access: ThreadAccess, action: str, user) -> None:
+    """Take, release, mark handled or reopen a thread in a mailbox; on a citizen thread the access
+    log records it in the same transaction (no log entry, no change)."""
+    THREAD_STATE_SERVICES[action](mailbox=access.mailbox, thread=access.thread, user=user)
+    _log_action(access, user=user, action=action)
+
+
+def _log_action(access: ThreadAccess, *, user, action: str, **fields) -> None:
+    if access.thread.is_citizen:
         access_log_citizen_read(
             user=user,
-            action=AccessLogEntry.Action.FORWARD,
+            action=action,
             route=access.route,
             thread=access.thread,
             mailbox=access.mailbox,
             case=access.case,
+            **fields,
+        )
+
+
+@transaction.atomic
+def thread_forward_by_hand(*, access: ThreadAccess, target: Mailbox, user, note: str = "") -> Delivery | None:
+    """Forward by hand, to a group mailbox of one of the forwarder's own units and with a reason
+    (PermissionDenied, ValidationError otherwise); for a citizen thread the access log records who
+    passed it on, where and why, in the same transaction (if the log cannot be written, nothing is
+    forwarded). The target's members get the thread as it stands (mailboxes.permissions)."""
+    if not target.is_group or not UnitMembership.objects.filter(unit_id=target.unit_id, user=user).exists():
+        raise PermissionDenied
+    if not note.strip():
+        raise ValidationError(_("Say briefly why you forward the thread."), code="reason")
+    delivery = thread_forward(
+        mailbox=access.mailbox, thread=access.thread, target=target, user=user, note=note
+    )
+    if delivery is not None:
+        _log_action(
+            access,
+            user=user,
+            action=AccessLogEntry.Action.FORWARD,
             object_type="delivery",
             object_id=delivery.pk,
-            detail={"to_mailbox": target.pk, "to_mailbox_name": target.name},
+            detail={"to_mailbox": target.pk, "to_mailbox_name": target.name, "reason": note},
         )
     return delivery

@@ -25,6 +25,7 @@ urlpatterns = [
     path(thread + "hanterad/", views.thread_state, {"action": "handled"}, name="handled"),
     path(thread + "ateroppna/", views.thread_state, {"action": "reopen"}, name="reopen"),
     path(thread + "vidarebefordra/", views.forward, name="forward"),
+    path(thread + "utskrift/", views.thread_print, name="print"),
     path("<id:mailbox_id>/bilaga/<id:attachment_id>/", views.attachment_download, name="attachment"),
     # A citizen thread opened as the case's handler or co-handler (route assigned_case).
     path(case, views.case_thread_view, name="case_thread"),

@@ -13,6 +13,7 @@ from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -21,7 +22,6 @@ from absence.selectors import away_notices_for_mailboxes
 from accounts.idle import idle_passive
 from audit.models import AccessLogEntry
 from eservices.permissions import can_send_to_citizen
-from lifemsg.pagination import CountingPaginator
 from lifemsg.ratelimits import RATE_LIMITED_MESSAGE, send_rate_exceeded
 
 from . import selectors
@@ -35,11 +35,17 @@ from .permissions import (
     access_thread,
     staff_mailbox_required,
 )
-from .sending import citizen_reply_send, internal_message_send, internal_reply_send, thread_forward_by_hand
+from .search import SearchPaginator, search_threads
+from .sending import (
+    citizen_note_add,
+    citizen_reply_send,
+    internal_message_send,
+    internal_reply_send,
+    thread_forward_by_hand,
+    thread_state_change,
+)
 from .services.deliveries import deliveries_mark_read
-from .services.messages import note_add
 from .services.reads import access_log_citizen_read, access_log_citizen_reads
-from .services.thread_state import thread_mark_handled, thread_release, thread_reopen, thread_take
 from .services.units import mailbox_personal_for
 
 # --- mailbox list, unread counts, thread list --------------------------------------------------
@@ -135,6 +141,10 @@ def _attachment_url(access: ThreadAccess) -> str:
     return selectors.url_pattern("mailboxes:case_attachment", 2).format(access.case.pk, "{0}")
 
 
+def _cut_off_detail(access: ThreadAccess) -> dict | None:
+    return None if access.visible_upto is None else {"through_message": access.visible_upto}
+
+
 def _render_thread(
     request,
     access: ThreadAccess,
@@ -147,20 +157,22 @@ def _render_thread(
 ):
     user = request.user
     thread = access.thread
+    mark_read = bool(mark_read and access.summary is not None and access.summary.unread_count)
     if thread.is_citizen:
-        # Before anything is read for the page: no log entry, no content.
-        access_log_citizen_read(
-            user=user,
-            action=AccessLogEntry.Action.READ_THREAD,
-            route=access.route,
-            thread=thread,
-            mailbox=access.mailbox,
-            case=access.case,
-        )
-    if mark_read and access.summary is not None and access.summary.unread_count:
+        # Before anything is read for the page: no log entry, no content. A reader whose need ended
+        # reads only up to the cut-off, and the entry says so. Marking it read is an action of its
+        # own, written with the read (one append).
+        read = {"route": access.route, "thread": thread, "mailbox": access.mailbox, "case": access.case}
+        reads = [{"action": AccessLogEntry.Action.READ_THREAD, "detail": _cut_off_detail(access), **read}]
+        if mark_read:
+            reads.append({"action": AccessLogEntry.Action.MARK_READ, **read})
+        access_log_citizen_reads(user=user, reads=reads)
+    if mark_read:
         deliveries_mark_read(mailbox=access.mailbox, thread=thread, user=user)
         access.summary.unread_count = 0
-    thread_messages = selectors.thread_messages(thread=thread, mailbox=access.mailbox)
+    thread_messages = selectors.thread_messages(
+        thread=thread, mailbox=access.mailbox, upto=access.visible_upto
+    )
     selectors.messages_for_display(thread_messages, thread=thread, attachment_url=_attachment_url(access))
     context = {
         "access": access,
@@ -212,6 +224,40 @@ def _render_thread(
 def thread_view(request, mailbox_id: int, thread_id: int):
     access = access_thread(user=request.user, mailbox_id=mailbox_id, thread_id=thread_id)
     return _render_thread(request, access, mark_read=True)
+
+
+@require_GET
+@staff_mailbox_required
+def thread_print(request, mailbox_id: int, thread_id: int):
+    """The thread laid out for paper: logged as a print (not a read) before anything is rendered;
+    the thread is not marked read by printing it."""
+    access = access_thread(user=request.user, mailbox_id=mailbox_id, thread_id=thread_id)
+    if access.thread.is_citizen:
+        access_log_citizen_read(
+            user=request.user,
+            action=AccessLogEntry.Action.PRINT,
+            route=access.route,
+            thread=access.thread,
+            mailbox=access.mailbox,
+            case=access.case,
+            detail=_cut_off_detail(access),
+        )
+    thread_messages = selectors.thread_messages(
+        thread=access.thread, mailbox=access.mailbox, upto=access.visible_upto
+    )
+    selectors.messages_for_display(
+        thread_messages, thread=access.thread, attachment_url=_attachment_url(access)
+    )
+    context = {
+        "access": access,
+        "thread": access.thread,
+        "mailbox": access.mailbox,
+        "case": access.case,
+        "thread_messages": thread_messages,
+        "thread_url": _thread_url(access),
+        "printed_at": timezone.now(),
+    }
+    return render(request, "mailboxes/thread_print.html", context)
 
 
 @require_GET
@@ -298,8 +344,8 @@ def _note(request, access: ThreadAccess):
     form = NoteForm(request.POST, prefix="note")
     if not form.is_valid():
         return _render_thread(request, access, note_form=form, status=400)
-    note_add(
-        thread=access.thread,
+    citizen_note_add(
+        access=access,
         author=request.user,
         via_mailbox=access.mailbox or mailbox_personal_for(request.user),
         body=form.cleaned_data["body"],
@@ -323,10 +369,10 @@ def case_note(request, case_id: int):
 # --- work in a group mailbox -------------------------------------------------------------------
 
 STATE_ACTIONS = {
-    "take": (thread_take, gettext_lazy("You are now handling this thread.")),
-    "release": (thread_release, gettext_lazy("You are no longer handling this thread.")),
-    "handled": (thread_mark_handled, gettext_lazy("The thread is marked as handled.")),
-    "reopen": (thread_reopen, gettext_lazy("The thread is no longer marked as handled.")),
+    "take": gettext_lazy("You are now handling this thread."),
+    "release": gettext_lazy("You are no longer handling this thread."),
+    "handled": gettext_lazy("The thread is marked as handled."),
+    "reopen": gettext_lazy("The thread is no longer marked as handled."),
 }
 
 
@@ -336,9 +382,8 @@ def thread_state(request, mailbox_id: int, thread_id: int, action: str):
     access = access_thread(user=request.user, mailbox_id=mailbox_id, thread_id=thread_id)
     if action not in STATE_ACTIONS or not access.mailbox.is_group:
         raise Http404
-    service, done = STATE_ACTIONS[action]
-    service(mailbox=access.mailbox, thread=access.thread, user=request.user)
-    messages.success(request, done)
+    thread_state_change(access=access, action=action, user=request.user)
+    messages.success(request, STATE_ACTIONS[action])
     if request.POST.get("next") == "list":
         return redirect("mailboxes:mailbox", mailbox_id=access.mailbox.pk)
     return redirect(_thread_url(access))
@@ -507,9 +552,9 @@ def search(request):
     form = SearchForm(request.GET or None)
     page = None
     if form.is_valid():
-        results = selectors.search_threads(user=request.user, query=form.cleaned_data["q"])
-        # Every hit is read to sort them: the count comes with the page (one query, not two).
-        page = CountingPaginator(results, selectors.THREADS_PER_PAGE).get_page(request.GET.get("sida"))
+        results = search_threads(user=request.user, query=form.cleaned_data["q"])
+        # The first SEARCH_HIT_LIMIT hits are listed and counted; the page says when there are more.
+        page = SearchPaginator(results, selectors.THREADS_PER_PAGE).get_page(request.GET.get("sida"))
         page.object_list = selectors.thread_rows_for_display(page.object_list)
         citizen_rows = [row for row in page.object_list if row.thread.is_citizen]
         if citizen_rows:

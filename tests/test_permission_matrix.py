@@ -348,6 +348,17 @@ ROWS: list[Row] = [
         args=lambda w: (w.group_mailbox.pk, w.group_case.thread_id),
     ),
     Row(
+        "mailboxes:print",
+        staff_only(MAILBOX_USERS, other_unit=404),
+        args=lambda w: (w.group_mailbox.pk, w.group_case.thread_id),
+    ),
+    Row(
+        "mailboxes:print",
+        staff_only(MAILBOX_USERS, enhetschef=404, other_unit=404),
+        args=lambda w: (w.handler_mailbox.pk, w.case.thread_id),
+        label="in a colleague's personal",
+    ),
+    Row(
         "mailboxes:attachment",
         staff_only(MAILBOX_USERS, other_unit=404),
         args=lambda w: (w.group_mailbox.pk, w.group_attachment.pk),

@@ -165,6 +165,11 @@ def thread_forward(
         actor=user,
         action="thread.forward",
         target=thread,
-        after={"from_mailbox": mailbox.pk, "to_mailbox": target.pk, "message": source.message_id},
+        after={
+            "from_mailbox": mailbox.pk,
+            "to_mailbox": target.pk,
+            "message": source.message_id,
+            "reason": note,
+        },
     )
     return created[0]

@@ -96,3 +96,13 @@ def test_production_log_lines_are_json_with_the_context_fields():
     line = json.loads(formatter.format(record))
     assert {"time", "level", "logger", "message", "request_id", "user_id"} <= line.keys()
     assert line["message"] == "case of [personnummer] read"
+
+
+def test_redaction_leaves_digit_runs_inside_file_names_and_hashes_alone():
+    from lifemsg.observability import redact
+
+    name = "attachments/2026/12/ab1234567890cd4e5f6a7b8c9d0e1f2a"
+    assert redact(f"could not delete {name}") == f"could not delete {name}"
+    assert redact("läst av 19800101-9812, 8001019812 och 198001019812.") == (
+        "läst av [personnummer], [personnummer] och [personnummer]."
+    )

@@ -8,7 +8,7 @@ from django.db import connection
 from django.urls import reverse
 
 from audit.models import AccessLogEntry
-from mailboxes.selectors import search_threads
+from mailboxes.search import search_threads
 from tests import factories
 from tests.conftest import login
 from tests.mailboxes.conftest import citizen_writes, group, internal_thread, personal

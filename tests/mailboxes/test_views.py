@@ -104,16 +104,38 @@ def test_take_is_not_offered_nor_accepted_in_a_personal_mailbox(client, org):
     assert "Jag tar den" not in page.content.decode()
 
 
-def test_forward_form_lists_group_mailboxes_and_requires_a_choice(client, org):
+def test_forward_form_lists_own_units_group_mailboxes_and_requires_a_choice(client, org):
     message = internal_thread(org.handler_a2, [personal(org.handler_a1)])
     url = reverse("mailboxes:forward", args=[personal(org.handler_a1).pk, message.thread_id])
     login(client, org.handler_a1)
     page = client.get(url).content.decode()
-    assert "IFO Testenhet A" in page and "IFO Testenhet B" in page
+    assert "IFO Testenhet A" in page and "IFO Testenhet B" not in page
     response = client.post(url, {"note": "Viktigt"})
     assert response.status_code == 400
     assert "Det här fältet är obligatoriskt." in response.content.decode()
     assert "Viktigt" in response.content.decode()
+
+
+def test_forward_by_hand_refuses_another_units_mailbox_and_a_missing_reason(client, org):
+    from audit.models import AuditEvent
+
+    message = internal_thread(org.handler_a2, [personal(org.handler_a1)])
+    url = reverse("mailboxes:forward", args=[personal(org.handler_a1).pk, message.thread_id])
+    login(client, org.handler_a1)
+    response = client.post(url, {"target": group(org.unit_b).pk, "note": "Rör er enhet"})
+    assert response.status_code == 400
+    assert "finns inte bland tillgängliga alternativ" in response.content.decode()
+    response = client.post(url, {"target": group(org.unit_a).pk, "note": "  "})
+    assert response.status_code == 400
+    assert "Ange kort varför du vidarebefordrar tråden." in response.content.decode()
+    assert not MailboxThread.objects.filter(thread_id=message.thread_id, mailbox=group(org.unit_a)).exists()
+    client.cookies["django_language"] = "en"
+    response = client.post(url, {"target": group(org.unit_a).pk}, HTTP_ACCEPT_LANGUAGE="en")
+    assert "Say briefly why you forward the thread." in response.content.decode()
+    response = client.post(url, {"target": group(org.unit_a).pk, "note": "Semester, ta över"})
+    assert response.status_code == 302
+    event = AuditEvent.objects.get(action="thread.forward")
+    assert event.actor_id == org.handler_a1.pk and event.after["reason"] == "Semester, ta över"
 
 
 # --- compose and the mail tip -------------------------------------------------------------------
