@@ -30,13 +30,15 @@ def _permissions_and_groups(*, user_id: int, superuser: bool):
     else:
         own = Permission.objects.filter(user__id=user_id).order_by().values_list(*fields)
         via_groups = Permission.objects.filter(group__user__id=user_id).order_by().values_list(*fields)
-        perms = own.union(via_groups)
+        perms = own.union(via_groups).order_by()
     groups = (
         Group.objects.filter(user__id=user_id)
         .order_by()
         .values_list(Concat(Value(_GROUP_ROW), Cast("id", CharField()), output_field=CharField()), "name")
     )
-    return perms.union(groups)
+    # Unordered: a union of Permission rows would otherwise take Permission.Meta.ordering, which
+    # Django 6 refuses for columns the union does not select.
+    return perms.union(groups).order_by()
 
 
 # Compiled once (lifemsg.perf.compiled): building the union cost several times as long as running it.
