@@ -25,7 +25,7 @@ PORT ?= 8000
 PYTEST_ARGS ?=
 # Which tests the variants run (test-nofast; test-django6 in test-matrix, DJ6_MARKS); make test: all.
 PYTEST_MARKS ?= not browser
-SQLITE_MARKS ?= not browser and not worker and not postgres_only
+SQLITE_MARKS ?= not browser and not worker
 DJ6_MARKS ?=
 BENCH_ARGS ?=
 CHAOS_ARGS ?=
@@ -107,9 +107,9 @@ test-nofast: install ## the suite with LIFEMSG_FAST_PATH=false (PYTEST_MARKS: wh
 	@$(PY) scripts/check_services.py
 	LIFEMSG_FAST_PATH=false $(VENV)/bin/pytest -m "$(PYTEST_MARKS)" $(PYTEST_ARGS)
 
-# make run's database: SQLite in memory (Redis still for cache and broker). PostgreSQL-only tests
-# (marked postgres_only) and those that need a second process on the database (worker) are left out.
-test-sqlite: install ## the suite on SQLite, as make run uses it (not postgres_only, worker, browser)
+# make run's database: SQLite in memory (Redis still for cache and broker). The tests that need a
+# second process on the database (worker) are left out; postgres_only and fast_path ones skip.
+test-sqlite: install ## the suite on SQLite, as make run uses it (not worker, browser; postgres_only skips)
 	DATABASE_URL=sqlite:///$(VAR_DIR)/test-unused.sqlite3 $(VENV)/bin/pytest \
 		-m "$(SQLITE_MARKS)" $(PYTEST_ARGS)
 
