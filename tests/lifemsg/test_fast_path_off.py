@@ -23,6 +23,7 @@ from tests.conftest import login
 pytestmark = pytest.mark.django_db
 
 off = override_settings(LIFEMSG_FAST_PATH=False)
+on = override_settings(LIFEMSG_FAST_PATH=True)  # whatever the environment says (make test-nofast)
 
 
 def _owned(*, owner_id: int):
@@ -30,8 +31,9 @@ def _owned(*, owner_id: int):
 
 
 def test_the_setting_turns_the_fast_path_and_its_postgresql_statements_off():
-    assert perf.enabled()
-    assert perf.fast_sql() == (connection.vendor == "postgresql")
+    with on:
+        assert perf.enabled()
+        assert perf.fast_sql() == (connection.vendor == "postgresql")
     with off:
         assert not perf.enabled()
         assert not perf.fast_sql()
@@ -45,7 +47,8 @@ def test_a_compiled_query_off_builds_and_runs_the_queryset_each_time_with_the_sa
         return _owned(**kwargs)
 
     owned = CompiledQuery(build)
-    fast = owned.fetch(owner_id=org.handler_a1.pk)
+    with on:
+        fast = owned.fetch(owner_id=org.handler_a1.pk)
     with off:
         plain = owned.fetch(owner_id=org.handler_a1.pk)
         again = owned.fetch(owner_id=org.handler_b1.pk)
@@ -96,8 +99,9 @@ def test_the_session_hands_over_no_user_with_the_path_off(org):
     with off:
         offer_session_user(org.handler_a1)
         assert take_session_user(org.handler_a1.pk) is None
-    offer_session_user(org.handler_a1)
-    assert take_session_user(org.handler_a1.pk)[0] == org.handler_a1
+    with on:
+        offer_session_user(org.handler_a1)
+        assert take_session_user(org.handler_a1.pk)[0] == org.handler_a1
 
 
 @pytest.mark.parametrize("fast", [True, False], ids=["fast", "plain"])
