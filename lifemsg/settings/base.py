@@ -197,6 +197,15 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="lifemsg <no-reply@ex
 SMS_BACKEND = env.str("SMS_BACKEND", default="eservices.sms.ConsoleSmsBackend")
 # The only name a citizen notification carries (never social services, a unit or an e-service).
 MUNICIPALITY_NAME = env.str("MUNICIPALITY_NAME", default="Exempelkommun")
+# The accessibility statement (/tillganglighet/, lifemsg.accessibility): where feedback reaches a
+# person, and the dates of the last accessibility review and of the statement's publication. The
+# review date is configuration, not a database row: the municipality sets it when it has reviewed
+# the release it runs (the same change that deploys it), so the page never claims a review of a
+# version other than the one configured, and a public page needs no write path.
+ACCESSIBILITY_CONTACT_EMAIL = env.str("ACCESSIBILITY_CONTACT_EMAIL", default="kontaktcenter@exempelkommun.se")
+ACCESSIBILITY_CONTACT_PHONE = env.str("ACCESSIBILITY_CONTACT_PHONE", default="0000-00 00 00")
+ACCESSIBILITY_REVIEWED_ON = env.str("ACCESSIBILITY_REVIEWED_ON", default="2026-12-07")  # YYYY-MM-DD
+ACCESSIBILITY_PUBLISHED_ON = env.str("ACCESSIBILITY_PUBLISHED_ON", default="2026-11-28")  # YYYY-MM-DD
 CITIZEN_PORTAL_URL = env.str("CITIZEN_PORTAL_URL", default="http://127.0.0.1:8000/medborgare/")
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=15)
 # Citizen notifications: the sweep enqueues what a lost task or exhausted retries left unsent, for
