@@ -130,3 +130,23 @@ class GroupUnreadEscalation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.delivery_id} @ {self.escalated_at:%Y-%m-%d %H:%M}"
+
+
+class UnregisteredAbsenceAlert(models.Model):
+    """A citizen message left unread in a personal mailbox whose owner has not logged in since it
+    arrived, reported to the unit manager(s) (absence.unregistered). One row per delivery: each
+    message is reported once."""
+
+    delivery = models.OneToOneField(
+        "mailboxes.Delivery", on_delete=models.PROTECT, related_name="unregistered_absence_alert"
+    )
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    alerted_at = models.DateTimeField(default=timezone.now)
+    recipients = models.TextField(blank=True)
+
+    class Meta:
+        verbose_name = _("unregistered-absence alert")
+        verbose_name_plural = _("unregistered-absence alerts")
+
+    def __str__(self) -> str:
+        return f"{self.delivery_id} @ {self.alerted_at:%Y-%m-%d %H:%M}"

@@ -13,7 +13,7 @@ from django.utils.dateparse import parse_datetime
 from mailboxes.models import Message
 from monitoring.services import sweep_run_record
 
-from . import routing, services
+from . import routing, services, unregistered
 
 logger = logging.getLogger(__name__)
 
@@ -102,3 +102,10 @@ def tick(now: str | None = None) -> dict[str, int]:
 def escalate_group_unread(now: str | None = None) -> int:
     """E-mail unit managers about messages unread too long in their group mailbox (once each)."""
     return services.group_unread_escalate(now=_now(now))
+
+
+@shared_task(name="absence.alert_unregistered_absence", acks_late=True, time_limit=300, soft_time_limit=280)
+def alert_unregistered_absence(now: str | None = None) -> int:
+    """Tell unit managers about citizen mail unread in the personal mailbox of someone who has not
+    logged in for more than UNREGISTERED_ABSENCE_WORKING_DAYS working days (once per message)."""
+    return unregistered.unregistered_absence_alert(now=_now(now))

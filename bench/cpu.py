@@ -10,6 +10,8 @@ from collections import Counter
 import psutil
 
 KINDS = (
+    # The load generator of the load and capacity phases: on the same cores, and not the server's.
+    ("locust", lambda cmd: "bin/locust " in cmd),
     ("celery", lambda cmd: "celery" in cmd and " worker" in cmd),
     ("web", lambda cmd: "bench.phases" in cmd or "gunicorn" in cmd),
     ("postgres", lambda cmd: cmd.startswith("postgres")),

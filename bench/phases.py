@@ -7,6 +7,7 @@ import json
 import os
 import sys
 import time
+from urllib.parse import urlencode
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "lifemsg.settings.bench")
 
@@ -85,15 +86,21 @@ def _busiest_handler():
     raise RuntimeError("no handler at work in any unit")
 
 
-def _mailbox_pages(personal, group) -> dict[str, str]:
-    """The two list pages flatness compares: the handler's inbox and their unit's group mailbox."""
+def _flat_pages(personal, group) -> dict[str, str]:
+    """The pages flatness compares: the handler's inbox, their unit's group mailbox, and search for a
+    word in most threads and for one in few (bench.workload.RARE_WORD)."""
+    from bench.workload import COMMON_WORD, RARE_WORD
+
+    search = reverse("mailboxes:search")
     return {
         "inbox": reverse("mailboxes:mailbox", args=[personal.pk]),
         "group": reverse("mailboxes:mailbox", args=[group.pk]),
+        "search_common": f"{search}?{urlencode({'q': COMMON_WORD})}",
+        "search_rare": f"{search}?{urlencode({'q': RARE_WORD})}",
     }
 
 
-def phase_pages(names: str = "inbox,group,thread,search") -> dict:
+def phase_pages(names: str = "inbox,group,thread,search_common,search_rare") -> dict:
     from mailboxes.models import MailboxThread
 
     handler, personal, group = _busiest_handler()
@@ -101,15 +108,13 @@ def phase_pages(names: str = "inbox,group,thread,search") -> dict:
     client.force_login(handler)
     wanted = names.split(",")
     results = {}
-    for name, url in _mailbox_pages(personal, group).items():
+    for name, url in _flat_pages(personal, group).items():
         if name in wanted:
             results[name] = measure_get(client, name, url)
     if "thread" in wanted:
         summary = MailboxThread.objects.filter(mailbox=personal).order_by("-last_activity_at").first()
         url = reverse("mailboxes:thread", args=[personal.pk, summary.thread_id])
         results["thread"] = measure_get(client, "thread", url)
-    if "search" in wanted:
-        results["search"] = measure_get(client, "search", reverse("mailboxes:search") + "?q=hemtjänst")
     return {
         "group_threads": MailboxThread.objects.filter(mailbox=group).count(),
         "inbox_threads": MailboxThread.objects.filter(mailbox=personal).count(),
@@ -125,7 +130,7 @@ def phase_serve(names: str = "inbox,group") -> None:
     handler, personal, group = _busiest_handler()
     client = Client()
     client.force_login(handler)
-    urls = {name: _mailbox_pages(personal, group)[name] for name in names.split(",")}
+    urls = {name: _flat_pages(personal, group)[name] for name in names.split(",")}
     for url in urls.values():
         for _ in range(10):
             assert client.get(url).status_code == 200

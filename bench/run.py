@@ -15,6 +15,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+from bench import capacity
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 BASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://root@127.0.0.1:5432/lifemsg_bench")
@@ -35,7 +37,14 @@ TARGETS = {
     "ingest_ratio": 0.25,
     "sickcall_s": 2.0,
     "load_p95_ms": 200.0,
+    "search_common_ms": 60.0,
+    "search_rare_ms": 20.0,
+    "capacity_users": 150,
 }
+# At ten times the data (--scale 10) the sick call forwards ten times the unread messages.
+SICKCALL_S_AT_10 = 5.0
+# The pages flatness compares, full size against the 1% set.
+FLAT_PAGES = ("inbox", "group", "search_common", "search_rare")
 
 
 def db_url(name: str) -> str:
@@ -91,19 +100,25 @@ def _phase_done(name: str, args, started: float) -> None:
 
 def row(label: str, value, unit: str, target: str, ok: bool | None) -> str:
     mark = "" if ok is None else ("ok" if ok else "MISSED")
-    return f"| {label:<44} | {value:>12} {unit:<6} | {target:<14} | {mark:<6} |"
+    return f"| {label:<52} | {value:>12} {unit:<6} | {target:<14} | {mark:<6} |"
 
 
 def table(results: dict) -> str:
     lines = [
-        f"| {'measure':<44} | {'value':>19} | {'target':<14} | {'':<6} |",
-        f"|{'-' * 46}|{'-' * 21}|{'-' * 16}|{'-' * 8}|",
+        f"| {'measure':<52} | {'value':>19} | {'target':<14} | {'':<6} |",
+        f"|{'-' * 54}|{'-' * 21}|{'-' * 16}|{'-' * 8}|",
     ]
     seed = results["seed"]
     lines.append(row("seed: threads / messages", f"{seed['threads']}/{seed['messages']}", "", "", None))
     lines.append(row("seed time (bulk COPY)", seed["seed_s"], "s", "", None))
     pages = results["pages"]["pages"]
-    names = {"inbox": "inbox_ms", "group": "group_ms", "thread": "thread_ms", "search": None}
+    names = {
+        "inbox": "inbox_ms",
+        "group": "group_ms",
+        "thread": "thread_ms",
+        "search_common": "search_common_ms",
+        "search_rare": "search_rare_ms",
+    }
     for key, target_key in names.items():
         page = pages.get(key)
         if not page:
@@ -136,14 +151,16 @@ def table(results: dict) -> str:
             )
             small, full = results["pages_small"]["pages"][key]["queries"], pages[key]["queries"]
             lines.append(row(f"{key} SQL queries at 1% / full", f"{small}/{full}", "", "same", small == full))
+    unread = results.get("flows", {}).get("sickcall_unread", 2000)
     for key, label, unit, target_key, higher in (
         ("ingest_per_s", "ingest end to end", "msg/s", "ingest_per_s", True),
         ("limit_per_s", "limit: raw psycopg, 1 tx/message", "msg/s", None, None),
         ("ingest_ratio", "ingest / limit", "", "ingest_ratio", True),
-        ("sickcall_s", "sick call, 2,000 unread forwarded", "s", "sickcall_s", False),
+        ("sickcall_s", f"sick call, {unread:,} unread forwarded", "s", "sickcall_s", False),
         ("load_rps", "load: requests per second", "req/s", None, None),
         ("load_p95_ms", "load: p95 (20 users)", "ms", "load_p95_ms", False),
         ("load_errors", "load: errors", "", None, None),
+        ("capacity_users", "capacity: most users at p95 <= 200 ms", "users", "capacity_users", True),
     ):
         if key not in results.get("flows", {}):
             continue
@@ -155,6 +172,8 @@ def table(results: dict) -> str:
             target = 0
         tlabel = "" if target is None else (f">= {target}" if higher else f"<= {target}")
         lines.append(row(label, value, unit, tlabel, ok))
+    if results.get("flows", {}).get("capacity_limited_by"):
+        lines.append(f"capacity limited by: {results['flows']['capacity_limited_by']}")
     return "\n".join(lines)
 
 
@@ -173,7 +192,7 @@ def interleaved_flatness(small: str, full: str, rounds: int = FLATNESS_ROUNDS) -
     1.68. So two server processes (bench.phases serve), one on each database, are sent one request
     at a time in turn, which of them first alternating, `rounds` requests to each page each: a
     slow moment falls on both sides alike."""
-    pages = ("inbox", "group")
+    pages = FLAT_PAGES
     started = time.perf_counter()
     procs = {
         label: subprocess.Popen(
@@ -256,31 +275,50 @@ def machine() -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--skip-load", action="store_true", help="skip the gunicorn + locust load phase")
+    parser.add_argument("--skip-capacity", action="store_true", help="skip the stepped capacity phase")
     parser.add_argument("--reuse", action="store_true", help="reuse the seeded databases of an earlier run")
+    parser.add_argument(
+        "--scale",
+        type=float,
+        default=1.0,
+        help="data size: 1 is a municipality (200,000 messages, 350 handläggare), 10 a large city",
+    )
+    parser.add_argument("--capacity-steps", default=",".join(map(str, capacity.STEPS)), help="users per step")
+    parser.add_argument("--capacity-step-s", type=int, default=capacity.STEP_S, help="seconds per step")
+    parser.add_argument("--capacity-workers", type=int, default=capacity.GUNICORN_WORKERS)
+    parser.add_argument("--flatness-rounds", type=int, default=FLATNESS_ROUNDS, help="requests a page a side")
     args = parser.parse_args()
 
-    full, small = db_url("lifemsg_bench"), db_url("lifemsg_bench_small")
+    # The full database is BENCH_DATABASE_URL's; the 1% set sits beside it with "_small" added.
+    full = BASE_URL
+    small = db_url(urlsplit(BASE_URL).path.lstrip("/") + "_small")
     results: dict = {"machine": machine(), "started": datetime.now(UTC).isoformat(timespec="seconds")}
-    print("lifemsg benchmark", flush=True)
+    results["scale"] = args.scale
+    if args.scale >= 10:
+        TARGETS["sickcall_s"] = SICKCALL_S_AT_10
+    print(f"lifemsg benchmark (scale {args.scale:g})", flush=True)
     if not args.reuse:
         for url in (full, small):
             recreate_database(url)
+        # Flatness compares with the 1% set of the reference size, whatever the full size.
         results["seed_small"] = run_phase("setup", "0.01", database=small)
-        results["seed"] = run_phase("setup", "1.0", database=full)
+        results["seed"] = run_phase("setup", str(args.scale), database=full)
     else:
         results["seed"] = {"threads": "reused", "messages": "reused", "seed_s": 0}
         for url in (full, small):
             results.setdefault("vacuum", []).append(run_phase("vacuum", database=url))
     results["pages"] = run_phase("pages", database=full)
-    # Flatness: the inbox and group pages on the 1% and the full database, request by request in
+    # Flatness: the list and search pages on the 1% and the full database, request by request in
     # turn (interleaved_flatness); the 1% queries are counted by a pages run of their own.
-    results["pages_small"] = run_phase("pages", "inbox,group", database=small)
-    results["flatness_runs"] = interleaved_flatness(small, full)
+    results["pages_small"] = run_phase("pages", ",".join(FLAT_PAGES), database=small)
+    results["flatness_runs"] = interleaved_flatness(small, full, rounds=args.flatness_rounds)
     results["flatness"] = results["flatness_runs"]["ratio"]
     flows: dict = {}
+    # The sick call's unread messages grow with the data: 2,000 at the reference size.
+    flow_args = {"sickcall": (str(round(2000 * args.scale)),)}
     for name in FLOW_PHASES:
         try:
-            flows.update(run_phase(name, database=full))
+            flows.update(run_phase(name, *flow_args.get(name, ()), database=full))
         except SystemExit as exc:  # one failed flow is reported; the others still run
             flows[f"{name}_error"] = str(exc)
     if not args.skip_load:
@@ -288,6 +326,14 @@ def main() -> None:
 
         print("  load       running (gunicorn + locust)", flush=True)
         flows.update(run_load(database=full, redis_url=REDIS_URL))
+    if not args.skip_capacity:
+        print("  capacity   stepping simulated users (gunicorn + locust)", flush=True)
+        steps = tuple(int(x) for x in args.capacity_steps.split(","))
+        flows.update(
+            capacity.run_capacity(
+                full, REDIS_URL, steps=steps, step_s=args.capacity_step_s, workers=args.capacity_workers
+            )
+        )
     if flows.get("limit_per_s") and flows.get("ingest_per_s"):
         flows["ingest_ratio"] = round(flows["ingest_per_s"] / flows["limit_per_s"], 2)
     results["flows"] = flows

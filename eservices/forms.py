@@ -251,3 +251,20 @@ class CaseAssignForm(forms.Form):
                 % {"name": handler.display_name},
             )
         return data
+
+
+class ProtectedIdentityForm(forms.Form):
+    protected = forms.BooleanField(
+        label=_("Protected identity (skyddad identitet)"),
+        required=False,
+        help_text=_(
+            "Only the handler, co-handlers and staff the case names can then read the citizen's "
+            "messages; they never reach a group mailbox, and lists show no name."
+        ),
+    )
+    reason = forms.CharField(
+        label=_("Reason"),
+        max_length=500,
+        help_text=_("For example the decision from the Swedish Tax Agency. Recorded in the log."),
+        error_messages={"required": _("Say why the protection is set or cleared.")},
+    )

@@ -54,6 +54,8 @@ class Citizen(models.Model):
         ordering = ["last_name", "first_name"]
         verbose_name = _("citizen")
         verbose_name_plural = _("citizens")
+        # Granted to Administratör med särskild behörighet and Systemförvaltare (migration 0006).
+        permissions = [("set_protected_identity", "Can set and clear a citizen's protected identity")]
 
     def __str__(self) -> str:
         return f"{self.first_name} {self.last_name}"

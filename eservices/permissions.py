@@ -15,6 +15,7 @@ from .models import Case
 SEND_PERM = "eservices.send_to_citizen"
 ASSIGN_PERM = "accounts.assign_cases"
 ASSIGN_ANY_PERM = "eservices.assign_any_case"
+PROTECT_PERM = "eservices.set_protected_identity"
 
 # What a citizen ever sees of their thread: never internal notes.
 CITIZEN_VISIBLE_KINDS = (Message.Kind.NORMAL, Message.Kind.AUTOMATIC)
@@ -122,6 +123,20 @@ def access_case_for_assignment(*, user, case_id: int) -> Case:
     if not can_assign_in_every_unit(user):
         cases = cases.filter(unit__memberships__user=user)
     case = cases.first()
+    if case is None:
+        raise Http404
+    return case
+
+
+# --- staff: protected identity ------------------------------------------------------------------
+
+
+def access_case_for_protection(*, user, case_id: int) -> Case:
+    """A case whose citizen's protected identity `user` may set or clear: 403 without
+    eservices.set_protected_identity (a handläggare, a unit manager), 404 for a missing case."""
+    if not user.is_authenticated or user.is_citizen or not user.has_perm(PROTECT_PERM):
+        raise PermissionDenied
+    case = Case.objects.select_related("citizen", "eservice", "unit", "thread").filter(pk=case_id).first()
     if case is None:
         raise Http404
     return case

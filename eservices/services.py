@@ -38,6 +38,33 @@ class AssignmentConflict(Exception):
 
 # --- citizens ----------------------------------------------------------------------------------
 
+PROTECT_PERM = "eservices.set_protected_identity"
+
+
+@transaction.atomic
+def citizen_protected_identity_set(
+    *, citizen: Citizen, protected: bool, actor, reason: str = "", source: str = "ui"
+) -> Citizen:
+    """Set or clear a citizen's protected identity (skyddad identitet), audited with who, why and
+    through what (`source`: ui, api, import). Only a holder of eservices.set_protected_identity may
+    (PermissionDenied otherwise); `actor` None is the go-live import run on the server by an operator.
+    From then on their threads are read by named staff only and never routed to a group mailbox."""
+    if actor is not None and not actor.has_perm(PROTECT_PERM):
+        raise PermissionDenied
+    citizen = Citizen.objects.select_for_update().get(pk=citizen.pk)
+    if citizen.protected_identity != protected:
+        citizen.protected_identity = protected
+        citizen.save(update_fields=["protected_identity"])
+        audit_event_record(
+            actor=actor,
+            action="citizen.protected_identity",
+            target=citizen,
+            before={"protected_identity": not protected},
+            after={"protected_identity": protected, "source": source},
+            reason=reason,
+        )
+    return citizen
+
 
 @transaction.atomic
 def citizen_get_or_create(*, personnummer: str, first_name: str = "", last_name: str = "") -> Citizen:

@@ -15,14 +15,15 @@ from django.views.decorators.cache import never_cache
 from absence.selectors import active_absences_for
 
 from . import selectors
-from .forms import CaseAssignForm, CaseFilterForm
+from .forms import CaseAssignForm, CaseFilterForm, ProtectedIdentityForm
 from .permissions import (
     access_case_for_assignment,
+    access_case_for_protection,
     assignment_units,
     can_assign_in_every_unit,
     require_assign_permission,
 )
-from .services import AssignmentConflict, assignment_token, case_assign
+from .services import AssignmentConflict, assignment_token, case_assign, citizen_protected_identity_set
 
 PAGE_SIZE = 50
 
@@ -123,4 +124,27 @@ def case_assign_view(request, case_id: int):
             "history": selectors.case_assignment_history(case=case),
             "next": _safe_next(request) or "",
         },
+    )
+
+
+@never_cache
+@login_required
+def case_protection_view(request, case_id: int):
+    """Set or clear the protected identity of the case's citizen (every case of theirs follows)."""
+    case = access_case_for_protection(user=request.user, case_id=case_id)
+    form = ProtectedIdentityForm(request.POST or None, initial={"protected": case.citizen.protected_identity})
+    if request.method == "POST" and form.is_valid():
+        citizen_protected_identity_set(
+            citizen=case.citizen,
+            protected=form.cleaned_data["protected"],
+            actor=request.user,
+            reason=form.cleaned_data["reason"],
+        )
+        messages.success(request, _("Saved. The change is recorded in the log."))
+        return redirect("eservices:staff_case_protection", case_id=case.pk)
+    return render(
+        request,
+        "eservices/staff/case_protection.html",
+        {"case": case, "form": form},
+        status=400 if form.errors else 200,
     )

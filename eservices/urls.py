@@ -25,4 +25,9 @@ urlpatterns = [
     # Staff: case assignment (never under /medborgare/).
     path("arenden/", staff_views.case_list, name="staff_cases"),
     path("arenden/<id:case_id>/", staff_views.case_assign_view, name="staff_case_assign"),
+    path(
+        "arenden/<id:case_id>/skyddad-identitet/",
+        staff_views.case_protection_view,
+        name="staff_case_protection",
+    ),
 ]

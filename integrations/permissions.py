@@ -45,6 +45,8 @@ def access_export_thread(*, user, thread_id: int) -> ExportAccess:
     holder = (
         MailboxThread.objects.filter(thread_id=thread_id)
         .filter(Q(mailbox__owner=user) | Q(mailbox__unit__memberships__user=user))
+        # Protected identity: never through a group mailbox (mailboxes.permissions.is_protected).
+        .exclude(mailbox__kind=Mailbox.Kind.GROUP, thread__case__citizen__protected_identity=True)
         .select_related("mailbox")
         .annotate(visible_upto=visible_upto_through())
         # The route that shows the most, then the own mailbox ("personal") before a group's.

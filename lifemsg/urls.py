@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
-from django.views.generic import TemplateView
+
+from .accessibility import accessibility_statement
 
 urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
@@ -14,7 +15,7 @@ urlpatterns = [
     path("", include("integrations.urls")),  # /api/, /sso/, /journalforing/
     path("medborgare/logguttag/", include("audit.citizen_urls")),
     path("administration/", include("administration.urls")),
-    path("tillganglighet/", TemplateView.as_view(template_name="accessibility.html"), name="accessibility"),
+    path("tillganglighet/", accessibility_statement, name="accessibility"),
     path("django-admin/", admin.site.urls),
 ]
 

@@ -18,7 +18,19 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.views import redirect_to_login
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied
-from django.db.models import BigIntegerField, CharField, Exists, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models import (
+    BigIntegerField,
+    CharField,
+    Exists,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models import Case as DjangoCase
 from django.db.models.functions import Cast, Coalesce, Greatest
 from django.http import Http404
 from guardian.models import GroupObjectPermission
@@ -184,6 +196,38 @@ def visible_upto_through(*, mailbox: str = "mailbox_id", thread: str = "thread_i
     )
 
 
+def is_protected(case: Case | None) -> bool:
+    """The case's citizen has a protected identity (skyddad identitet): their threads are read only
+    by named staff — the case team, and whoever routing delivered a message to personally."""
+    return case is not None and case.citizen.protected_identity
+
+
+# A (mailbox, thread) row's citizen has a protected identity (NULL for an internal thread): lists
+# and search hits show no name for it.
+PROTECTED = F("thread__citizen__citizen__protected_identity")
+
+
+def not_protected_in_group(*, user_id: int, mailbox: str = "mailbox__", thread: str = "thread__") -> Q:
+    """A condition on a (mailbox, thread) row: not a protected citizen's thread seen through a group
+    mailbox, unless the user is on the case team (is_protected, as a filter for lists)."""
+    return (
+        Q(**{f"{mailbox}kind": Mailbox.Kind.PERSONAL})
+        | Q(**{f"{thread}case__isnull": True})
+        | Q(**{f"{thread}case__citizen__protected_identity": False})
+        | on_case_team(user_id=user_id, case=f"{thread}case__")
+    )
+
+
+def search_upto(*, user_id: int) -> DjangoCase:
+    """The need-to-know cut-off of a (mailbox, thread) row as search applies it: the thread's last
+    message in an internal thread or for the case team, else visible_upto_through."""
+    return DjangoCase(
+        When(Q(thread__kind=Thread.Kind.INTERNAL) | on_case_team(user_id=user_id), then=last_message_id()),
+        default=visible_upto_through(),
+        output_field=BigIntegerField(),
+    )
+
+
 def last_message_id(*, thread: str = "thread_id") -> Subquery:
     return Subquery(Message.objects.filter(thread_id=OuterRef(thread)).order_by("-id").values("id")[:1])
 
@@ -241,13 +285,16 @@ def access_thread(*, user, mailbox_id: int, thread_id: int) -> ThreadAccess:
         raise Http404
     mailbox = summary.mailbox
     route = AccessLogEntry.Route.GROUP_MAILBOX if mailbox.is_group else AccessLogEntry.Route.OWN_MAILBOX
+    case = _case_of(summary.thread)
+    if mailbox.is_group and is_protected(case) and not summary.on_team:
+        raise Http404  # protected identity: named staff only, never a group mailbox's members
     visible_upto, hidden_later = _cut_off(summary, is_citizen=summary.thread.is_citizen)
     return ThreadAccess(
         thread=summary.thread,
         route=route,
         mailbox=mailbox,
         summary=summary,
-        case=_case_of(summary.thread),
+        case=case,
         visible_upto=visible_upto,
         hidden_later=hidden_later,
     )

@@ -22,7 +22,7 @@ from django.db.models import Exists, Expression, OuterRef, Q, QuerySet
 from eservices import personnummer as pnr
 
 from .models import MailboxThread, Message
-from .permissions import accessible_mailboxes
+from .permissions import PROTECTED, accessible_mailboxes, not_protected_in_group, search_upto
 
 SEARCH_HIT_LIMIT = 1000
 
@@ -48,13 +48,16 @@ def search_threads(*, user, query: str) -> QuerySet[MailboxThread]:
         messages = messages.alias(vector=StoredSwedishVector()).filter(vector=words)
     else:  # the embedded SQLite default: a plain substring match
         messages = messages.filter(body__icontains=query)
+    # A message matches only where the reader may read it (guarantee 9): up to the row's cut-off.
+    messages = messages.filter(id__lte=OuterRef("upto"))
     condition = Q(thread__subject__icontains=query) | Q(counterpart_name__icontains=query) | Exists(messages)
     number = _personnummer(query)
     if number:
         condition |= Q(thread__case__citizen__personnummer=number)
     return (
         MailboxThread.objects.filter(mailbox__in=accessible_mailboxes(user))
-        .filter(condition)
+        .alias(upto=search_upto(user_id=user.pk))
+        .filter(condition, not_protected_in_group(user_id=user.pk))
         .order_by("-last_activity_at", "-id")
     )
 
@@ -72,7 +75,9 @@ class SearchPaginator(Paginator):
         super().__init__(ids[:limit], per_page)
 
     def _get_page(self, ids, number, paginator) -> Page:
-        rows = MailboxThread.objects.select_related("mailbox", "thread", "taken_by", "handled_by")
+        rows = MailboxThread.objects.select_related("mailbox", "thread", "taken_by", "handled_by").annotate(
+            protected=PROTECTED
+        )
         by_id = rows.in_bulk(list(ids)) if ids else {}
         return Page([by_id[pk] for pk in ids if pk in by_id], number, paginator)
 

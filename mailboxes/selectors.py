@@ -28,6 +28,7 @@ from lifemsg.compiled import CompiledQuery
 
 from .models import Attachment, Delivery, Mailbox, MailboxThread, Message, Thread, UnitMembership
 from .permissions import (
+    PROTECTED,
     cases_handled_by,
     mailboxes_may_open,
     may_open_args,
@@ -92,6 +93,7 @@ def _mailbox_threads(*, mailbox_id: int, view: str, user_id: int | None = None) 
 
 def _mailbox_threads_page(*, start: int, stop: int, **kwargs) -> QuerySet[MailboxThread]:
     qs = _mailbox_threads(**kwargs).select_related("thread", "taken_by", "handled_by")
+    qs = qs.annotate(protected=PROTECTED)
     return qs.order_by("-last_activity_at", "-id")[start:stop]
 
 
@@ -144,8 +146,11 @@ def thread_rows_for_display(rows) -> list[MailboxThread]:
         "taken": _("being handled by %(name)s"),
     }
     unread: dict[int, str] = {}
+    protected = _("Protected identity")
     for row in rows:
         row.url = url.format(row.mailbox_id, row.thread_id)
+        if getattr(row, "protected", False):
+            row.counterpart_name = protected
         local = row.last_activity_at.astimezone(tz)
         row.when_iso = local.isoformat()
         row.when_text = local.strftime("%Y-%m-%d %H:%M")

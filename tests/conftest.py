@@ -198,6 +198,7 @@ def role_group(name: str) -> Group:
 MIGRATION_DATA = [
     ("accounts.migrations.0002_roles", "create_roles"),
     ("eservices.migrations.0004_assign_any_case_roles", "grant"),
+    ("eservices.migrations.0006_protected_identity_permission", "grant"),
 ]
 
 

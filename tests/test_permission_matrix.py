@@ -416,6 +416,11 @@ ROWS: list[Row] = [
     Row("integrations:sso_callback", outcomes(404, citizen=403)),
     Row("integrations:sso_failed", outcomes(403)),
     Row(
+        "eservices:staff_case_protection",
+        staff_only(("administrator", "systemforvaltare")),
+        args=lambda w: (w.case.pk,),
+    ),
+    Row(
         "integrations:export_thread",
         staff_only(MAILBOX_USERS, enhetschef=404, other_unit=404),
         args=lambda w: (w.case.thread_id,),

@@ -197,6 +197,15 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="lifemsg <no-reply@ex
 SMS_BACKEND = env.str("SMS_BACKEND", default="eservices.sms.ConsoleSmsBackend")
 # The only name a citizen notification carries (never social services, a unit or an e-service).
 MUNICIPALITY_NAME = env.str("MUNICIPALITY_NAME", default="Exempelkommun")
+# The accessibility statement (/tillganglighet/, lifemsg.accessibility): where feedback reaches a
+# person, and the dates of the last accessibility review and of the statement's publication. The
+# review date is configuration, not a database row: the municipality sets it when it has reviewed
+# the release it runs (the same change that deploys it), so the page never claims a review of a
+# version other than the one configured, and a public page needs no write path.
+ACCESSIBILITY_CONTACT_EMAIL = env.str("ACCESSIBILITY_CONTACT_EMAIL", default="kontaktcenter@exempelkommun.se")
+ACCESSIBILITY_CONTACT_PHONE = env.str("ACCESSIBILITY_CONTACT_PHONE", default="0000-00 00 00")
+ACCESSIBILITY_REVIEWED_ON = env.str("ACCESSIBILITY_REVIEWED_ON", default="2026-12-07")  # YYYY-MM-DD
+ACCESSIBILITY_PUBLISHED_ON = env.str("ACCESSIBILITY_PUBLISHED_ON", default="2026-11-28")  # YYYY-MM-DD
 CITIZEN_PORTAL_URL = env.str("CITIZEN_PORTAL_URL", default="http://127.0.0.1:8000/medborgare/")
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=15)
 # Citizen notifications: the sweep enqueues what a lost task or exhausted retries left unsent, for
@@ -244,6 +253,11 @@ CELERY_BEAT_SCHEDULE: dict = {
         "schedule": timedelta(minutes=5),
     },
     "citizen-notify-sweep": {"task": "eservices.notify_sweep", "schedule": timedelta(minutes=5)},
+    # Unit managers hear about citizen mail unread with someone away but not registered as away.
+    "absence-alert-unregistered": {
+        "task": "absence.alert_unregistered_absence",
+        "schedule": timedelta(minutes=30),
+    },
     "retention": {"task": "audit.retention", "schedule": crontab(hour=2, minute=30)},
 }
 # Beat's scheduler: Celery's default (the schedule file) reporting beat's heartbeat (monitoring).
@@ -258,6 +272,9 @@ ROUTING_COALESCE_SECONDS = env.int("ROUTING_COALESCE_SECONDS", default=10 if RED
 # Seconds a coalescing routing task waits before it starts (what arrives meanwhile goes with it).
 ROUTING_COALESCE_DELAY = env.float("ROUTING_COALESCE_DELAY", default=0.2)
 GROUP_UNREAD_ESCALATION_HOURS = env.int("GROUP_UNREAD_ESCALATION_HOURS", default=24)
+# Working days (Swedish holidays excluded) a citizen message may sit unread in the personal mailbox
+# of someone who has not logged in before the unit manager is told (absence.unregistered).
+UNREGISTERED_ABSENCE_WORKING_DAYS = env.int("UNREGISTERED_ABSENCE_WORKING_DAYS", default=2)
 
 # Liveness (monitoring app, README "Health and metrics"). Worker and beat record a heartbeat every
 # LIVENESS_HEARTBEAT_SECONDS; /healthz/worker answers 503 when no worker's is younger than

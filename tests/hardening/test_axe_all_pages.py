@@ -79,6 +79,7 @@ def staff_pages(user, org, case, internal, grouped) -> list[tuple[str, int]]:
                 (reverse("mailboxes:thread", args=[mine.pk, internal.thread_id]), 200),
                 (reverse("mailboxes:thread", args=[unit_box.pk, grouped.thread_id]), 200),
                 (reverse("mailboxes:forward", args=[mine.pk, internal.thread_id]), 200),
+                (reverse("mailboxes:print", args=[unit_box.pk, grouped.thread_id]), 200),
                 (reverse("mailboxes:case_thread", args=[case.pk]), 200),
             ]
     else:
