@@ -346,6 +346,16 @@ OIDC_REQUIRED_ACR = env.str(
     "OIDC_REQUIRED_ACR",
     default="http://id.elegnamnden.se/loa/1.0/loa3 http://id.elegnamnden.se/loa/1.0/loa4",
 )
+# Foreign e-ID through eIDAS (the broker's eIDAS connector): accepted levels, and the claims that
+# identify a citizen without a Swedish personnummer (eIDAS person identifier; coordination number).
+OIDC_EIDAS_ACR = env.str(
+    "OIDC_EIDAS_ACR",
+    default="http://eidas.europa.eu/LoA/substantial http://eidas.europa.eu/LoA/high",
+)
+OIDC_EIDAS_ID_CLAIM = env.str("OIDC_EIDAS_ID_CLAIM", default="https://id.oidc.se/claim/eidasPersonIdentifier")
+OIDC_COORDINATION_NUMBER_CLAIM = env.str(
+    "OIDC_COORDINATION_NUMBER_CLAIM", default="https://id.oidc.se/claim/coordinationNumber"
+)
 OIDC_USE_PKCE = env.bool("OIDC_USE_PKCE", default=True)
 OIDC_TIMEOUT = env.int("OIDC_TIMEOUT", default=10)
 # Tolerated difference between the provider's clock and ours for an ID token's iat, nbf and exp.
