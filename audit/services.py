@@ -25,8 +25,9 @@ from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from lifemsg.compiled import CompiledQuery
-from lifemsg.inserts import insert_params, insert_returning_sql, mark_inserted
+from lifemsg import perf
+from lifemsg.perf.compiled import CompiledQuery
+from lifemsg.perf.inserts import insert_rows
 
 from .chain import sign_entry
 from .models import AccessLogEntry, AccessLogHead, AuditEvent, LogReview
@@ -230,6 +231,9 @@ def _append(*, user, entries: Sequence[dict[str, Any]]) -> list[AccessLogEntry]:
 # the models (Django's save() and update() build and compile them anew each time: most of an
 # append's Python time). The entries go in with one INSERT ... RETURNING id, however many.
 def _advance_head(head: AccessLogHead) -> None:
+    if not perf.enabled():
+        AccessLogHead.objects.filter(pk=head.pk).update(seq=head.seq, last_hash=head.last_hash)
+        return
     with connection.cursor() as cursor:
         cursor.execute(_advance_head_sql(), (head.seq, head.last_hash, head.pk))
 
@@ -246,9 +250,7 @@ def _advance_head_sql() -> str:
 
 
 def _insert_entries(rows: list[AccessLogEntry]) -> None:
-    with connection.cursor() as cursor:
-        cursor.execute(insert_returning_sql(AccessLogEntry, rows=len(rows)), insert_params(rows))
-        mark_inserted(rows, [r[0] for r in cursor.fetchall()])
+    insert_rows(rows)
 
 
 def _locked_head(*, user_id: int, with_groups: bool):
@@ -269,7 +271,7 @@ def _locked_head(*, user_id: int, with_groups: bool):
     return AccessLogHead.objects.select_for_update(of=("self",)).annotate(**snapshot).filter(id=1)
 
 
-# Compiled once (lifemsg.compiled): every citizen thread page appends an entry.
+# Compiled once (lifemsg.perf.compiled): every citizen thread page appends an entry.
 _LOCKED_HEAD = CompiledQuery(_locked_head)
 
 
@@ -278,7 +280,7 @@ def _snapshot_and_lock_head(user) -> tuple[str, str, AccessLogHead]:
     the user's snapshot. On PostgreSQL that is one query: the snapshot rides along as array
     subqueries of the locking SELECT. The user's group names, when this request has read them already
     (the permission check of every staff page does: accounts.backends), are taken from there."""
-    if connection.vendor != "postgresql":
+    if not perf.fast_sql():
         units, roles = _user_snapshot(user)
         head, _ = AccessLogHead.objects.select_for_update().get_or_create(id=1)
         return units, roles, head

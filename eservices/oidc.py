@@ -38,7 +38,6 @@ from mozilla_django_oidc.auth import OIDCAuthenticationBackend
 from mozilla_django_oidc.utils import import_from_settings
 from mozilla_django_oidc.views import OIDCAuthenticationCallbackView, OIDCAuthenticationRequestView
 
-from accounts.backends import take_session_user
 from accounts.oidc.backend import (
     LOGIN_FAILURES,
     ProviderBackendMixin,
@@ -46,6 +45,7 @@ from accounts.oidc.backend import (
     log_login_failure,
 )
 from accounts.oidc.logout import end_session_remember
+from lifemsg.perf.handoff import take_session_user
 
 from . import personnummer as pnr
 from .eidas import EidasConflict, EidasUnknown, citizen_from_eidas

@@ -7,7 +7,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404
 
-from lifemsg.compiled import CompiledQuery
+from lifemsg.perf.compiled import CompiledQuery
 from mailboxes.models import Attachment, Message, Unit
 
 from .models import Case
@@ -37,7 +37,7 @@ def _citizen_case(*, case_id: int, user_id: int, for_page: bool) -> QuerySet[Cas
     return Case.objects.select_related(*related).filter(pk=case_id, citizen__user_id=user_id)
 
 
-# Compiled once (lifemsg.compiled): every case page and every citizen's send opens the case.
+# Compiled once (lifemsg.perf.compiled): every case page and every citizen's send opens the case.
 _CITIZEN_CASE = CompiledQuery(_citizen_case)
 
 

@@ -8,13 +8,14 @@ from datetime import datetime
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from guardian.shortcuts import assign_perm, remove_perm
 
 from audit.models import AccessLogEntry
 from audit.services import access_log_record, audit_event_record
+from lifemsg import perf
 from mailboxes.attachments import attachments_check_attachable, attachments_store
 from mailboxes.models import Attachment, Message, Thread, Unit
 from mailboxes.services.messages import message_store, message_store_if, thread_create
@@ -287,7 +288,7 @@ def citizen_message_send_if_open(*, case_id: int, citizen_user, body: str) -> Me
     reads it to say which), or the database is not PostgreSQL (the caller sends the usual way)."""
     from absence.routing import message_route_on_commit
 
-    if connection.vendor != "postgresql":
+    if not perf.fast_sql():
         return None
     guard = citizen_open_case_guard(user=citizen_user, case_id=case_id)
     if guard is None:

@@ -12,7 +12,8 @@ from contextlib import nullcontext
 from django.db import connection, transaction
 from django.utils import timezone
 
-from lifemsg.inserts import insert_params, mark_inserted
+from lifemsg import perf
+from lifemsg.perf.inserts import insert_params, mark_inserted
 
 from ..attachments import attachments_check_attachable
 from ..models import Attachment, Delivery, Mailbox, Message, Thread
@@ -70,7 +71,7 @@ def _message_insert(message: Message) -> None:
     """Write a new message and move its thread's last_message_at on to it. On PostgreSQL in one
     statement (the statement of message_store_if, with a guard that names the thread itself): the
     ORM's save() and a second round trip cost the citizen's send more than the database's work."""
-    if connection.vendor != "postgresql":
+    if not perf.fast_sql():
         with transaction.atomic(savepoint=False):
             message.save(force_insert=True)
             Thread.objects.filter(pk=message.thread_id, last_message_at__lt=message.created_at).update(
