@@ -29,11 +29,11 @@ from .forms import CitizenMessageForm, ComposeForm, ForwardForm, NoteForm, Reply
 from .models import MailboxThread
 from .permissions import (
     ThreadAccess,
-    is_protected,
     access_attachment,
     access_case_thread,
     access_mailbox,
     access_thread,
+    is_protected,
     staff_mailbox_required,
 )
 from .search import SearchPaginator, search_threads

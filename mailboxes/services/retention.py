@@ -26,7 +26,8 @@ logger = logging.getLogger(__name__)
 #   are cleared first (PROTECT); a forwarded copy is always of the same message, so a chain goes as
 #   a whole.
 # - absence.GroupUnreadEscalation (one per delivery, "the unit manager was told"): deleted with its
-#   delivery; it records nothing the delivery does not.
+#   delivery; it records nothing the delivery does not. absence.UnregisteredAbsenceAlert (one per
+#   delivery, "the manager was told its owner may be away") likewise; both count as `escalations`.
 # - Attachment: rows deleted, files removed from storage once the transaction has committed (a
 #   rolled-back batch keeps its files).
 # - Message.recipients (the addressed mailboxes): deleted.
@@ -111,7 +112,7 @@ def messages_delete_expired(
 def messages_expired_count(*, cutoff: dt.datetime) -> MessageRetentionResult:
     """What messages_delete_expired(cutoff=...) would delete, counted without locking or writing (the
     summaries it would recompute are not counted)."""
-    from absence.models import AutoReply, GroupUnreadEscalation
+    from absence.models import AutoReply, GroupUnreadEscalation, UnregisteredAbsenceAlert
     from eservices.models import Case as CitizenCase
     from eservices.models import NotificationLog
     from integrations.models import ThreadExport
@@ -133,7 +134,8 @@ def messages_expired_count(*, cutoff: dt.datetime) -> MessageRetentionResult:
         auto_replies=AutoReply.objects.filter(
             Q(message__created_at__lt=cutoff) | Q(in_reply_to__created_at__lt=cutoff)
         ).count(),
-        escalations=GroupUnreadEscalation.objects.filter(delivery__message__created_at__lt=cutoff).count(),
+        escalations=GroupUnreadEscalation.objects.filter(delivery__message__created_at__lt=cutoff).count()
+        + UnregisteredAbsenceAlert.objects.filter(delivery__message__created_at__lt=cutoff).count(),
         threads_deleted=emptied.exclude(kept).count(),
         threads_kept=emptied.filter(kept).count(),
     )
@@ -146,7 +148,7 @@ def messages_expired_count(*, cutoff: dt.datetime) -> MessageRetentionResult:
 def _messages_delete_batch(
     *, cutoff: dt.datetime, batch_size: int, retention_days: int | None
 ) -> MessageRetentionCounts | None:
-    from absence.models import AutoReply, GroupUnreadEscalation
+    from absence.models import AutoReply, GroupUnreadEscalation, UnregisteredAbsenceAlert
     from eservices.models import NotificationLog
 
     batch = _batch_lock(cutoff=cutoff, batch_size=batch_size)
@@ -155,6 +157,8 @@ def _messages_delete_batch(
     message_ids, delivery_ids = batch.message_ids, batch.delivery_ids
     counts = MessageRetentionCounts()
     counts.escalations, _ = GroupUnreadEscalation.objects.filter(delivery_id__in=delivery_ids).delete()
+    alerts, _ = UnregisteredAbsenceAlert.objects.filter(delivery_id__in=delivery_ids).delete()
+    counts.escalations += alerts
     Delivery.objects.filter(forwarded_from_id__in=delivery_ids).update(forwarded_from=None)
     counts.deliveries = _deleted(Delivery.objects.filter(pk__in=delivery_ids), Delivery)
     counts.auto_replies, _ = AutoReply.objects.filter(

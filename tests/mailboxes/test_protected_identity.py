@@ -92,3 +92,12 @@ def test_forwarding_a_protected_citizens_thread_to_a_group_mailbox_is_refused(cl
     assert client.get(url).status_code == 403
     assert client.post(url, {"target": group(org.unit_a).pk, "note": "Ta över"}).status_code == 403
     assert not citizen_case.thread.mailbox_summaries.filter(mailbox=group(org.unit_a)).exists()
+
+
+def test_the_citizen_portal_explains_protected_identity_to_those_who_have_it(client, org, citizen_case):
+    citizen = citizen_case.citizen
+    client.force_login(citizen.user, backend="accounts.backends.ModelBackend")
+    assert "Du har skyddad identitet" not in client.get(reverse("eservices:portal")).content.decode()
+    _protect(citizen_case, org)
+    page = client.get(reverse("eservices:portal")).content.decode()
+    assert "Du har skyddad identitet" in page and "gemensam gruppbrevlåda" in page
