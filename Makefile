@@ -23,6 +23,10 @@ STAMP := $(VENV)/.lifemsg-deps-installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
+# Which tests the variants run (test-nofast; test-django6 in test-matrix, DJ6_MARKS); make test: all.
+PYTEST_MARKS ?= not browser
+SQLITE_MARKS ?= not browser and not worker
+DJ6_MARKS ?=
 BENCH_ARGS ?=
 CHAOS_ARGS ?=
 LOCK := requirements/lock.txt
@@ -56,7 +60,7 @@ PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
 	if command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; \
 	then echo $$p; break; fi; done)
 
-.PHONY: help venv install system-deps run test test-django6 lock upgrade bench chaos check-services lint fmt \
+.PHONY: help venv install system-deps run test test-nofast test-sqlite test-django6 test-matrix lock upgrade bench chaos check-services lint fmt \
 	messages clean
 
 help: ## list the targets
@@ -99,6 +103,23 @@ test: system-deps install ## check services, ruff, pytest (browser tests use /us
 	$(VENV)/bin/lint-imports --no-cache  # the layering (pyproject.toml [tool.importlinter]; README)
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
+# The suite with the fast path (lifemsg/perf) off: every caller on Django's own ORM paths.
+test-nofast: install ## the suite with LIFEMSG_FAST_PATH=false (PYTEST_MARKS: which tests; CI: not browser)
+	@$(PY) scripts/check_services.py
+	LIFEMSG_FAST_PATH=false $(VENV)/bin/pytest -m "$(PYTEST_MARKS)" $(PYTEST_ARGS)
+
+# make run's database: SQLite in memory (Redis still for cache and broker). The tests that need a
+# second process on the database (worker) are left out; postgres_only and fast_path ones skip.
+test-sqlite: install ## the suite on SQLite, as make run uses it (not worker, browser; postgres_only skips)
+	DATABASE_URL=sqlite:///$(VAR_DIR)/test-unused.sqlite3 $(VENV)/bin/pytest \
+		-m "$(SQLITE_MARKS)" $(PYTEST_ARGS)
+
+# CI's matrix after make test: fast path off, SQLite, Django 6 (each without the browser tests).
+test-matrix: ## make test-nofast, test-sqlite and test-django6, browser tests left out
+	$(MAKE) test-nofast
+	$(MAKE) test-sqlite
+	$(MAKE) test-django6 DJ6_MARKS="$(PYTEST_MARKS)"
+
 # The suite on Django 6 (Python >= 3.12), from its own lock; Django 5.2 stays what runs in production.
 test-django6: system-deps ## the suite on Django 6.x in .venv-dj6 (requirements/lock-django6.txt)
 	@if [ -z "$(DJ6_PYTHON)" ]; then echo "Django 6 needs Python >= 3.12: make test-django6 DJ6_PYTHON=/path/to/python3.12" >&2; exit 1; fi
@@ -107,7 +128,7 @@ test-django6: system-deps ## the suite on Django 6.x in .venv-dj6 (requirements/
 	$(DJ6_VENV)/bin/python scripts/install_deps.py --no-deps --lock $(LOCK_DJ6)
 	@$(DJ6_VENV)/bin/python scripts/check_services.py
 	$(DJ6_VENV)/bin/python -m django --version
-	$(DJ6_VENV)/bin/pytest $(PYTEST_ARGS)
+	$(DJ6_VENV)/bin/pytest $(if $(DJ6_MARKS),-m "$(DJ6_MARKS)") $(PYTEST_ARGS)
 
 # Needs only uv (as locked), so it works while the lock lacks what pyproject.toml just gained.
 lock: | $(PY) ## rewrite requirements/lock*.txt from pyproject.toml, keeping every pin that still fits

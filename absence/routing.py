@@ -32,6 +32,7 @@ from mailboxes.models import Delivery, Mailbox, Message
 from mailboxes.services.deliveries import DeliveryPlan, deliveries_create_many
 
 from .away import AbsencesAt, who_is_away
+from .protected import shield_protected
 
 logger = logging.getLogger(__name__)
 
@@ -140,7 +141,8 @@ def forward_unread_in_mailbox(*, mailbox: Mailbox, when: datetime | None = None)
         .exclude(reason=Delivery.Reason.SENT)
         .values_list("message_id", flat=True)
     )
-    return deliveries_create_many(plans_by_message=dict.fromkeys(message_ids, chain))
+    plans = shield_protected(dict.fromkeys(message_ids, chain), absences=AbsencesAt(when))
+    return deliveries_create_many(plans_by_message=plans)
 
 
 def _active_at(moment, prefix: str, since=None) -> Q:
@@ -223,6 +225,7 @@ def forward_stranded_unread(*, when: datetime | None = None) -> int:
     for mailbox_id, message_id, written in rows:
         chain = plan_deliveries(intended=mailboxes[mailbox_id], absences=absences, written_at=written)[1:]
         plans.setdefault(message_id, []).extend(chain)
+    plans = shield_protected(plans, absences=absences)
     created = deliveries_create_many(plans_by_message=plans)
     if created:
         logger.warning("sweep forwarded %s unread message(s) left only with absent handlers", len(created))
@@ -275,6 +278,7 @@ def route_messages(*, message_ids: Sequence[int], batch_mates: int = 0) -> dict[
         plans = {
             m.pk: plans_for(intended[m.pk], absences=absences, written_at=m.created_at) for m in messages
         }
+        plans = shield_protected(plans, absences=absences, written_at={m.pk: m.created_at for m in messages})
         created = deliveries_create_many(plans_by_message=plans)
         Message.objects.filter(pk__in=ids).update(routed_at=now)
         by_message: dict[int, list[Delivery]] = {m.pk: [] for m in messages}

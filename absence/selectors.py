@@ -12,7 +12,9 @@ from django.utils import timezone
 from mailboxes.models import Delivery, Mailbox, Unit, UnitMembership
 
 from .away import AbsencesAt
+from .charts import Chart, mailbox_charts
 from .models import Absence
+from .overview import WeekTimeline, away_this_week, mailbox_series
 from .routing import plan_deliveries
 
 User = get_user_model()
@@ -213,6 +215,8 @@ class UnitOverview:
     unread: int
     untaken: int
     oldest_unread_at: datetime | None
+    charts: list[Chart] = field(default_factory=list)  # filled by with_pictures
+    week: WeekTimeline | None = None
 
 
 def manager_units(user):
@@ -256,6 +260,17 @@ def unit_overviews(*, user, when: datetime | None = None) -> list[UnitOverview]:
                 oldest_unread_at=row.get("oldest_unread_at"),
             )
         )
+    return overviews
+
+
+def with_pictures(overviews: list[UnitOverview], when: datetime | None = None) -> list[UnitOverview]:
+    """Adds the 30-day charts and this week's timeline to each overview: two queries for all units."""
+    when = when or timezone.now()
+    series = mailbox_series(mailbox_ids=[o.mailbox.pk for o in overviews], when=when)
+    weeks = away_this_week(unit_ids=[o.unit.pk for o in overviews], when=when)
+    for o in overviews:
+        o.charts = mailbox_charts(mailbox_id=o.mailbox.pk, points=series[o.mailbox.pk])
+        o.week = weeks[o.unit.pk]
     return overviews
 
 

@@ -257,8 +257,9 @@ def sick_call_end(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 def unit_overview(request: HttpRequest) -> HttpResponse:
     require_perm(request.user, VIEW_UNIT_OVERVIEW)
-    context = {"overviews": selectors.unit_overviews(user=request.user), "now": timezone.now()}
-    return render(request, "absence/unit_overview.html", context)
+    now = timezone.now()
+    overviews = selectors.with_pictures(selectors.unit_overviews(user=request.user, when=now), now)
+    return render(request, "absence/unit_overview.html", {"overviews": overviews, "now": now})
 
 
 @idle_passive  # the page's once-a-minute refresh keeps no unattended session alive

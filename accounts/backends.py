@@ -3,18 +3,15 @@ compiled once."""
 
 from __future__ import annotations
 
-from contextvars import ContextVar
-
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend as DjangoModelBackend
 from django.contrib.auth.models import Group, Permission
-from django.core.signals import request_finished
-from django.db import connection
 from django.db.models import CharField, OuterRef, Value
 from django.db.models.functions import Cast, Concat
-from django.dispatch import receiver
 
-from lifemsg.compiled import CompiledQuery
+from lifemsg import perf
+from lifemsg.perf.compiled import CompiledQuery
+from lifemsg.perf.handoff import take_session_user
 
 from .roles import remember_group_ids, remember_group_names
 
@@ -33,16 +30,18 @@ def _permissions_and_groups(*, user_id: int, superuser: bool):
     else:
         own = Permission.objects.filter(user__id=user_id).order_by().values_list(*fields)
         via_groups = Permission.objects.filter(group__user__id=user_id).order_by().values_list(*fields)
-        perms = own.union(via_groups)
+        perms = own.union(via_groups).order_by()
     groups = (
         Group.objects.filter(user__id=user_id)
         .order_by()
         .values_list(Concat(Value(_GROUP_ROW), Cast("id", CharField()), output_field=CharField()), "name")
     )
-    return perms.union(groups)
+    # Unordered: a union of Permission rows would otherwise take Permission.Meta.ordering, which
+    # Django 6 refuses for columns the union does not select.
+    return perms.union(groups).order_by()
 
 
-# Compiled once (lifemsg.compiled): building the union cost several times as long as running it.
+# Compiled once (lifemsg.perf.compiled): building the union cost several times as long as running it.
 _PERMISSIONS_AND_GROUPS = CompiledQuery(_permissions_and_groups)
 
 
@@ -70,34 +69,9 @@ def _user(*, user_id: int, with_permissions: bool):
     return users.annotate(**permission_arrays("pk")) if with_permissions else users
 
 
-# Compiled once (lifemsg.compiled). On PostgreSQL the user's permissions and groups come along as
+# Compiled once (lifemsg.perf.compiled). On PostgreSQL the user's permissions and groups come along as
 # arrays, so a staff page's first permission check costs no query of its own.
 _USER = CompiledQuery(_user)
-
-# The user the session read of this request brought along (accounts.sessions), with the rows its
-# permission arrays came on (or None without them): taken by the get_user of the backend the session
-# names (this module's ModelBackend, eservices.oidc.CitizenOIDCBackend), which django.contrib.auth
-# calls right after reading the session, instead of reading the user again.
-_SESSION_USER: ContextVar[tuple | None] = ContextVar("session_user", default=None)
-
-
-def offer_session_user(user, *, arrays_from=None) -> None:
-    _SESSION_USER.set(None if user is None else (user, arrays_from))
-
-
-def take_session_user(user_id) -> tuple | None:
-    """(user, the row their permission arrays came on or None) if this request's session read brought
-    the user `user_id`; once only."""
-    offered = _SESSION_USER.get()
-    if offered is None:
-        return None
-    _SESSION_USER.set(None)
-    return offered if offered[0].pk == user_id else None
-
-
-@receiver(request_finished)
-def _forget_session_user(**kwargs) -> None:
-    _SESSION_USER.set(None)
 
 
 class ModelBackend(DjangoModelBackend):
@@ -109,20 +83,20 @@ class ModelBackend(DjangoModelBackend):
       user's roles (accounts.roles.user_group_names), and their ids, which group-mailbox access
       follows (mailboxes.permissions), so neither costs a query of its own.
     - the session's user comes with the session (accounts.sessions), or else is loaded with a
-      compiled query (lifemsg.compiled); on PostgreSQL either way with their permissions and groups
+      compiled query (lifemsg.perf.compiled); on PostgreSQL either way with their permissions and groups
       along, filling the same per-request cache.
 
     Sessions name the backend that logged the user in: this one, for passwords, staff SSO and the
     citizens' test login."""
 
     def get_user(self, user_id):
-        if not isinstance(user_id, int) or isinstance(user_id, bool):
+        if not isinstance(user_id, int) or isinstance(user_id, bool) or not perf.enabled():
             return super().get_user(user_id)
         offered = take_session_user(user_id)
         if offered is not None:
             user, arrays = offered
         else:
-            with_permissions = connection.vendor == "postgresql"
+            with_permissions = perf.fast_sql()
             user = _USER.first({"with_permissions": with_permissions}, user_id=user_id)
             arrays = user if with_permissions else None
         if user is None or not self.user_can_authenticate(user):

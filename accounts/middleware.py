@@ -5,7 +5,6 @@ from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.functional import LazyObject, empty
 from django.utils.translation import gettext as _
 
 from .idle import idle_seconds_for
@@ -14,26 +13,6 @@ CITIZEN_PREFIX = "/medborgare/"
 # Reachable by anyone whatever their session: assets, language switch, health, public pages, and
 # /metrics (its bearer token decides, not a session).
 OPEN_PREFIXES = ("/static/", "/i18n/", "/healthz", "/metrics", "/tillganglighet/", "/favicon", "/session/")
-
-
-class ResolvedUserMiddleware:
-    """Replaces the lazy `request.user` (Django's, wrapped again by django-otp) with the user itself.
-    Every page asks who the user is before it renders (the idle timeout just below does), and every
-    attribute read through the two lazy wrappers costs a detour: a few hundred reads a page. Must come
-    after django_otp's OTPMiddleware, so the user is already verified."""
-
-    def __init__(self, get_response):
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        user = getattr(request, "user", None)
-        if user is not None:
-            while isinstance(user, LazyObject):
-                if user._wrapped is empty:
-                    user._setup()
-                user = user._wrapped
-            request.user = user
-        return self.get_response(request)
 
 
 class SessionKindMiddleware:

@@ -1,21 +1,24 @@
 """Django's database sessions (django.contrib.sessions.backends.db: storage, expiry, cycling and
 clearsessions are Django's own) in accounts.UserSession, which keeps the logged-in user's id in a
-column beside the encoded data. Every request reads its session and then its user: here both come
-in one query, compiled once (lifemsg.compiled), and the user is handed to accounts.backends for the
-rest of the request instead of being read again. Saving an existing session outside a transaction is
-its one UPDATE, without the transaction Django wraps around it."""
+column beside the encoded data. Every request reads its session and then its user: with the fast
+path on (lifemsg.perf) both come in one query, compiled once, and the user is handed to
+accounts.backends (lifemsg.perf.handoff) for the rest of the request instead of being read again;
+saving an existing session outside a transaction is its one UPDATE, without the transaction Django
+wraps around it. With it off, this is Django's store as it is."""
 
 from __future__ import annotations
 
 from django.contrib.auth import SESSION_KEY
 from django.contrib.sessions.backends.base import UpdateError
 from django.contrib.sessions.backends.db import SessionStore as DatabaseSessionStore
-from django.db import DatabaseError, connection, connections, router
+from django.db import DatabaseError, connections, router
 from django.utils import timezone
 
-from lifemsg.compiled import CompiledQuery
+from lifemsg import perf
+from lifemsg.perf.compiled import CompiledQuery
+from lifemsg.perf.handoff import offer_session_user
 
-from .backends import offer_session_user, permission_arrays
+from .backends import permission_arrays
 from .models import UserSession
 
 
@@ -48,8 +51,10 @@ class SessionStore(DatabaseSessionStore):
         return session
 
     def _get_session_from_db(self):
+        if not perf.enabled():
+            return super()._get_session_from_db()
         session = None
-        with_permissions = connection.vendor == "postgresql"
+        with_permissions = perf.fast_sql()
         if self.session_key:
             session = _LIVE_SESSION.first(
                 {"with_permissions": with_permissions}, session_key=self.session_key, now=timezone.now()
@@ -69,7 +74,12 @@ class SessionStore(DatabaseSessionStore):
         failed save from spoiling it), is Django's own. A session deleted meanwhile (logged out in
         another tab) raises UpdateError as in Django, and the session middleware answers it."""
         using = router.db_for_write(self.model)
-        if must_create or self.session_key is None or connections[using].in_atomic_block:
+        if (
+            must_create
+            or self.session_key is None
+            or connections[using].in_atomic_block
+            or not perf.enabled()
+        ):
             return super().save(must_create=must_create)
         obj = self.create_model_instance(self._get_session())
         try:

@@ -9,7 +9,8 @@ foreign key to Message, Delivery or Thread is listed here with what happens to i
   are cleared first (PROTECT); a forwarded copy is always of the same message, so a chain goes as
   a whole.
 - absence.GroupUnreadEscalation (one per delivery, "the unit manager was told"): deleted with its
-  delivery; it records nothing the delivery does not.
+  delivery; it records nothing the delivery does not. absence.UnregisteredAbsenceAlert (one per
+  delivery, "the manager was told its owner may be away") likewise; both count as `escalations`.
 - Attachment: rows deleted, files removed from storage once the transaction has committed (a
   rolled-back batch keeps its files).
 - Message.recipients (the addressed mailboxes): deleted.
@@ -46,7 +47,7 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 
-from absence.models import AutoReply, GroupUnreadEscalation
+from absence.models import AutoReply, GroupUnreadEscalation, UnregisteredAbsenceAlert
 from eservices.models import Case, NotificationLog
 from integrations.models import ThreadExport
 from mailboxes.models import Message
@@ -138,7 +139,8 @@ def messages_expired_count(*, cutoff: dt.datetime) -> MessageRetentionResult:
         auto_replies=AutoReply.objects.filter(
             Q(message__created_at__lt=cutoff) | Q(in_reply_to__created_at__lt=cutoff)
         ).count(),
-        escalations=GroupUnreadEscalation.objects.filter(delivery__message__created_at__lt=cutoff).count(),
+        escalations=GroupUnreadEscalation.objects.filter(delivery__message__created_at__lt=cutoff).count()
+        + UnregisteredAbsenceAlert.objects.filter(delivery__message__created_at__lt=cutoff).count(),
     )
     return MessageRetentionResult(cutoff=cutoff, counts=counts, dry_run=True)
 
@@ -171,8 +173,9 @@ def _messages_delete_batch(
 def _dependents_delete(batch: MessageBatch) -> dict[str, int]:
     """The rows of absence and eservices that refer to the batch's messages or deliveries."""
     escalations, _ = GroupUnreadEscalation.objects.filter(delivery_id__in=batch.delivery_ids).delete()
+    alerts, _ = UnregisteredAbsenceAlert.objects.filter(delivery_id__in=batch.delivery_ids).delete()
     auto_replies, _ = AutoReply.objects.filter(
         Q(message_id__in=batch.message_ids) | Q(in_reply_to_id__in=batch.message_ids)
     ).delete()
     notifications, _ = NotificationLog.objects.filter(message_id__in=batch.message_ids).delete()
-    return {"escalations": escalations, "auto_replies": auto_replies, "notifications": notifications}
+    return {"escalations": escalations + alerts, "auto_replies": auto_replies, "notifications": notifications}

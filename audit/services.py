@@ -27,10 +27,11 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.roles import ALL_ROLES, known_group_names, remember_group_names
-from lifemsg.compiled import CompiledQuery
-from lifemsg.inserts import insert_params, insert_returning_sql, mark_inserted
+from lifemsg import perf
+from lifemsg.perf.compiled import CompiledQuery
+from lifemsg.perf.inserts import insert_rows
 
-from . import context
+from . import context as providers
 from .chain import sign_entry
 from .models import AccessLogEntry, AccessLogHead, AuditEvent, LogReview
 from .verification import ChainVerification, access_log_verify, chain_anchor
@@ -81,7 +82,7 @@ def _user_snapshot(user) -> tuple[str, str]:
     (accounts.roles.user_group_names: the page header shows the roles too)."""
     group_names = list(Group.objects.filter(user__id=user.pk).values_list("name", flat=True))
     remember_group_names(user, group_names)
-    units = ", ".join(sorted(context.unit_names(user.pk)))
+    units = ", ".join(sorted(providers.unit_names(user.pk)))
     roles = ", ".join(sorted(name for name in group_names if name in ALL_ROLES))
     return units, roles
 
@@ -89,7 +90,7 @@ def _user_snapshot(user) -> tuple[str, str]:
 def _thread_contexts(thread_ids) -> dict[int, dict[str, int | None]]:
     """Citizen, case and the case's unit of each thread (one query), so that every entry names the
     citizen the read concerns even when a caller only knows the thread."""
-    return context.thread_contexts(thread_ids)
+    return providers.thread_contexts(thread_ids)
 
 
 ENTRY_FIELDS = (
@@ -215,6 +216,9 @@ def _append(*, user, entries: Sequence[dict[str, Any]]) -> list[AccessLogEntry]:
 # the models (Django's save() and update() build and compile them anew each time: most of an
 # append's Python time). The entries go in with one INSERT ... RETURNING id, however many.
 def _advance_head(head: AccessLogHead) -> None:
+    if not perf.enabled():
+        AccessLogHead.objects.filter(pk=head.pk).update(seq=head.seq, last_hash=head.last_hash)
+        return
     with connection.cursor() as cursor:
         cursor.execute(_advance_head_sql(), (head.seq, head.last_hash, head.pk))
 
@@ -231,15 +235,13 @@ def _advance_head_sql() -> str:
 
 
 def _insert_entries(rows: list[AccessLogEntry]) -> None:
-    with connection.cursor() as cursor:
-        cursor.execute(insert_returning_sql(AccessLogEntry, rows=len(rows)), insert_params(rows))
-        mark_inserted(rows, [r[0] for r in cursor.fetchall()])
+    insert_rows(rows)
 
 
 def _locked_head(*, user_id: int, with_groups: bool):
     from django.contrib.postgres.expressions import ArraySubquery  # PostgreSQL only
 
-    snapshot = {"snapshot_units": ArraySubquery(context.unit_names(user_id))}
+    snapshot = {"snapshot_units": ArraySubquery(providers.unit_names(user_id))}
     if with_groups:
         snapshot["snapshot_groups"] = ArraySubquery(
             Group.objects.filter(user__id=user_id).order_by().values("name")
@@ -247,7 +249,7 @@ def _locked_head(*, user_id: int, with_groups: bool):
     return AccessLogHead.objects.select_for_update(of=("self",)).annotate(**snapshot).filter(id=1)
 
 
-# Compiled once (lifemsg.compiled): every citizen thread page appends an entry.
+# Compiled once (lifemsg.perf.compiled): every citizen thread page appends an entry.
 _LOCKED_HEAD = CompiledQuery(_locked_head)
 
 
@@ -256,7 +258,7 @@ def _snapshot_and_lock_head(user) -> tuple[str, str, AccessLogHead]:
     the user's snapshot. On PostgreSQL that is one query: the snapshot rides along as array
     subqueries of the locking SELECT. The user's group names, when this request has read them already
     (the permission check of every staff page does: accounts.backends), are taken from there."""
-    if connection.vendor != "postgresql":
+    if not perf.fast_sql():
         units, roles = _user_snapshot(user)
         head, _ = AccessLogHead.objects.select_for_update().get_or_create(id=1)
         return units, roles, head

@@ -40,6 +40,9 @@ class Citizen(models.Model):
     first_name = models.CharField(_("first name"), max_length=100)
     last_name = models.CharField(_("last name"), max_length=100)
     protected_identity = models.BooleanField(_("protected identity"), default=False)
+    # A foreign e-ID's eIDAS person identifier (eservices.oidc): how a citizen without a Swedish
+    # personnummer is recognised at login. `personnummer` then holds their coordination number.
+    eidas_id = models.CharField(_("eIDAS identifier"), max_length=256, null=True, blank=True, unique=True)
     # Registered address, compared with staff addresses by the log review (audit.selectors).
     address = models.CharField(_("registered address"), max_length=200, blank=True)
     notify_channel = models.CharField(

@@ -17,6 +17,8 @@ other. Concretely:
 - a login is refused unless the ID token passes those checks, has an accepted assurance level (acr,
   OIDC_REQUIRED_ACR) and a valid personnummer in the configured claim (OIDC_PERSONNUMMER_CLAIM), from
   the ID token or the userinfo. The citizen is found or created by that personnummer;
+- a foreign e-ID through eIDAS (acr in OIDC_EIDAS_ACR: substantial or high) without a personnummer is
+  matched by its eIDAS identifier and a coordination number where present (eservices.eidas);
 - a refused or stale callback leaves the session as it was: a logged-in citizen stays logged in, with
   what their logout at the broker needs.
 """
@@ -37,7 +39,6 @@ from mozilla_django_oidc.utils import import_from_settings
 from mozilla_django_oidc.views import OIDCAuthenticationCallbackView, OIDCAuthenticationRequestView
 
 from accounts import personnummer as pnr
-from accounts.backends import take_session_user
 from accounts.oidc.backend import (
     LOGIN_FAILURES,
     ProviderBackendMixin,
@@ -45,7 +46,10 @@ from accounts.oidc.backend import (
     log_login_failure,
 )
 from accounts.oidc.logout import end_session_remember
+from lifemsg.perf.handoff import take_session_user
 
+from .eidas import EidasConflict, EidasUnknown, citizen_from_eidas
+from .models import Citizen
 from .services import citizen_from_eid
 
 logger = logging.getLogger(__name__)
@@ -76,6 +80,11 @@ def citizen_setting(attr: str, *default):
 def accepted_acrs() -> list[str]:
     """OIDC_REQUIRED_ACR: the accepted assurance levels, space- or comma-separated, most wanted first."""
     return [v for v in settings.OIDC_REQUIRED_ACR.replace(",", " ").split() if v]
+
+
+def eidas_acrs() -> list[str]:
+    """OIDC_EIDAS_ACR: the eIDAS levels of assurance accepted for foreign e-IDs (substantial, high)."""
+    return [v for v in settings.OIDC_EIDAS_ACR.replace(",", " ").split() if v]
 
 
 class LoginRefused(SuspiciousOperation):
@@ -110,7 +119,7 @@ class CitizenOIDCBackend(ProviderBackendMixin, OIDCAuthenticationBackend):
             # Fail closed: without a configured assurance level no e-ID login is accepted.
             logger.error("OIDC_REQUIRED_ACR is not set; refusing citizen e-ID login")
             raise LoginRefused("acr", "no accepted acr configured")
-        if payload.get("acr") not in accepted:
+        if payload.get("acr") not in accepted + eidas_acrs():
             raise LoginRefused("acr", "assurance level too low")
 
     def citizen_claims(self, payload: dict, userinfo: dict) -> tuple[str, str, str]:
@@ -127,15 +136,46 @@ class CitizenOIDCBackend(ProviderBackendMixin, OIDCAuthenticationBackend):
         last = str(payload.get("family_name") or userinfo.get("family_name") or "")[:100]
         return number, first, last
 
+    def foreign_citizen(self, payload: dict, userinfo: dict) -> Citizen:
+        """An eIDAS login without a personnummer: matched by the eIDAS identifier and a coordination
+        number where the broker gives one (eservices.eidas)."""
+        eidas_id = payload.get(settings.OIDC_EIDAS_ID_CLAIM) or userinfo.get(settings.OIDC_EIDAS_ID_CLAIM)
+        if not eidas_id or not isinstance(eidas_id, str) or len(eidas_id) > 256:
+            raise LoginRefused("personnummer", "neither personnummer nor eIDAS identifier")
+        raw = payload.get(settings.OIDC_COORDINATION_NUMBER_CLAIM) or userinfo.get(
+            settings.OIDC_COORDINATION_NUMBER_CLAIM
+        )
+        number = pnr.coordination_number(raw) if isinstance(raw, str) else None
+        if raw and number is None:
+            raise LoginRefused("personnummer", "coordination number claim invalid")
+        try:
+            return citizen_from_eidas(
+                eidas_id=eidas_id,
+                coordination_number=number,
+                first_name=str(payload.get("given_name") or userinfo.get("given_name") or "")[:100],
+                last_name=str(payload.get("family_name") or userinfo.get("family_name") or "")[:100],
+            )
+        except EidasUnknown:
+            raise LoginRefused("eidas_unknown", "unknown eIDAS identity without coordination number")
+        except EidasConflict:
+            raise LoginRefused("eidas_conflict", "eIDAS identifier and coordination number disagree")
+
+    def identify(self, access_token, id_token, payload) -> Citizen:
+        self.check_id_token(payload)
+        userinfo = self.get_userinfo(access_token, id_token, payload)
+        claim = settings.OIDC_PERSONNUMMER_CLAIM
+        has_personnummer = payload.get(claim) or userinfo.get(claim)
+        if not has_personnummer and payload.get("acr") in eidas_acrs():
+            return self.foreign_citizen(payload, userinfo)
+        number, first, last = self.citizen_claims(payload, userinfo)
+        return citizen_from_eid(personnummer=number, first_name=first, last_name=last)
+
     def get_or_create_user(self, access_token, id_token, payload):
         try:
-            self.check_id_token(payload)
-            userinfo = self.get_userinfo(access_token, id_token, payload)
-            number, first, last = self.citizen_claims(payload, userinfo)
+            citizen = self.identify(access_token, id_token, payload)
         except LoginRefused as refusal:
             self.request.citizen_oidc_refusal = refusal.reason
             raise
-        citizen = citizen_from_eid(personnummer=number, first_name=first, last_name=last)
         user = citizen.user
         if not user.is_active or not user.is_citizen:
             self.request.citizen_oidc_refusal = "inactive"
@@ -169,6 +209,15 @@ def _refusal_message(reason: str | None) -> str:
         )
     if reason == "personnummer":
         return _("We could not read a valid personal identity number from your e-ID. Please try again.")
+    if reason == "eidas_unknown":
+        return _(
+            "We could not find you from your foreign e-ID. Contact the municipality, which can register "
+            "your e-ID with your case."
+        )
+    if reason == "eidas_conflict":
+        return _(
+            "Your foreign e-ID does not match what the municipality has registered. Contact the municipality."
+        )
     if reason == "cancelled":
         return _("The login was cancelled.")
     return _("The login with e-ID did not succeed. Please try again.")
@@ -197,7 +246,7 @@ class CitizenOIDCAuthenticationRequestView(
         params = dict(super().get_extra_params(request))
         acrs = accepted_acrs()
         if acrs:
-            params.setdefault("acr_values", " ".join(acrs))
+            params.setdefault("acr_values", " ".join(acrs + eidas_acrs()))
         params.setdefault("ui_locales", get_language() or settings.LANGUAGE_CODE)
         return params
 

@@ -8,7 +8,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 
 from audit.models import AccessLogEntry
-from lifemsg.compiled import CompiledQuery
+from lifemsg.perf.compiled import CompiledQuery
 from mailboxes.models import Attachment, Message, Unit
 from mailboxes.permissions import ThreadAccess, attachment_sent
 
@@ -39,7 +39,7 @@ def _citizen_case(*, case_id: int, user_id: int, for_page: bool) -> QuerySet[Cas
     return Case.objects.select_related(*related).filter(pk=case_id, citizen__user_id=user_id)
 
 
-# Compiled once (lifemsg.compiled): every case page and every citizen's send opens the case.
+# Compiled once (lifemsg.perf.compiled): every case page and every citizen's send opens the case.
 _CITIZEN_CASE = CompiledQuery(_citizen_case)
 
 

@@ -9,12 +9,12 @@ from datetime import UTC, datetime
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Exists, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
+from django.db.models import Count, Exists, F, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 
 from accounts import personnummer as pnr
 from audit.models import AuditEvent
-from lifemsg.compiled import CompiledQuery
+from lifemsg.perf.compiled import CompiledQuery
 from mailboxes.models import Attachment, Mailbox, Message, Thread, Unit, UnitMembership
 from mailboxes.services.units import mailbox_personal_for
 
@@ -91,7 +91,7 @@ def case_team(case, *, reader) -> tuple[list, list]:
     """The case's co-handlers, and, unless `reader` handles the case, who can make someone
     co-handler in its unit (its active members whose role may assign cases), each by name: one
     query, so that a citizen thread opened through a group mailbox stays within the page's budget;
-    compiled once (lifemsg.compiled)."""
+    compiled once (lifemsg.perf.compiled)."""
     if case.handler_id == reader.pk:
         team = _CASE_TEAM.fetch({"handler_reads": True}, case_id=case.pk)
     else:
@@ -107,6 +107,17 @@ def my_cases(user, limit: int = 50):
         .select_related("citizen", "eservice", "handler")
         .order_by("-created_at")[:limit]
     )
+
+
+def protected_cases_of_messages(message_ids) -> dict[int, Case]:
+    """{message id: case} for the messages in a thread of a case whose citizen has a protected
+    identity, co-handlers prefetched (routing asks through mailboxes.hooks.protected_cases)."""
+    cases = (
+        Case.objects.filter(citizen__protected_identity=True, thread__messages__id__in=list(message_ids))
+        .annotate(message_id=F("thread__messages__id"))
+        .prefetch_related("co_handlers")
+    )
+    return {case.message_id: case for case in cases}
 
 
 # --- citizen portal ----------------------------------------------------------------------------

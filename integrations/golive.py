@@ -10,6 +10,9 @@ fine), separated by commas or semicolons, with a header row; lists inside a cell
   memberships.csv  username, unit                                       (unit: its slug)
   cases.csv        external_id, personnummer, first_name, last_name, eservice, unit, subject,
                    handler, co_handlers                                 (unit, handler optional)
+                   and, optionally, protected_identity: ja/nej (yes/no, 1/0; empty leaves it as
+                   it is): the citizen's protected identity, audited; with --actor, that user
+                   must hold eservices.set_protected_identity
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ from accounts import personnummer as pnr
 from accounts import roles
 from audit.services import audit_event_record
 from eservices.models import Case, EService
-from eservices.services import case_create, citizen_get_or_create
+from eservices.services import case_create, citizen_get_or_create, citizen_protected_identity_set
 from mailboxes.models import Unit, UnitMembership
 from mailboxes.services.units import mailbox_personal_for, membership_add, unit_create
 
@@ -56,6 +59,9 @@ COLUMNS = {
     ],
 }
 LIST_SEPARATOR = "|"
+# The optional cases.csv column protected_identity: what each value means (lower case).
+PROTECTED_VALUES = {"": None, "ja": True, "yes": True, "1": True, "true": True}
+PROTECTED_VALUES |= {"nej": False, "no": False, "0": False, "false": False}
 _EXTERNAL_ID = re.compile(rf"^{EXTERNAL_ID_PATTERN}$")
 
 
@@ -298,6 +304,8 @@ class GoLiveImport:
                 self.problem("cases", line, _("unknown unit %(slug)r") % {"slug": v["unit"]})
             if not v["subject"] or len(v["subject"]) > 200:
                 self.problem("cases", line, _("subject: give a subject of at most 200 characters"))
+            if v.get("protected_identity", "").lower() not in PROTECTED_VALUES:
+                self.problem("cases", line, _("protected_identity: write ja or nej"))
             if v["handler"]:
                 self._check_handler(line, "handler", v["handler"])
             for username in _split(v["co_handlers"]):
@@ -355,6 +363,11 @@ class GoLiveImport:
         citizen = citizen_get_or_create(
             personnummer=v["personnummer"], first_name=v["first_name"], last_name=v["last_name"]
         )
+        protected = PROTECTED_VALUES[v.get("protected_identity", "").lower()]
+        if protected is not None:  # before the case: its first message is routed by it already
+            citizen_protected_identity_set(
+                citizen=citizen, protected=protected, actor=actor, reason="go-live import", source="import"
+            )
         users = {
             u.username: u
             for u in self.User.objects.filter(username__in=[v["handler"], *_split(v["co_handlers"])])

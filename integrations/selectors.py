@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.db.models import Count, OuterRef, QuerySet, Subquery
 
 from eservices.models import Case
-from lifemsg.compiled import CompiledQuery
+from lifemsg.perf.compiled import CompiledQuery
 from mailboxes.models import Delivery, MailboxThread, Message, Thread
 
 from .models import ThreadExport
@@ -65,7 +65,7 @@ def _exports_for_thread(*, thread_id: int) -> QuerySet[ThreadExport]:
     return ThreadExport.objects.filter(thread_id=thread_id).select_related("exported_by")
 
 
-# Compiled once (lifemsg.compiled): every citizen thread page shows the thread's exports.
+# Compiled once (lifemsg.perf.compiled): every citizen thread page shows the thread's exports.
 _EXPORTS_FOR_THREAD = CompiledQuery(_exports_for_thread)
 
 

@@ -21,7 +21,7 @@ from django.utils import timezone
 from audit.models import AccessLogEntry
 from audit.services import access_log_record, audit_event_record
 from eservices.models import Case, Citizen, EService
-from eservices.services import case_assign, case_create, citizen_get_or_create
+from eservices.services import case_assign, case_create, citizen_get_or_create, citizen_protected_identity_set
 from mailboxes.models import Message, Thread, Unit
 
 from . import webhooks
@@ -142,6 +142,7 @@ class CaseInput:
     last_name: str = ""
     handler: object | None = None
     co_handlers: tuple = ()
+    protected_identity: bool | None = None  # None: leave as it is
 
 
 def case_put(*, external_id: str, data: CaseInput, actor) -> tuple[Case, bool]:
@@ -154,6 +155,7 @@ def case_put(*, external_id: str, data: CaseInput, actor) -> tuple[Case, bool]:
                 citizen = citizen_get_or_create(
                     personnummer=data.personnummer, first_name=data.first_name, last_name=data.last_name
                 )
+                _protection_put(citizen=citizen, data=data, actor=actor)
                 case = case_create(
                     citizen=citizen,
                     eservice=data.eservice,
@@ -178,6 +180,7 @@ def case_put(*, external_id: str, data: CaseInput, actor) -> tuple[Case, bool]:
             raise CaseConflict("personnummer", "citizen")
         if case.eservice_id != data.eservice.pk:
             raise CaseConflict("eservice", "eservice")
+        _protection_put(citizen=citizen, data=data, actor=actor)
         case = case_update(
             case=case,
             unit=data.unit or data.eservice.unit,
@@ -192,6 +195,20 @@ def case_put(*, external_id: str, data: CaseInput, actor) -> tuple[Case, bool]:
             route=AccessLogEntry.Route.API,
         )
     return case, False
+
+
+def _protection_put(*, citizen: Citizen, data: CaseInput, actor) -> None:
+    """The citizen's protected identity as the case system states it (before the case is written,
+    so routing of the case's first message already follows it); PermissionDenied for a service
+    account without eservices.set_protected_identity."""
+    if data.protected_identity is not None and data.protected_identity != citizen.protected_identity:
+        citizen_protected_identity_set(
+            citizen=citizen,
+            protected=data.protected_identity,
+            actor=actor,
+            reason="API",
+            source="api",
+        )
 
 
 def _case_locked(case_id: int) -> Case:

@@ -27,7 +27,7 @@ def redact(text: str) -> str:
 
 
 class LogContextMiddleware:
-    """Puts the signed-in user's id where log lines find it. After accounts' ResolvedUserMiddleware:
+    """Puts the signed-in user's id where log lines find it. After lifemsg.perf's ResolvedUserMiddleware:
     the user is already loaded there, so this costs no query."""
 
     def __init__(self, get_response):

@@ -70,3 +70,26 @@ def case_team_condition(*, user_id: int, thread: str):
     if _case_team_condition is None:
         raise RuntimeError("no case team condition (eservices.apps.EservicesConfig.ready registers it)")
     return _case_team_condition(user_id=user_id, thread=thread)
+
+
+# --- citizens with a protected identity -----------------------------------------------------------
+#
+# Routing (absence.protected) replaces group mailboxes with named people for a protected citizen's
+# messages; which messages those are, and who the case names, is eservices' (registered in
+# eservices.apps.EservicesConfig.ready).
+
+_protected_cases = None
+
+
+def protected_cases_register(provider) -> None:
+    """`provider(message_ids) -> {message id: case}` for the messages in the thread of a case whose
+    citizen has a protected identity; each case with `co_handlers` prefetched, `handler_id` and
+    `unit_id`."""
+    global _protected_cases
+    _protected_cases = provider
+
+
+def protected_cases(message_ids) -> dict:
+    if _protected_cases is None:
+        raise RuntimeError("no protected cases provider (eservices.apps.EservicesConfig.ready)")
+    return _protected_cases(message_ids)

@@ -36,7 +36,7 @@ from guardian.models import GroupObjectPermission
 
 from accounts.roles import known_group_ids
 from audit.models import AccessLogEntry
-from lifemsg.compiled import CompiledQuery
+from lifemsg.perf.compiled import CompiledQuery
 
 from . import hooks
 from .models import Attachment, Delivery, Mailbox, MailboxThread, Message, Thread
@@ -81,7 +81,7 @@ def _granted_mailbox_pks(
 
 
 def may_open_args(user) -> tuple[dict, dict]:
-    """What `may_open` needs of `user`, split as lifemsg.compiled wants it: (shape, values). The
+    """What `may_open` needs of `user`, split as lifemsg.perf.compiled wants it: (shape, values). The
     user's groups, when known, change the SQL (an IN list), so they are shape."""
     group_ids = known_group_ids(user)
     shape = {"group_ids": None if group_ids is None else tuple(sorted(group_ids))}
@@ -280,7 +280,7 @@ def access_thread(*, user, mailbox_id: int, thread_id: int) -> ThreadAccess:
     The access rule is applied to the mailbox row already joined, not as a second scan of
     mailboxes: PostgreSQL plans this query on every thread page, and its planning time grows
     quickly with each relation (the case's unit is not joined for that reason: only its id is
-    used). Compiled once (lifemsg.compiled): building it cost four times as long as running it."""
+    used). Compiled once (lifemsg.perf.compiled): building it cost four times as long as running it."""
     shape, values = may_open_args(user)
     summary = _THREAD_SUMMARY.first(shape, mailbox_id=int(mailbox_id), thread_id=int(thread_id), **values)
     if summary is None:

@@ -23,7 +23,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from lifemsg.compiled import CompiledQuery
+from lifemsg.perf.compiled import CompiledQuery
 
 from .models import Attachment, Delivery, Mailbox, MailboxThread, Message, Thread, UnitMembership
 from .permissions import (
@@ -68,7 +68,7 @@ _MAILBOXES_WITH_UNREAD = CompiledQuery(_mailboxes_with_unread)
 def mailboxes_with_unread(user) -> list[Mailbox]:
     """The user's mailboxes (mailboxes.permissions.accessible_mailboxes), their own first and then
     group mailboxes by name, each with `unread` (unread messages, summed over the summaries' partial
-    index on unread_count > 0). Every staff page shows them: compiled once (lifemsg.compiled)."""
+    index on unread_count > 0). Every staff page shows them: compiled once (lifemsg.perf.compiled)."""
     shape, values = may_open_args(user)
     return _MAILBOXES_WITH_UNREAD.fetch(shape, **values)
 
@@ -100,7 +100,7 @@ _MAILBOX_THREADS_PAGE = CompiledQuery(_mailbox_threads_page)
 
 class MailboxThreads:
     """One mailbox's threads from its summaries (index mailbox, -last_activity_at), newest first, as
-    Django's Paginator takes them: count() and slices, a page one compiled query (lifemsg.compiled;
+    Django's Paginator takes them: count() and slices, a page one compiled query (lifemsg.perf.compiled;
     its OFFSET is part of its shape)."""
 
     def __init__(self, *, mailbox: Mailbox, user, view: str = ThreadFilter.ALL):
@@ -214,7 +214,7 @@ def thread_messages(
     """The thread's messages in order (those up to `upto`, the reader's need-to-know cut-off, when
     given), with sender, recipients, attachments and, when opened through a mailbox, that mailbox's
     copy of each (why it is there, who forwarded it, the note): at most three queries whatever the
-    length; the first compiled once (lifemsg.compiled)."""
+    length; the first compiled once (lifemsg.perf.compiled)."""
     values = {"thread_id": thread.pk}
     if mailbox is not None:
         values["mailbox_id"] = mailbox.pk

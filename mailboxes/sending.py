@@ -18,7 +18,7 @@ from eservices.services import staff_message_send
 
 from . import hooks
 from .models import Attachment, Delivery, Mailbox, Message, UnitMembership
-from .permissions import ThreadAccess
+from .permissions import ThreadAccess, is_protected
 from .services.messages import internal_reply_store, internal_thread_start, note_add
 from .services.reads import access_log_citizen_read
 from .services.thread_state import (
@@ -131,6 +131,8 @@ def thread_forward_by_hand(*, access: ThreadAccess, target: Mailbox, user, note:
     passed it on, where and why, in the same transaction (if the log cannot be written, nothing is
     forwarded). The target's members get the thread as it stands (mailboxes.permissions)."""
     if not target.is_group or not UnitMembership.objects.filter(unit_id=target.unit_id, user=user).exists():
+        raise PermissionDenied
+    if is_protected(access.case):  # protected identity: never a group mailbox
         raise PermissionDenied
     if not note.strip():
         raise ValidationError(_("Say briefly why you forward the thread."), code="reason")

@@ -33,6 +33,7 @@ from .permissions import (
     access_attachment,
     access_mailbox,
     access_thread,
+    is_protected,
     staff_mailbox_required,
 )
 from .search import SearchPaginator, search_threads
@@ -393,6 +394,8 @@ def thread_state(request, mailbox_id: int, thread_id: int, action: str):
 @staff_mailbox_required
 def forward(request, mailbox_id: int, thread_id: int):
     access = access_thread(user=request.user, mailbox_id=mailbox_id, thread_id=thread_id)
+    if is_protected(access.case):
+        raise PermissionDenied  # a protected identity's thread never goes to a group mailbox
     targets = selectors.forward_targets(user=request.user, exclude=access.mailbox)
     form = ForwardForm(request.POST or None, targets=targets)
     if request.method == "POST" and form.is_valid():

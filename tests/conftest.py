@@ -18,6 +18,20 @@ from tests.openid_provider import browser_openid_provider, openid_provider, prov
 CHROMIUM = "/usr/bin/chromium"
 
 
+def pytest_runtest_setup(item):
+    """`postgres_only` tests skip on another database (make test-sqlite), `fast_path` tests (they
+    assert the fast path's own statements and query counts) skip when lifemsg.perf's PostgreSQL
+    statements are off (make test-nofast, make test-sqlite)."""
+    from django.db import connection
+
+    from lifemsg import perf
+
+    if item.get_closest_marker("postgres_only") and connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL")
+    if item.get_closest_marker("fast_path") and not perf.fast_sql():
+        pytest.skip("asserts the fast path's statements; LIFEMSG_FAST_PATH is off or not PostgreSQL")
+
+
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):
     return {

@@ -54,6 +54,15 @@ class CaseWriteSerializer(serializers.Serializer):
         max_length=MAX_CO_HANDLERS,
         help_text="Usernames of the co-handlers.",
     )
+    protected_identity = serializers.BooleanField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text=(
+            "Set or clear the citizen's protected identity (skyddad identitet); empty leaves it as it "
+            "is. Needs a service account holding eservices.set_protected_identity (else 403)."
+        ),
+    )
 
     def validate_personnummer(self, value: str) -> str:
         try:
@@ -113,6 +122,7 @@ class CaseSerializer(serializers.Serializer):
     subject = serializers.CharField(source="thread.subject", read_only=True)
     handler = serializers.SerializerMethodField()
     co_handlers = serializers.SerializerMethodField()
+    protected_identity = serializers.BooleanField(source="citizen.protected_identity", read_only=True)
     thread_id = serializers.IntegerField(read_only=True)
     created_at = serializers.DateTimeField(read_only=True)
 

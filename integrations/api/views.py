@@ -113,6 +113,7 @@ def _case_input(data: dict) -> CaseInput:
         last_name=data.get("last_name", ""),
         handler=data.get("handler"),
         co_handlers=tuple(data.get("co_handlers", ())),
+        protected_identity=data.get("protected_identity"),
     )
 
 

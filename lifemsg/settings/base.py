@@ -72,7 +72,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "lifemsg.cachecontrol.PrivateNoStoreMiddleware",
     "django_otp.middleware.OTPMiddleware",
-    "accounts.middleware.ResolvedUserMiddleware",
+    "lifemsg.perf.middleware.ResolvedUserMiddleware",
     "lifemsg.observability.LogContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -158,6 +158,11 @@ SESSION_IDLE_WARNING_SECONDS = env.int("SESSION_IDLE_WARNING_SECONDS", default=2
 # Django's database sessions with the user's id in a column (accounts.UserSession): the session read
 # brings the user along (accounts/sessions.py).
 SESSION_ENGINE = "accounts.sessions"
+
+# The fast path (lifemsg/perf: compiled queries, one-statement inserts, the session's user handed to
+# the auth backend, the resolved request.user), which leans on Django internals: off, every caller
+# takes Django's own ORM path with the same results (an escape hatch for a Django upgrade).
+LIFEMSG_FAST_PATH = env.bool("LIFEMSG_FAST_PATH", default=True)
 SESSION_COOKIE_AGE = 12 * 60 * 60  # absolute upper bound of a session
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
@@ -345,6 +350,16 @@ OIDC_PERSONNUMMER_CLAIM = env.str(
 OIDC_REQUIRED_ACR = env.str(
     "OIDC_REQUIRED_ACR",
     default="http://id.elegnamnden.se/loa/1.0/loa3 http://id.elegnamnden.se/loa/1.0/loa4",
+)
+# Foreign e-ID through eIDAS (the broker's eIDAS connector): accepted levels, and the claims that
+# identify a citizen without a Swedish personnummer (eIDAS person identifier; coordination number).
+OIDC_EIDAS_ACR = env.str(
+    "OIDC_EIDAS_ACR",
+    default="http://eidas.europa.eu/LoA/substantial http://eidas.europa.eu/LoA/high",
+)
+OIDC_EIDAS_ID_CLAIM = env.str("OIDC_EIDAS_ID_CLAIM", default="https://id.oidc.se/claim/eidasPersonIdentifier")
+OIDC_COORDINATION_NUMBER_CLAIM = env.str(
+    "OIDC_COORDINATION_NUMBER_CLAIM", default="https://id.oidc.se/claim/coordinationNumber"
 )
 OIDC_USE_PKCE = env.bool("OIDC_USE_PKCE", default=True)
 OIDC_TIMEOUT = env.int("OIDC_TIMEOUT", default=10)

@@ -21,7 +21,9 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 SMS_BACKEND = "eservices.sms.LocmemSmsBackend"
 # Parallel checkouts (helpers, CI) may share one server: name the test database per checkout.
-DATABASES["default"]["TEST"] = {"NAME": env.str("TEST_DATABASE_NAME", default="test_lifemsg")}
+# SQLite (make test-sqlite, DATABASE_URL=sqlite://...) tests in memory, as Django does by default.
+if DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":
+    DATABASES["default"]["TEST"] = {"NAME": env.str("TEST_DATABASE_NAME", default="test_lifemsg")}
 DATABASES["default"]["CONN_MAX_AGE"] = 0
 PRIVATE_MEDIA_ROOT = VAR_DIR / "test-private"
 STORAGES = {

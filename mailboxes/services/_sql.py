@@ -11,7 +11,7 @@ from functools import cache
 
 from django.db import connection
 
-from lifemsg.inserts import insert_from_sql
+from lifemsg.perf.inserts import insert_from_sql
 
 from ..models import Delivery, MailboxThread, Message, Thread
 

@@ -16,6 +16,8 @@ from django.db.models import F
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
+from lifemsg import perf
+
 from ..models import Delivery, Mailbox, MailboxThread, Message, Thread
 from . import _sql
 from .summaries import MESSAGE_FACT_FIELDS, MessageFacts, summaries_apply
@@ -145,7 +147,7 @@ def deliveries_mark_read(*, mailbox: Mailbox, thread: Thread, user) -> int:
     On PostgreSQL this is one statement (a data-modifying CTE), so opening a thread costs one round
     trip; elsewhere two UPDATEs in one transaction."""
     now = timezone.now()
-    if connection.vendor == "postgresql":
+    if perf.fast_sql():
         with connection.cursor() as cursor:
             cursor.execute(_sql.MARK_READ_SQL, [now, user.pk, mailbox.pk, thread.pk, mailbox.pk, thread.pk])
             row = cursor.fetchone()

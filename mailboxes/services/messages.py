@@ -12,8 +12,9 @@ from contextlib import nullcontext
 from django.db import connection, transaction
 from django.utils import timezone
 
-from lifemsg.compiled import CompiledQuery
-from lifemsg.inserts import insert_params, mark_inserted
+from lifemsg import perf
+from lifemsg.perf.compiled import CompiledQuery
+from lifemsg.perf.inserts import insert_params, mark_inserted
 
 from ..attachments import attachments_check_attachable
 from ..models import Attachment, Delivery, Mailbox, Message, Thread
@@ -71,7 +72,7 @@ def _message_insert(message: Message) -> None:
     """Write a new message and move its thread's last_message_at on to it. On PostgreSQL in one
     statement (the statement of message_store_if, with a guard that names the thread itself): the
     ORM's save() and a second round trip cost the citizen's send more than the database's work."""
-    if connection.vendor != "postgresql":
+    if not perf.fast_sql():
         with transaction.atomic(savepoint=False):
             message.save(force_insert=True)
             Thread.objects.filter(pk=message.thread_id, last_message_at__lt=message.created_at).update(
@@ -85,7 +86,7 @@ def _message_insert(message: Message) -> None:
 def message_store_if(*, thread_of: CompiledQuery, sender, body: str, **values) -> Message | None:
     """A plain message (no recipients, attachments or sender mailbox: a citizen's send) into the
     thread that `thread_of` selects with `values`, stored only if it finds that row, in the same
-    statement (so nothing can change in between). `thread_of` is a compiled query (lifemsg.compiled)
+    statement (so nothing can change in between). `thread_of` is a compiled query (lifemsg.perf.compiled)
     selecting at most one row with a `thread_id` column: a permission check that names the thread
     (eservices.permissions.CITIZEN_OPEN_CASE_THREAD). Returns the message, or None when it found
     nothing and nothing was stored. PostgreSQL only."""

@@ -130,7 +130,7 @@ def test_manager_sees_the_unit_overview(page: Page, live_server, org):
     _log_in(page, live_server, org.manager_a)
     page.get_by_role("link", name="Enhetsöversikt").click()
     expect(page.get_by_role("heading", name=org.unit_a.name, exact=True)).to_be_visible()
-    expect(page.get_by_text("Bo Berg")).to_be_visible()
+    expect(page.locator(f"#away-{org.unit_a.pk}").get_by_text("Bo Berg")).to_be_visible()
     expect(page.locator(f"#figures-{org.unit_a.pk}")).to_contain_text("Olästa meddelanden")
     expect(page.locator("main")).not_to_contain_text("Hemlig orsak")
     _axe(page)

@@ -16,6 +16,7 @@ from tests.conftest import role_group
 pytestmark = pytest.mark.django_db
 
 
+@pytest.mark.fast_path
 def test_the_user_comes_with_permissions_and_groups_in_one_query(django_assert_num_queries):
     handler = factories.staff(roles.HANDLAGGARE, units=(factories.unit(),))
     group_ids = sorted(handler.groups.values_list("id", flat=True))

@@ -9,9 +9,10 @@ from django.test import Client
 from django.urls import reverse
 
 from accounts import roles
-from accounts.backends import ModelBackend, offer_session_user
+from accounts.backends import ModelBackend
 from accounts.models import UserSession
 from accounts.sessions import SessionStore
+from lifemsg.perf.handoff import offer_session_user
 from tests import factories
 from tests.conftest import idle_for
 
@@ -39,6 +40,7 @@ def test_logging_in_records_the_user_beside_the_session_and_logging_out_ends_it(
     assert client.get(reverse("mailboxes:index")).status_code == 302  # to the login page
 
 
+@pytest.mark.fast_path
 def test_the_session_read_brings_the_user_with_permissions_and_groups(django_assert_num_queries):
     handler = factories.staff(roles.HANDLAGGARE, units=(factories.unit(),))
     group_names = sorted(handler.groups.values_list("name", flat=True))
@@ -52,6 +54,7 @@ def test_the_session_read_brings_the_user_with_permissions_and_groups(django_ass
         assert roles.user_group_names(user) == group_names
 
 
+@pytest.mark.fast_path
 def test_a_user_offered_by_a_session_serves_only_that_user_and_only_once(django_assert_num_queries):
     first = factories.staff(roles.HANDLAGGARE)
     second = factories.staff(roles.HANDLAGGARE)
@@ -92,6 +95,7 @@ def test_a_deleted_users_sessions_go_with_them():
     assert not UserSession.objects.filter(session_key=key).exists()
 
 
+@pytest.mark.fast_path
 def test_a_citizens_e_id_session_brings_the_citizen_and_serves_no_staff(django_assert_num_queries):
     from django.contrib.auth import load_backend
 
@@ -119,6 +123,7 @@ def _page_queries(client, url: str) -> tuple[int, list[str]]:
     return len(ctx.captured_queries), [q["sql"] for q in ctx.captured_queries]
 
 
+@pytest.mark.fast_path
 @pytest.mark.django_db(transaction=True)
 def test_the_idle_timeout_refresh_costs_a_page_one_update_and_is_stored():
     """The session's last activity is written at most every IdleTimeoutMiddleware.RESOLUTION

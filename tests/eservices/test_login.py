@@ -223,7 +223,13 @@ def test_e_id_login_round_trip_logs_the_citizen_in(client, broker):
     assert f"{target.scheme}://{target.netloc}{target.path}" == "https://eid-broker.example/authorize"
     assert params["client_id"] == "lifemsg-citizen"
     assert params["redirect_uri"].endswith("/medborgare/oidc/callback/")
-    assert params["acr_values"].split() == [LOA3, "http://id.elegnamnden.se/loa/1.0/loa4"]
+    # Swedish e-ID first, then foreign e-ID through eIDAS (substantial, high).
+    assert params["acr_values"].split() == [
+        LOA3,
+        "http://id.elegnamnden.se/loa/1.0/loa4",
+        "http://eidas.europa.eu/LoA/substantial",
+        "http://eidas.europa.eu/LoA/high",
+    ]
     assert params["code_challenge_method"] == "S256" and params["code_challenge"]
     assert params["nonce"] and params["state"]
 

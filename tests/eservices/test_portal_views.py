@@ -543,6 +543,7 @@ def test_starting_a_conversation_keeps_the_file_when_the_topic_is_missing(client
     assert list(message.attachments.all()) == [kept]
 
 
+@pytest.mark.fast_path
 @pytest.mark.django_db(transaction=True)
 def test_a_citizen_send_without_files_costs_no_more_queries(client, org, case_a, django_assert_num_queries):
     """The send is on the ingest benchmark's path: keeping files costs nothing when there are none.

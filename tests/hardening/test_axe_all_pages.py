@@ -95,6 +95,8 @@ def staff_pages(user, org, case, internal, grouped) -> list[tuple[str, int]]:
             (reverse("eservices:staff_cases"), 200),
             (reverse("eservices:staff_case_assign", args=[case.pk]), 200),
         ]
+    if user.has_perm("eservices.set_protected_identity"):
+        pages.append((reverse("eservices:staff_case_protection", args=[case.pk]), 200))
     if user.has_perm("accounts.manage_membership"):
         pages += [
             (reverse("administration:units"), 200),

@@ -278,3 +278,24 @@ def test_thread_content_needs_its_scope_and_is_in_the_access_log(org, make_api):
 def test_api_is_english_on_request(api):
     response = api.get(case_url("NOPE"), HTTP_ACCEPT_LANGUAGE="en")
     assert response.json()["detail"] == "There is no case with this external id."
+
+
+def test_protected_identity_is_set_through_the_api_only_with_the_permission(org, make_api):
+    from django.contrib.auth.models import Permission
+
+    client, http = make_api()
+    response = http.put(case_url("EXT-PROT"), body(org, protected_identity=True), format="json")
+    assert response.status_code == 403
+    assert not Case.objects.filter(external_id="EXT-PROT").exists()
+    client.user.user_permissions.add(Permission.objects.get(codename="set_protected_identity"))
+    client.user.refresh_from_db()
+    response = http.put(case_url("EXT-PROT"), body(org, protected_identity=True), format="json")
+    assert response.status_code in (200, 201)
+    assert response.json()["protected_identity"] is True
+    case = Case.objects.select_related("citizen").get(external_id="EXT-PROT")
+    assert case.citizen.protected_identity
+    event = AuditEvent.objects.get(action="citizen.protected_identity")
+    assert event.actor_id == client.user.pk and event.after["source"] == "api"
+    # Leaving the field out leaves the flag as it is.
+    assert http.put(case_url("EXT-PROT"), body(org), format="json").status_code == 200
+    assert Case.objects.get(external_id="EXT-PROT").citizen.protected_identity

@@ -231,3 +231,39 @@ def test_missing_columns_are_reported_on_line_1(tmp_path, db):
     assert [str(p) for p in report.problems] == [
         "staff.csv rad 1: kolumn(er) saknas: last_name, email, roles"
     ]
+
+
+def test_the_import_sets_protected_identity_and_audits_it(org, tmp_path):
+    from eservices.models import Citizen
+
+    cases = write(
+        tmp_path,
+        "cases.csv",
+        "external_id,personnummer,first_name,last_name,eservice,unit,subject,handler,co_handlers,"
+        "protected_identity\n"
+        f"LC-200,{GOOD_PNR},Sara,Svensson,{org.eservice_a.slug},,Stöd,,,ja\n"
+        f"LC-201,{OTHER_PNR},Olle,Ost,{org.eservice_a.slug},,Stöd,,,\n",
+    )
+    run({"cases": cases})
+    assert Citizen.objects.get(personnummer=GOOD_PNR.replace("-", "")).protected_identity
+    assert not Citizen.objects.get(personnummer=OTHER_PNR.replace("-", "")).protected_identity
+    [event] = AuditEvent.objects.filter(action="citizen.protected_identity")
+    assert event.after == {"protected_identity": True, "source": "import"}
+
+
+def test_the_import_refuses_protected_identity_from_an_actor_without_the_permission(org, tmp_path):
+    cases = write(
+        tmp_path,
+        "cases.csv",
+        "external_id,personnummer,first_name,last_name,eservice,unit,subject,handler,co_handlers,"
+        "protected_identity\n"
+        f"LC-300,{GOOD_PNR},Sara,Svensson,{org.eservice_a.slug},,Stöd,,,ja\n",
+    )
+    before = snapshot()
+    out, err = StringIO(), StringIO()
+    with pytest.raises(CommandError, match="nothing was imported"):
+        call_command(
+            "import_golive", f"--cases={cases}", f"--actor={org.handler_a1.username}", stdout=out, stderr=err
+        )
+    assert snapshot() == before
+    assert not Case.objects.filter(external_id="LC-300").exists()

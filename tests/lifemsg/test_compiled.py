@@ -1,4 +1,4 @@
-"""lifemsg.compiled: a query compiled once runs with each call's values and gives what the queryset
+"""lifemsg.perf.compiled: a query compiled once runs with each call's values and gives what the queryset
 gives; what would change the SQL must be shape, and misuse fails loudly instead of answering wrongly."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from audit.models import AuditEvent
-from lifemsg.compiled import CompiledQuery, CompiledQueryError
+from lifemsg.perf.compiled import CompiledQuery, CompiledQueryError
 from mailboxes.models import Mailbox
 from tests import factories
 

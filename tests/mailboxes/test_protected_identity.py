@@ -83,3 +83,21 @@ def test_lists_and_search_hits_show_no_name_of_a_protected_citizen(client, org, 
     hits = client.get(reverse("mailboxes:search"), {"q": "Ansökan"}).content.decode()
     assert "Ansökan om stöd" in hits
     assert "Medborgarsson" not in hits and "Skyddad identitet" in hits
+
+
+def test_forwarding_a_protected_citizens_thread_to_a_group_mailbox_is_refused(client, org, citizen_case):
+    _protect(citizen_case, org)
+    login(client, org.handler_a1)
+    url = reverse("mailboxes:forward", args=[personal(org.handler_a1).pk, citizen_case.thread_id])
+    assert client.get(url).status_code == 403
+    assert client.post(url, {"target": group(org.unit_a).pk, "note": "Ta över"}).status_code == 403
+    assert not citizen_case.thread.mailbox_summaries.filter(mailbox=group(org.unit_a)).exists()
+
+
+def test_the_citizen_portal_explains_protected_identity_to_those_who_have_it(client, org, citizen_case):
+    citizen = citizen_case.citizen
+    client.force_login(citizen.user, backend="accounts.backends.ModelBackend")
+    assert "Du har skyddad identitet" not in client.get(reverse("eservices:portal")).content.decode()
+    _protect(citizen_case, org)
+    page = client.get(reverse("eservices:portal")).content.decode()
+    assert "Du har skyddad identitet" in page and "gemensam gruppbrevlåda" in page

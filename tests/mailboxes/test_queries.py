@@ -104,6 +104,7 @@ def test_page_query_counts_do_not_grow_with_the_mailbox(client, org, pages, djan
             assert client.get(url).status_code == 200
 
 
+@pytest.mark.fast_path
 @pytest.mark.django_db(transaction=True)
 def test_pages_stay_within_the_query_budget(client, pages, org):
     """Counted outside any test transaction, as in production (BEGIN/COMMIT included)."""

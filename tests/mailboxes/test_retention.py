@@ -22,7 +22,7 @@ from django.utils import timezone
 from absence.models import Absence, AutoReply, GroupUnreadEscalation
 from absence.routing import route_message
 from absence.services import group_unread_escalate
-from audit.message_retention import messages_delete_expired
+from audit.message_retention import messages_delete_expired, messages_expired_count
 from audit.models import AccessLogEntry, AuditEvent
 from audit.services import access_log_record, access_log_verify
 from eservices.models import Case, Citizen, NotificationLog
@@ -452,6 +452,7 @@ HANDLED_RELATIONS = {
     ("absence.autoreply", "in_reply_to"): "deleted",
     ("absence.autoreply", "thread"): "deleted with its message",
     ("absence.groupunreadescalation", "delivery"): "deleted",
+    ("absence.unregisteredabsencealert", "delivery"): "deleted",
     ("eservices.notificationlog", "message"): "deleted",
     ("eservices.case", "thread"): "keeps the thread",
     ("integrations.threadexport", "thread"): "keeps the thread",
@@ -469,3 +470,18 @@ def test_every_relation_to_messages_threads_and_deliveries_is_handled_by_retenti
     assert found == set(HANDLED_RELATIONS)
     # The access log holds ids, never a key that could block or cascade.
     assert not any(label.startswith("audit.") for label, _ in found)
+
+
+def test_an_unregistered_absence_alert_goes_with_its_message(org, history):
+    """The alert row (absence.unregistered) refers to the delivery: it must not block retention."""
+    from absence.models import UnregisteredAbsenceAlert
+
+    h = history
+    delivery = Delivery.objects.filter(message=h.m1, mailbox=personal(org.handler_a1)).get()
+    before = messages_expired_count(cutoff=h.cutoff).counts.escalations
+    UnregisteredAbsenceAlert.objects.create(delivery=delivery, owner=org.handler_a1)
+    assert messages_expired_count(cutoff=h.cutoff).counts.escalations == before + 1
+    result = messages_delete_expired(cutoff=h.cutoff)
+    assert not UnregisteredAbsenceAlert.objects.exists()
+    assert not Message.objects.filter(pk=h.m1.pk).exists()
+    assert result.counts.escalations == before + 1  # counted with the group escalations

@@ -11,6 +11,8 @@ from functools import cache
 
 from django.db import connection
 
+from . import enabled
+
 
 @cache
 def _fields(model) -> list:
@@ -65,3 +67,18 @@ def mark_inserted(instances, ids) -> None:
         instance.pk = pk
         instance._state.adding = False
         instance._state.db = connection.alias
+
+
+def insert_rows(instances: list) -> None:
+    """Insert new instances of one model and give them their ids: with the fast path on, the one
+    `INSERT … RETURNING` above; else Django's bulk_create (which also returns the ids, on PostgreSQL
+    and SQLite)."""
+    if not instances:
+        return
+    model = type(instances[0])
+    if not enabled():
+        model._default_manager.bulk_create(instances)
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(insert_returning_sql(model, rows=len(instances)), insert_params(instances))
+        mark_inserted(instances, [row[0] for row in cursor.fetchall()])

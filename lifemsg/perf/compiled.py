@@ -2,10 +2,9 @@
 
 Building a queryset and compiling it to SQL is Python work that does not depend on the values in it:
 for the joins and subqueries of the pages every handler opens it costs more than running the query
-(the thread page's access check: 2.0 ms to build and compile, 0.5 ms to run on PostgreSQL, which
-keeps the statement prepared). A `CompiledQuery` builds its queryset once per *shape* with stand-in
-values, keeps the SQL and its parameters, and runs that SQL again with the real values put in the
-stand-ins' places. Django still turns the rows into objects exactly as for the queryset
+(figures in the README's benchmark section). A `CompiledQuery` builds its queryset once per
+*shape* with stand-in values, keeps the SQL and its parameters, and runs that SQL again with the
+real values put in the stand-ins' places. Django still turns the rows into objects exactly as for the queryset
 (select_related, annotations, values_list, prefetch_related): only the building and compiling are
 skipped.
 
@@ -21,6 +20,9 @@ The build function takes keyword arguments of two kinds:
 Anything read from the database while building (a content type's id) must be a value, not baked in:
 the database may be a different one later in the process (tests). The build function must not run
 queries itself; it returns a lazy queryset.
+
+With the fast path off (lifemsg.perf.enabled()), `fetch` builds the queryset with the real values and
+lets Django run it, every time: the same rows, by Django's own path.
 """
 
 from __future__ import annotations
@@ -37,6 +39,8 @@ from typing import Any
 from django.core.exceptions import EmptyResultSet
 from django.db import connections
 from django.db.models import QuerySet
+
+from . import enabled
 
 __all__ = ["CompiledQuery", "CompiledQueryError"]
 
@@ -80,7 +84,7 @@ def _adapted(connection, value):
 def _fresh(queryset: QuerySet) -> QuerySet:
     """An unevaluated copy of a compiled queryset, to be run once: a shallow copy of it and of its
     query (the copy's query gets the run's compiler), instead of QuerySet._chain()'s full clone of
-    the query, which cost a sixth of a compiled query's Python time. Nothing in running the query
+    the query, a large share of a compiled query's Python time. Nothing in running the query
     changes it: the compiler was set up when the shape was compiled."""
     fresh = object.__new__(type(queryset))
     fresh.__dict__.update(queryset.__dict__)
@@ -139,6 +143,8 @@ class CompiledQuery:
 
     def fetch(self, shape: dict[str, Hashable] | None = None, **values) -> list:
         shape = shape or {}
+        if not enabled():
+            return list(self._build(**shape, **values))
         compiled = self._get(shape, values)
         if compiled.queryset is None:
             return []
@@ -156,6 +162,13 @@ class CompiledQuery:
     def as_sql(self, shape: dict[str, Hashable] | None = None, **values) -> tuple[str, list] | None:
         """The SQL and parameters the query runs with these values, without running it: to put it
         inside another statement (a WITH). None for a shape that selects nothing."""
+        if not enabled():
+            queryset = self._build(**(shape or {}), **values)
+            try:
+                sql, params = queryset.query.get_compiler(using=queryset.db).as_sql()
+            except EmptyResultSet:
+                return None
+            return sql, list(params)
         compiled = self._get(shape or {}, values)
         if compiled.queryset is None:
             return None
