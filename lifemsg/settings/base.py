@@ -472,6 +472,8 @@ LOGGING = {
         "django.request": {"filters": ["forbidden_on_one_line"]},
         # axes' info lines name the raw username (a citizen's holds the personal identity number).
         "axes": {"level": "WARNING"},
+        # One info line per request that came without an X-Request-ID: noise, not news.
+        "django_guid": {"level": "WARNING"},
     },
 }
 # The worker logs through LOGGING too, so its lines have the same shape as web's.
