@@ -251,18 +251,31 @@ def case_close(*, case: Case, actor=None) -> Case:
     return case
 
 
-def case_content_read_record(*, client: ApiClient, case: Case, message_ids: list[int]) -> None:
-    """Access log entry for an API read of message content: written before the content is sent."""
+def _case_thread_log(
+    *, case: Case, user, action: str, route: str, detail: dict, mailbox_id: int | None = None
+) -> None:
     access_log_record(
-        user=client.user,
-        action=AccessLogEntry.Action.READ_THREAD,
-        route=AccessLogEntry.Route.API,
+        user=user,
+        action=action,
+        route=route,
         object_type="thread",
         object_id=case.thread_id,
         thread_id=case.thread_id,
+        mailbox_id=mailbox_id,
         case_id=case.pk,
         unit_id=case.unit_id,
         citizen_id=case.citizen.user_id,
+        detail=detail,
+    )
+
+
+def case_content_read_record(*, client: ApiClient, case: Case, message_ids: list[int]) -> None:
+    """Access log entry for an API read of message content: written before the content is sent."""
+    _case_thread_log(
+        case=case,
+        user=client.user,
+        action=AccessLogEntry.Action.READ_THREAD,
+        route=AccessLogEntry.Route.API,
         detail={"api_client": client.name, "message_ids": message_ids},
     )
 
@@ -273,17 +286,12 @@ def case_content_read_record(*, client: ApiClient, case: Case, message_ids: list
 def thread_export_form_read_record(*, case: Case, user, route: str, mailbox_id: int | None) -> None:
     """The export form shows the citizen's name, masked personal identity number, the subject and
     every message's sender: logged as a read of the thread before it is rendered."""
-    access_log_record(
+    _case_thread_log(
+        case=case,
         user=user,
         action=AccessLogEntry.Action.READ_THREAD,
         route=route,
-        object_type="thread",
-        object_id=case.thread_id,
-        thread_id=case.thread_id,
         mailbox_id=mailbox_id,
-        case_id=case.pk,
-        unit_id=case.unit_id,
-        citizen_id=case.citizen.user_id,
         detail={"page": "export"},
     )
 
@@ -303,17 +311,12 @@ def thread_export_create(
     the PDF is handed out, in the same transaction, so no export happens unlogged."""
     message_ids = [m.pk for m in messages]
     digest = hashlib.sha256(pdf_bytes).hexdigest()
-    access_log_record(
+    _case_thread_log(
+        case=case,
         user=user,
         action=AccessLogEntry.Action.EXPORT,
         route=route,
-        object_type="thread",
-        object_id=case.thread_id,
-        thread_id=case.thread_id,
         mailbox_id=mailbox_id,
-        case_id=case.pk,
-        unit_id=case.unit_id,
-        citizen_id=case.citizen.user_id,
         detail={"message_ids": message_ids, "whole_thread": whole_thread, "sha256": digest},
     )
     return ThreadExport.objects.create(
