@@ -31,6 +31,7 @@ def path(request, monkeypatch):
     return request.param
 
 
+@pytest.mark.fast_path
 def test_a_plain_send_is_one_statement_on_postgresql(org, case_a, django_assert_num_queries):
     citizen_user = case_a.citizen.user
     with django_assert_num_queries(1 if connection.vendor == "postgresql" else 4):

@@ -18,7 +18,8 @@ from lifemsg.perf.compiled import CompiledQuery, CompiledQueryError
 from mailboxes.models import Mailbox
 from tests import factories
 
-pytestmark = pytest.mark.django_db
+# The compiled path's own behaviour: with the fast path off there is none to test (test_fast_path_off).
+pytestmark = [pytest.mark.django_db, pytest.mark.fast_path]
 
 
 def _owned(*, owner_id: int, kind: str = Mailbox.Kind.PERSONAL):

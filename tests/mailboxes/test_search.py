@@ -76,6 +76,7 @@ def test_search_page_asks_for_two_characters(client, org):
     assert 'id="results-title"' not in body
 
 
+@pytest.mark.fast_path
 def test_search_hits_in_many_citizens_threads_log_one_entry_each_in_fixed_queries(
     client, org, django_assert_max_num_queries
 ):
