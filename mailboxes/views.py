@@ -227,22 +227,28 @@ def thread_view(request, mailbox_id: int, thread_id: int):
     return _render_thread(request, access, mark_read=True)
 
 
+def _log_citizen_access(request, access: ThreadAccess, action: str, **fields) -> None:
+    """An access-log entry for what this request shows of a citizen thread (nothing for internal
+    threads); written before the page or file is handed out."""
+    if access.thread.is_citizen:
+        access_log_citizen_read(
+            user=request.user,
+            action=action,
+            route=access.route,
+            thread=access.thread,
+            mailbox=access.mailbox,
+            case=access.case,
+            **fields,
+        )
+
+
 @require_GET
 @staff_mailbox_required
 def thread_print(request, mailbox_id: int, thread_id: int):
     """The thread laid out for paper: logged as a print (not a read) before anything is rendered;
     the thread is not marked read by printing it."""
     access = access_thread(user=request.user, mailbox_id=mailbox_id, thread_id=thread_id)
-    if access.thread.is_citizen:
-        access_log_citizen_read(
-            user=request.user,
-            action=AccessLogEntry.Action.PRINT,
-            route=access.route,
-            thread=access.thread,
-            mailbox=access.mailbox,
-            case=access.case,
-            detail=_cut_off_detail(access),
-        )
+    _log_citizen_access(request, access, AccessLogEntry.Action.PRINT, detail=_cut_off_detail(access))
     thread_messages = selectors.thread_messages(
         thread=access.thread, mailbox=access.mailbox, upto=access.visible_upto
     )
@@ -410,17 +416,8 @@ def forward(request, mailbox_id: int, thread_id: int):
                 request, _("The thread has been forwarded to %(mailbox)s.") % {"mailbox": target.name}
             )
             return redirect(_thread_url(access))
-    if access.thread.is_citizen:
-        # The form names the citizen and the subject: a read, logged before anything is rendered.
-        access_log_citizen_read(
-            user=request.user,
-            action=AccessLogEntry.Action.READ_THREAD,
-            route=access.route,
-            thread=access.thread,
-            mailbox=access.mailbox,
-            case=access.case,
-            detail={"page": "forward"},
-        )
+    # The form names the citizen and the subject: a read, logged before anything is rendered.
+    _log_citizen_access(request, access, AccessLogEntry.Action.READ_THREAD, detail={"page": "forward"})
     context = {"access": access, "thread": access.thread, "mailbox": access.mailbox, "form": form}
     return render(request, "mailboxes/forward.html", context, status=400 if form.errors else 200)
 
@@ -435,13 +432,10 @@ def _download(request, attachment, access: ThreadAccess):
         raise Http404
     if access.thread.is_citizen:
         try:
-            access_log_citizen_read(
-                user=request.user,
-                action=AccessLogEntry.Action.DOWNLOAD_ATTACHMENT,
-                route=access.route,
-                thread=access.thread,
-                mailbox=access.mailbox,
-                case=access.case,
+            _log_citizen_access(
+                request,
+                access,
+                AccessLogEntry.Action.DOWNLOAD_ATTACHMENT,
                 object_type="attachment",
                 object_id=attachment.pk,
                 detail={"filename": attachment.filename},
