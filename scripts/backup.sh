@@ -32,6 +32,8 @@ trap 'rm -rf "$work"' EXIT
 # One REPEATABLE READ transaction exports its snapshot: pg_dump dumps exactly what the counts below
 # see, so the manifest describes the dump even while citizens keep writing.
 coproc PSQL { psql "$pg_url" -qAtX -v ON_ERROR_STOP=1 2>&1; }
+# Bash unsets PSQL_PID as soon as the coprocess ends, which can be before the `wait` below.
+psql_pid=$PSQL_PID
 ask() {
     printf '%s\n' "$1" >&"${PSQL[1]}"
     local answer
@@ -53,7 +55,7 @@ read -r messages threads deliveries attachments log_entries log_seq log_hash <<<
 pg_dump --format=custom --no-owner --no-privileges --snapshot="$snapshot" --file="$work/db.dump" "$pg_url"
 printf 'COMMIT;\n' >&"${PSQL[1]}"
 exec {PSQL[1]}>&-
-wait "$PSQL_PID" 2>/dev/null || true
+wait "$psql_pid" 2>/dev/null || true
 
 tar -C "$ATTACHMENTS_DIR" -cf "$work/attachments.tar" .
 (cd "$ATTACHMENTS_DIR" && find . -type f -print0 | sort -z | xargs -0 -r sha256sum) >"$work/SHA256SUMS"
