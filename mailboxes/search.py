@@ -2,29 +2,52 @@
 on PostgreSQL (a substring match on the embedded SQLite default), and a substring match of subjects
 and counterparts' names, or a citizen's personal identity number.
 
-The search starts from the user's own threads (the summaries of the mailboxes they may open) and
-asks of each whether it matches, so a hit is never something the user could not open and the work
-follows what the user can see, not the whole installation: for a word in most threads PostgreSQL
-checks the user's threads newest first against each message's stored tsvector (migration 0006),
-for a rare word it takes the few matching messages from the GIN index. Hits are in the order of a
-mailbox (latest activity first), and at most SEARCH_HIT_LIMIT of them are listed and counted:
-beyond that the page says there are more and asks for a narrower search, rather than having
-PostgreSQL find and sort every hit of a common word."""
+A hit is a (mailbox, thread) summary of a mailbox the user may open, whose subject or counterpart
+matches, or one of whose messages the user may read there (the need-to-know cut-off) matches; hits
+are in the order of a mailbox, latest activity first. `Search.reference()` says that in one
+queryset; the page reads only as many hits as it shows, by one of two paths that give the same
+hits in the same order (tests/mailboxes/test_search_paths.py holds them to the reference):
+
+- **walk**, for a word in many messages: each of the user's mailboxes is read newest first (index
+  mailbox, last activity) and each summary tested until there are enough hits, so the work follows
+  the page, not the installation. A message is tested with `ts_match_vq`, the function behind `@@`,
+  so that PostgreSQL checks the thread's few messages (index thread) rather than intersecting the
+  word's whole GIN posting list with each thread.
+- **index**, for a word in few messages: the threads that can match come from indexes (the GIN index
+  on the stored tsvector, migration 0006; trigram indexes on subjects and counterparts, 0007; the
+  personal identity number), then only those are tested and sorted.
+
+Which word is which is PostgreSQL's own estimate from its statistics (`_estimated_share`). Hits are
+counted exactly up to SEARCH_COUNTED; beyond, the page says "more than" and pages on, up to
+SEARCH_HIT_LIMIT, each page reading the hits up to its own end."""
 
 from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
 
 from django.contrib.postgres.search import SearchQuery, SearchVectorField
 from django.core.exceptions import ValidationError
 from django.core.paginator import Page, Paginator
 from django.db import connection
-from django.db.models import Exists, Expression, OuterRef, Q, QuerySet
+from django.db.models import BooleanField, Exists, Expression, Func, OuterRef, Q, QuerySet, Subquery
+from django.db.models.expressions import RawSQL
 
 from accounts import personnummer as pnr
 
-from .models import MailboxThread, Message
+from .models import MailboxThread, Message, Thread
 from .permissions import PROTECTED, accessible_mailboxes, not_protected_in_group, search_upto
 
+# Hits a search lists at most; the page asks for a narrower search beyond.
 SEARCH_HIT_LIMIT = 1000
+# Hits counted exactly ("87 hits"); beyond, "more than 100 hits" and pages up to SEARCH_HIT_LIMIT.
+SEARCH_COUNTED = 100
+# A query PostgreSQL estimates in at least this share of all messages is searched by walking the
+# user's mailboxes; a rarer one from the indexes (see the module docstring).
+COMMON_SHARE = 0.01
+# Trigram indexes need three characters; a shorter query walks.
+TRIGRAM_MIN = 3
 
 
 class StoredSwedishVector(Expression):
@@ -38,48 +61,16 @@ class StoredSwedishVector(Expression):
         return connection.ops.quote_name("search_vector"), []
 
 
-def search_threads(*, user, query: str) -> QuerySet[MailboxThread]:
-    """The (mailbox, thread) summaries the user may open whose subject, counterpart or messages match,
-    or whose citizen has this personal identity number; latest activity first."""
-    query = query.strip()
-    messages = Message.objects.filter(thread_id=OuterRef("thread_id"))
-    if connection.vendor == "postgresql":
-        words = SearchQuery(query, config="swedish", search_type="websearch")
-        messages = messages.alias(vector=StoredSwedishVector()).filter(vector=words)
-    else:  # the embedded SQLite default: a plain substring match
-        messages = messages.filter(body__icontains=query)
-    # A message matches only where the reader may read it (guarantee 9): up to the row's cut-off.
-    messages = messages.filter(id__lte=OuterRef("upto"))
-    condition = Q(thread__subject__icontains=query) | Q(counterpart_name__icontains=query) | Exists(messages)
-    number = _personnummer(query)
-    if number:
-        condition |= Q(thread__case__citizen__personnummer=number)
-    return (
-        MailboxThread.objects.filter(mailbox__in=accessible_mailboxes(user))
-        .alias(upto=search_upto(user_id=user.pk))
-        .filter(condition, not_protected_in_group(user_id=user.pk))
-        .order_by("-last_activity_at", "-id")
-    )
+def _words(query: str) -> SearchQuery:
+    return SearchQuery(query, config="swedish", search_type="websearch")
 
 
-class SearchPaginator(Paginator):
-    """Pages over the first `limit` hits of an ordered search: one query reads their ids (one more,
-    to tell whether there are more), and each page reads its own rows by id. `more` says that hits
-    beyond the limit were left uncounted."""
-
-    def __init__(self, object_list: QuerySet, per_page: int, limit: int | None = None):
-        limit = limit or SEARCH_HIT_LIMIT
-        ids = list(object_list.values_list("pk", flat=True)[: limit + 1])
-        self.more = len(ids) > limit
-        self.limit = limit
-        super().__init__(ids[:limit], per_page)
-
-    def _get_page(self, ids, number, paginator) -> Page:
-        rows = MailboxThread.objects.select_related("mailbox", "thread", "taken_by", "handled_by").annotate(
-            protected=PROTECTED
-        )
-        by_id = rows.in_bulk(list(ids)) if ids else {}
-        return Page([by_id[pk] for pk in ids if pk in by_id], number, paginator)
+def _message_matches(query: str) -> Q:
+    """A message's text matches, tested row by row (never through the GIN index: see the docstring)."""
+    if connection.vendor != "postgresql":  # the embedded SQLite default: a plain substring match
+        return Q(body__icontains=query)
+    test = Func(StoredSwedishVector(), _words(query), function="ts_match_vq", output_field=BooleanField())
+    return Q(test)
 
 
 def _personnummer(text: str) -> str | None:
@@ -89,3 +80,182 @@ def _personnummer(text: str) -> str | None:
         return pnr.normalise(text)
     except ValidationError:  # not a personal identity number: search as text only
         return None
+
+
+@dataclass(frozen=True)
+class Search:
+    """A search by `user` for `query`. Iterating gives the hits (up to SEARCH_HIT_LIMIT) in order."""
+
+    user: object
+    query: str
+
+    def hits(self) -> QuerySet[MailboxThread]:
+        """Every summary row, of any mailbox, that is a hit for this user if they may open its
+        mailbox: the row's subject, counterpart or personal identity number matches, or a message the
+        user may read through it (guarantee 9: up to the row's cut-off)."""
+        query, user_id = self.query, self.user.pk
+        messages = Message.objects.filter(thread_id=OuterRef("thread_id"), id__lte=OuterRef("upto"))
+        condition = (
+            Q(thread__subject__icontains=query)
+            | Q(counterpart_name__icontains=query)
+            | Exists(messages.filter(_message_matches(query)))
+        )
+        number = _personnummer(query)
+        if number:
+            condition |= Q(thread__case__citizen__personnummer=number)
+        return (
+            MailboxThread.objects.alias(upto=search_upto(user_id=user_id))
+            .filter(condition)
+            .filter(not_protected_in_group(user_id=user_id))
+        )
+
+    def reference(self) -> QuerySet[MailboxThread]:
+        """All hits, in order: the definition both paths are held to (slow on a common word)."""
+        return (
+            self.hits()
+            .filter(mailbox__in=accessible_mailboxes(self.user))
+            .order_by("-last_activity_at", "-id")
+        )
+
+    def path(self) -> str:
+        """ "walk" or "index" (module docstring)."""
+        query = self.query.strip()
+        if connection.vendor != "postgresql" or len(query) < TRIGRAM_MIN:
+            return "walk"
+        if _personnummer(query):
+            return "index"
+        return "walk" if _estimated_share(query) >= COMMON_SHARE else "index"
+
+    def ids(self, limit: int, *, path: str | None = None) -> list[int]:
+        """The first `limit` hits' ids, in order."""
+        sql, params = (self._walk_sql if (path or self.path()) == "walk" else self._index_sql)(limit)
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return [row[0] for row in cursor.fetchall()]
+
+    def _walk_sql(self, limit: int) -> tuple[str, list]:
+        """Each mailbox the user may open, read newest first until `limit` hits (a LATERAL subquery a
+        mailbox), then the mailboxes' hits merged."""
+        boxes, box_params = accessible_mailboxes(self.user).order_by().values("id").query.sql_with_params()
+        # The hit test is a scalar subquery, run for each row in turn as the index yields it: joined
+        # into this query (or as an EXISTS, which PostgreSQL turns into a join) PostgreSQL would
+        # rather test and sort all the mailbox's rows than read them in order and stop.
+        hit = self.hits().filter(pk=OuterRef("pk")).values("pk")[:1]
+        per_box = (
+            MailboxThread.objects.filter(mailbox_id=RawSQL('"box"."id"', ()))
+            .alias(hit=Subquery(hit))
+            .filter(hit__isnull=False)
+            .order_by("-last_activity_at", "-id")
+            .values("id", "last_activity_at")[:limit]
+        )
+        hits, hit_params = per_box.query.sql_with_params()
+        sql = (
+            f'SELECT "hit"."id" FROM ({boxes}) AS "box" CROSS JOIN LATERAL ({hits}) AS "hit" '  # noqa: S608 (compiled SQL; values are parameters)
+            'ORDER BY "hit"."last_activity_at" DESC, "hit"."id" DESC LIMIT %s'
+        )
+        return sql, [*box_params, *hit_params, limit]
+
+    def _index_sql(self, limit: int) -> tuple[str, list]:
+        """The rows that can match, from indexes, then tested and sorted."""
+        query = self.query.strip()
+        threads = [
+            Message.objects.alias(search_vector=StoredSwedishVector())
+            .filter(search_vector=_words(query))
+            .values("thread_id"),
+            Thread.objects.filter(subject__icontains=query).values("id"),
+        ]
+        number = _personnummer(query)
+        if number:
+            threads.append(Thread.objects.filter(case__citizen__personnummer=number).values("id"))
+        parts = [q.order_by().query.sql_with_params() for q in threads]
+        counterpart, counterpart_params = (
+            MailboxThread.objects.filter(counterpart_name__icontains=query)
+            .order_by()
+            .values("id")
+            .query.sql_with_params()
+        )
+        # Arrays, not IN (subquery): the candidates are read first and then looked up by index,
+        # where PostgreSQL, misjudging how few they are, would hash-join them with a scan.
+        threads_sql = " UNION ".join(sql for sql, _ in parts)
+        where = f'WHERE "c"."thread_id" = ANY(ARRAY({threads_sql}))'
+        candidates = f'SELECT "c"."id" FROM "mailboxes_mailboxthread" AS "c" {where} UNION {counterpart}'  # noqa: S608
+        params = [p for _, ps in parts for p in ps] + list(counterpart_params)
+        among = RawSQL(  # noqa: S611 (compiled SQL; values are parameters)
+            f'"mailboxes_mailboxthread"."id" = ANY(ARRAY({candidates}))', params, BooleanField()
+        )
+        rows = (
+            self.hits()
+            .filter(among)
+            .filter(mailbox__in=accessible_mailboxes(self.user))
+            .order_by("-last_activity_at", "-id")
+            .values("id")[:limit]
+        )
+        return rows.query.sql_with_params()
+
+    def __iter__(self):
+        ids = self.ids(SEARCH_HIT_LIMIT)
+        by_id = MailboxThread.objects.select_related("mailbox", "thread").in_bulk(ids)
+        return iter([by_id[pk] for pk in ids if pk in by_id])
+
+
+def search_threads(*, user, query: str) -> Search:
+    """The (mailbox, thread) summaries the user may open whose subject, counterpart or messages match,
+    or whose citizen has this personal identity number; latest activity first."""
+    return Search(user=user, query=query.strip())
+
+
+def _estimated_share(query: str) -> float:
+    """PostgreSQL's estimate of the share of messages the query matches, from the statistics ANALYZE
+    keeps of the stored tsvector (its most common lexemes): the planner's own row estimates for the
+    query and for the whole table, read from one EXPLAIN without running either."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "EXPLAIN (FORMAT JSON) SELECT 1 FROM mailboxes_message "
+            "WHERE search_vector @@ websearch_to_tsquery('swedish'::regconfig, %s) "
+            "UNION ALL SELECT 1 FROM mailboxes_message",
+            [query],
+        )
+        plan = cursor.fetchone()[0]
+    plan = json.loads(plan) if isinstance(plan, str) else plan
+    matching, total = (part["Plan Rows"] for part in plan[0]["Plan"]["Plans"])
+    return matching / max(total, 1)
+
+
+class SearchPaginator(Paginator):
+    """Pages over a Search's hits, reading only as many as the page needs: all of them up to
+    SEARCH_COUNTED (then counted exactly), else up to the end of the page asked for (at most
+    SEARCH_HIT_LIMIT), one more telling whether there are more. Each page reads its rows by id.
+    `more`: hits beyond `limit` were left unread; the next page reads on."""
+
+    def __init__(self, object_list: Search, per_page: int, limit: int | None = None):
+        self.search = object_list
+        self.hit_limit = limit or SEARCH_HIT_LIMIT
+        self.more = False
+        self.limit = 0
+        super().__init__([], per_page)
+
+    def get_page(self, number) -> Page:
+        try:
+            wanted = int(number)
+        except (TypeError, ValueError):
+            wanted = 1
+        self.limit = min(self.hit_limit, max(SEARCH_COUNTED, max(wanted, 1) * self.per_page))
+        ids = self.search.ids(self.limit + 1)
+        self.more = len(ids) > self.limit
+        self.object_list = ids[: self.limit]
+        self.__dict__.pop("count", None)
+        self.__dict__.pop("num_pages", None)
+        read = max(1, math.ceil(len(self.object_list) / self.per_page))
+        return self.page(wanted if 1 <= wanted <= read else read)
+
+    @property
+    def num_pages(self) -> int:
+        read = max(1, math.ceil(len(self.object_list) / self.per_page))
+        return read + 1 if self.more and self.limit < self.hit_limit else read
+
+    def _get_page(self, ids, number, paginator) -> Page:
+        rows = MailboxThread.objects.select_related("mailbox", "thread", "taken_by", "handled_by").annotate(
+            protected=PROTECTED
+        )
+        by_id = rows.in_bulk(list(ids)) if ids else {}
+        return Page([by_id[pk] for pk in ids if pk in by_id], number, paginator)
