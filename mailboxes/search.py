@@ -23,9 +23,9 @@ SEARCH_HIT_LIMIT, each page reading the hits up to its own end."""
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
+from functools import cached_property
 
 from django.contrib.postgres.search import SearchQuery, SearchVectorField
 from django.core.exceptions import ValidationError
@@ -117,47 +117,61 @@ class Search:
             .order_by("-last_activity_at", "-id")
         )
 
+    @cached_property
+    def _facts(self) -> tuple[list[int], float | None]:
+        """(the ids of the mailboxes the user may open, the estimated share of messages matching),
+        read in one query (_FACTS); no estimate on SQLite or without statistics."""
+        boxes = accessible_mailboxes(self.user).order_by().values("id")
+        if connection.vendor != "postgresql":
+            return list(boxes.values_list("id", flat=True)), None
+        sql, params = boxes.query.sql_with_params()
+        with connection.cursor() as cursor:
+            cursor.execute(_FACTS.format(boxes=sql), [*params, self.query])
+            ids, share = cursor.fetchone()
+        return list(ids), share
+
     def path(self) -> str:
         """ "walk" or "index" (module docstring)."""
-        query = self.query.strip()
-        if connection.vendor != "postgresql" or len(query) < TRIGRAM_MIN:
+        if connection.vendor != "postgresql" or len(self.query) < TRIGRAM_MIN:
             return "walk"
-        if _personnummer(query):
+        if _personnummer(self.query):
             return "index"
-        return "walk" if _estimated_share(query) >= COMMON_SHARE else "index"
+        share = self._facts[1]
+        return "walk" if share is None or share >= COMMON_SHARE else "index"
 
     def ids(self, limit: int, *, path: str | None = None) -> list[int]:
         """The first `limit` hits' ids, in order."""
-        sql, params = (self._walk_sql if (path or self.path()) == "walk" else self._index_sql)(limit)
+        boxes = self._facts[0]
+        if not boxes:
+            return []
+        rows = (self._walk if (path or self.path()) == "walk" else self._index)(boxes, limit)
+        sql, params = rows.query.sql_with_params()
+        ordered = f'SELECT "id" FROM ({sql}) AS "hit" ORDER BY "last_activity_at" DESC, "id" DESC LIMIT %s'  # noqa: S608
         with connection.cursor() as cursor:
-            cursor.execute(sql, params)
+            cursor.execute(ordered, [*params, limit])
             return [row[0] for row in cursor.fetchall()]
 
-    def _walk_sql(self, limit: int) -> tuple[str, list]:
-        """Each mailbox the user may open, read newest first until `limit` hits (a LATERAL subquery a
-        mailbox), then the mailboxes' hits merged."""
-        boxes, box_params = accessible_mailboxes(self.user).order_by().values("id").query.sql_with_params()
-        # The hit test is a scalar subquery, run for each row in turn as the index yields it: joined
-        # into this query (or as an EXISTS, which PostgreSQL turns into a join) PostgreSQL would
-        # rather test and sort all the mailbox's rows than read them in order and stop.
+    def _walk(self, boxes: list[int], limit: int) -> QuerySet:
+        """Each mailbox read newest first (index mailbox, -last_activity_at) and each row tested as
+        it comes until `limit` hits; then the mailboxes' hits merged. A subquery a mailbox, as
+        PostgreSQL 15 does not merge index scans of a UNION ALL in order (its Merge Append needs the
+        mailbox as a condition of the whole query). The test is a scalar subquery, run row by row:
+        joined into the query, or as an EXISTS (which PostgreSQL turns into a join), PostgreSQL
+        would rather test and sort all the mailbox's rows than read them in order and stop."""
         hit = self.hits().filter(pk=OuterRef("pk")).values("pk")[:1]
-        per_box = (
-            MailboxThread.objects.filter(mailbox_id=RawSQL('"box"."id"', ()))
+        per_box = [
+            MailboxThread.objects.filter(mailbox_id=box)
             .alias(hit=Subquery(hit))
             .filter(hit__isnull=False)
             .order_by("-last_activity_at", "-id")
             .values("id", "last_activity_at")[:limit]
-        )
-        hits, hit_params = per_box.query.sql_with_params()
-        sql = (
-            f'SELECT "hit"."id" FROM ({boxes}) AS "box" CROSS JOIN LATERAL ({hits}) AS "hit" '  # noqa: S608 (compiled SQL; values are parameters)
-            'ORDER BY "hit"."last_activity_at" DESC, "hit"."id" DESC LIMIT %s'
-        )
-        return sql, [*box_params, *hit_params, limit]
+            for box in boxes
+        ]
+        return per_box[0].union(*per_box[1:], all=True) if len(per_box) > 1 else per_box[0]
 
-    def _index_sql(self, limit: int) -> tuple[str, list]:
-        """The rows that can match, from indexes, then tested and sorted."""
-        query = self.query.strip()
+    def _index(self, boxes: list[int], limit: int) -> QuerySet:
+        """The rows that can match, from indexes, then tested (and sorted)."""
+        query = self.query
         threads = [
             Message.objects.alias(search_vector=StoredSwedishVector())
             .filter(search_vector=_words(query))
@@ -183,14 +197,7 @@ class Search:
         among = RawSQL(  # noqa: S611 (compiled SQL; values are parameters)
             f'"mailboxes_mailboxthread"."id" = ANY(ARRAY({candidates}))', params, BooleanField()
         )
-        rows = (
-            self.hits()
-            .filter(among)
-            .filter(mailbox__in=accessible_mailboxes(self.user))
-            .order_by("-last_activity_at", "-id")
-            .values("id")[:limit]
-        )
-        return rows.query.sql_with_params()
+        return self.hits().filter(among, mailbox_id__in=boxes).values("id", "last_activity_at")
 
     def __iter__(self):
         ids = self.ids(SEARCH_HIT_LIMIT)
@@ -204,21 +211,20 @@ def search_threads(*, user, query: str) -> Search:
     return Search(user=user, query=query.strip())
 
 
-def _estimated_share(query: str) -> float:
-    """PostgreSQL's estimate of the share of messages the query matches, from the statistics ANALYZE
-    keeps of the stored tsvector (its most common lexemes): the planner's own row estimates for the
-    query and for the whole table, read from one EXPLAIN without running either."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "EXPLAIN (FORMAT JSON) SELECT 1 FROM mailboxes_message "
-            "WHERE search_vector @@ websearch_to_tsquery('swedish'::regconfig, %s) "
-            "UNION ALL SELECT 1 FROM mailboxes_message",
-            [query],
-        )
-        plan = cursor.fetchone()[0]
-    plan = json.loads(plan) if isinstance(plan, str) else plan
-    matching, total = (part["Plan Rows"] for part in plan[0]["Plan"]["Plans"])
-    return matching / max(total, 1)
+# The mailboxes the user may open, and the share of messages PostgreSQL's statistics expect the
+# query's words to be in (the least common word's: the words of a search must all be there). A
+# lexeme ANALYZE found among the most common elements of the stored tsvector has its frequency;
+# another is rarer than all of those, and is given what PostgreSQL's own estimate gives it
+# (tsquery_opr_selec): half the least frequency listed, at most 0.005. No statistics: NULL.
+_FACTS = """
+SELECT ARRAY({boxes}),
+  (SELECT min(COALESCE(
+      s.most_common_elem_freqs[array_position(s.most_common_elems::text::text[], w)],
+      LEAST(0.005, s.most_common_elem_freqs[array_length(s.most_common_elem_freqs, 1) - 2] / 2)))
+   FROM pg_stats AS s, unnest(tsvector_to_array(to_tsvector('swedish'::regconfig, %s))) AS w
+   WHERE s.schemaname = current_schema() AND s.tablename = 'mailboxes_message'
+     AND s.attname = 'search_vector')
+"""
 
 
 class SearchPaginator(Paginator):
