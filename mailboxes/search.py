@@ -17,7 +17,7 @@ hits in the same order (tests/mailboxes/test_search_paths.py holds them to the r
   on the stored tsvector, migration 0006; trigram indexes on subjects and counterparts, 0007; the
   personal identity number), then only those are tested and sorted.
 
-Which word is which is PostgreSQL's own estimate from its statistics (`_estimated_share`). Hits are
+Which word is which comes from PostgreSQL's statistics of the stored tsvector (`_FACTS`). Hits are
 counted exactly up to SEARCH_COUNTED; beyond, the page says "more than" and pages on, up to
 SEARCH_HIT_LIMIT, each page reading the hits up to its own end."""
 
@@ -41,8 +41,11 @@ from .permissions import PROTECTED, accessible_mailboxes, not_protected_in_group
 
 # Hits a search lists at most; the page asks for a narrower search beyond.
 SEARCH_HIT_LIMIT = 1000
-# Hits counted exactly ("87 hits"); beyond, "more than 100 hits" and pages up to SEARCH_HIT_LIMIT.
-SEARCH_COUNTED = 100
+# Hits counted exactly ("17 hits") at least this far (and always to the end of the page shown);
+# beyond, "more than 25 hits" and pages on up to SEARCH_HIT_LIMIT. One page's worth: counting further
+# would have every search for a common word test more of the user's threads than it shows, and take
+# longer the more threads there are.
+SEARCH_COUNTED = 25
 # A query PostgreSQL estimates in at least this share of all messages is searched by walking the
 # user's mailboxes; a rarer one from the indexes (see the module docstring).
 COMMON_SHARE = 0.01
