@@ -13,7 +13,7 @@ from django.utils.dateparse import parse_datetime
 from mailboxes.models import Message
 from monitoring.services import sweep_run_record
 
-from . import routing, services, unregistered
+from . import escalation, routing, services, unregistered
 
 logger = logging.getLogger(__name__)
 
@@ -101,7 +101,7 @@ def tick(now: str | None = None) -> dict[str, int]:
 @shared_task(name="absence.escalate_group_unread", acks_late=True, time_limit=300, soft_time_limit=280)
 def escalate_group_unread(now: str | None = None) -> int:
     """E-mail unit managers about messages unread too long in their group mailbox (once each)."""
-    return services.group_unread_escalate(now=_now(now))
+    return escalation.group_unread_escalate(now=_now(now))
 
 
 @shared_task(name="absence.alert_unregistered_absence", acks_late=True, time_limit=300, soft_time_limit=280)

@@ -276,7 +276,9 @@ ROUTING_BATCH_SIZE = env.int("ROUTING_BATCH_SIZE", default=200)
 ROUTING_COALESCE_SECONDS = env.int("ROUTING_COALESCE_SECONDS", default=10 if REDIS_URL else 0)
 # Seconds a coalescing routing task waits before it starts (what arrives meanwhile goes with it).
 ROUTING_COALESCE_DELAY = env.float("ROUTING_COALESCE_DELAY", default=0.2)
-GROUP_UNREAD_ESCALATION_HOURS = env.int("GROUP_UNREAD_ESCALATION_HOURS", default=24)
+# Working days (absence.workdays: Swedish public holidays and the eves off excluded) a message may sit
+# unread in a group mailbox before the unit manager is told (absence.escalation).
+GROUP_UNREAD_ESCALATION_WORKING_DAYS = env.int("GROUP_UNREAD_ESCALATION_WORKING_DAYS", default=1)
 # Working days (Swedish holidays excluded) a citizen message may sit unread in the personal mailbox
 # of someone who has not logged in before the unit manager is told (absence.unregistered).
 UNREGISTERED_ABSENCE_WORKING_DAYS = env.int("UNREGISTERED_ABSENCE_WORKING_DAYS", default=2)
