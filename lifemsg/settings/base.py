@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "integrations",
     "administration",
     "monitoring",
+    "replies",
 ]
 
 MIDDLEWARE = [
@@ -264,6 +265,20 @@ CELERY_BEAT_SCHEDULE: dict = {
         "schedule": timedelta(minutes=30),
     },
     "retention": {"task": "audit.retention", "schedule": crontab(hour=2, minute=30)},
+}
+# Drafts (replies app) left unsent this many days are removed by the daily sweep.
+DRAFT_RETENTION_DAYS = env.int("DRAFT_RETENTION_DAYS", default=30)
+# Local time ("HH:MM") on weekdays of the opt-in e-mail about citizen mail waiting unread (replies.notice);
+# public holidays are skipped by the task itself.
+WAITING_MAIL_NOTICE_TIME = env.str("WAITING_MAIL_NOTICE_TIME", default="07:30")
+_notice_hour, _notice_minute = (int(part) for part in WAITING_MAIL_NOTICE_TIME.split(":"))
+CELERY_BEAT_SCHEDULE["replies-waiting-mail"] = {
+    "task": "replies.waiting_mail_notices",
+    "schedule": crontab(hour=_notice_hour, minute=_notice_minute, day_of_week="mon-fri"),
+}
+CELERY_BEAT_SCHEDULE["replies-drafts-expire"] = {
+    "task": "replies.drafts_expire",
+    "schedule": crontab(hour=3, minute=15),
 }
 # Beat's scheduler: Celery's default (the schedule file) reporting beat's heartbeat (monitoring).
 CELERY_BEAT_SCHEDULER = "monitoring.beat:HeartbeatScheduler"

@@ -12,6 +12,7 @@ from absence.selectors import away_notices_for_mailboxes
 from audit.models import AccessLogEntry
 from eservices import selectors as case_selectors
 from eservices.permissions import access_case_thread
+from replies.composer import composer_context
 
 from .. import selectors
 from ..forms import CitizenMessageForm, NoteForm, ReplyForm
@@ -108,7 +109,11 @@ def _citizen_forms(user, access: ThreadAccess, *, citizen_form, note_form) -> di
         "note_form": note_form or NoteForm(prefix="note"),
     }
     if can_send:
-        context["citizen_form"] = citizen_form or CitizenMessageForm(prefix="citizen", user=user)
+        composer = composer_context(user, access)
+        context.update(composer)
+        context["citizen_form"] = citizen_form or CitizenMessageForm(
+            prefix="citizen", user=user, initial=composer["draft_initial"]
+        )
     else:
         context["managers"] = managers
     return context
@@ -117,10 +122,12 @@ def _citizen_forms(user, access: ThreadAccess, *, citizen_form, note_form) -> di
 def _reply_forms(user, access: ThreadAccess, thread_messages, *, reply_form) -> dict:
     """An internal thread's reply form, with who the reply goes to and who of them is away."""
     recipients = selectors.reply_recipients(messages=thread_messages, user=user, via_mailbox=access.mailbox)
+    composer = composer_context(user, access)
     return {
+        **composer,
         "reply_recipients": recipients,
         "away_notices": away_notices_for_mailboxes(recipients),
-        "reply_form": reply_form or ReplyForm(prefix="reply", user=user),
+        "reply_form": reply_form or ReplyForm(prefix="reply", user=user, initial=composer["draft_initial"]),
         "reply_url": _action_url(access, "reply"),
     }
 
