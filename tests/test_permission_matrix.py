@@ -597,6 +597,76 @@ ROWS: list[Row] = [
     Row("absence:unit_overview_refresh", staff_only(("enhetschef",))),
 ]
 
+
+def _saved_reply(w: World):
+    from replies.models import SavedReply
+
+    saved, _created = SavedReply.objects.get_or_create(
+        unit=w.org.unit_a, title="Bekräftelse", defaults={"body": "Hej! /{handläggare}, {enhet}"}
+    )
+    return saved
+
+
+MANAGERS = ("enhetschef",)  # accounts.view_unit_overview, for their own units
+ROWS += [
+    # --- replies: drafts and saved replies in the thread page's forms (the case team in a citizen
+    # thread), the unit manager's saved replies, the reminder setting -------------------------------
+    Row(
+        "replies:draft",
+        staff_only(MAILBOX_USERS, enhetschef=404, other_unit=404),
+        method="POST",
+        args=lambda w: (w.handler_mailbox.pk, w.case.thread_id),
+        data={"citizen-body": "Utkast"},
+    ),
+    Row(
+        "replies:draft",
+        staff_only(MAILBOX_USERS, ok=403, other_unit=404),
+        method="POST",
+        args=lambda w: (w.group_mailbox.pk, w.group_case.thread_id),
+        data={"citizen-body": "Utkast"},
+        label="nobody's case",
+    ),
+    Row(
+        "replies:case_draft",
+        staff_only(MAILBOX_USERS, ok=404, handlaggare=200),
+        method="POST",
+        args=lambda w: (w.case.pk,),
+        data={"citizen-body": "Utkast"},
+    ),
+    Row(
+        "replies:insert",
+        staff_only(MAILBOX_USERS, handlaggare=302, enhetschef=404, other_unit=404),
+        method="POST",
+        args=lambda w: (w.handler_mailbox.pk, w.case.thread_id),
+        data=lambda w: {"saved_reply": _saved_reply(w).pk},
+    ),
+    Row(
+        "replies:case_insert",
+        staff_only(MAILBOX_USERS, ok=404, handlaggare=302),
+        method="POST",
+        args=lambda w: (w.case.pk,),
+        data=lambda w: {"saved_reply": _saved_reply(w).pk},
+    ),
+    Row("replies:saved_list", staff_only(MANAGERS)),
+    Row("replies:saved_create", staff_only(MANAGERS)),
+    Row(
+        "replies:saved_create",
+        staff_only(MANAGERS, ok=302),
+        method="POST",
+        data=lambda w: {"unit": w.org.unit_a.pk, "title": "Ny", "body": "Text"},
+    ),
+    Row("replies:saved_edit", staff_only(MANAGERS), args=lambda w: (_saved_reply(w).pk,)),
+    Row("replies:saved_edit", staff_only(MANAGERS, ok=404), args=(999999,), label="missing"),
+    Row("replies:saved_delete", staff_only(MANAGERS), args=lambda w: (_saved_reply(w).pk,)),
+    Row(
+        "replies:saved_delete",
+        staff_only(MANAGERS, ok=302),
+        method="POST",
+        args=lambda w: (_saved_reply(w).pk,),
+    ),
+    Row("replies:notice_settings", staff_only(MAILBOX_USERS)),
+]
+
 # Named URLs that are not application pages.
 NOT_IN_MATRIX = {"django-admin"}
 
