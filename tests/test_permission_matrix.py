@@ -429,6 +429,12 @@ ROWS: list[Row] = [
     Row("integrations:api_case", outcomes(401, citizen=403), args=("EXT-1",)),
     Row("integrations:api_case_close", outcomes(401, citizen=403), method="POST", args=("EXT-1",)),
     Row("integrations:api_case_thread", outcomes(401, citizen=403), args=("EXT-1",)),
+    Row(
+        "integrations:api_case_file_receipt",
+        outcomes(401, citizen=403),
+        method="POST",
+        args=("5d5f3c0e-0000-4000-8000-000000000001",),
+    ),
     Row("integrations:api_schema", outcomes(200, citizen=403)),
     Row("integrations:api_docs", outcomes(200, citizen=403)),
     Row("integrations:sso_login", outcomes(404, citizen=403)),
@@ -449,6 +455,24 @@ ROWS: list[Row] = [
         "integrations:export_thread",
         staff_only(MAILBOX_USERS, other_unit=404),
         args=lambda w: (w.group_case.thread_id,),
+        label="via the group mailbox",
+    ),
+    # The PDF to the computer: the unit manager only (accounts.download_case_file_pdf), and only of
+    # a thread they may read; every other role 403 before the thread is looked up.
+    Row(
+        "integrations:export_thread_download",
+        staff_only(("enhetschef",), ok=404),
+        method="POST",
+        args=lambda w: (w.case.thread_id,),
+        data=lambda w: {"messages": list(w.case.thread.messages.values_list("pk", flat=True))},
+        label="as handler",
+    ),
+    Row(
+        "integrations:export_thread_download",
+        staff_only(("enhetschef",)),
+        method="POST",
+        args=lambda w: (w.group_case.thread_id,),
+        data=lambda w: {"messages": list(w.group_case.thread.messages.values_list("pk", flat=True))},
         label="via the group mailbox",
     ),
     # --- log review (accounts.review_access_log) ----------------------------------------------------

@@ -533,7 +533,10 @@ WEBHOOK_SWEEP_GRACE_SECONDS = env.int("WEBHOOK_SWEEP_GRACE_SECONDS", default=120
 # worker with -Q <queue>) to keep webhook sending apart from routing. Empty: the default queue.
 WEBHOOK_QUEUE = env.str("WEBHOOK_QUEUE", default="")
 if WEBHOOK_QUEUE:
-    CELERY_TASK_ROUTES = {"integrations.deliver_webhook": {"queue": WEBHOOK_QUEUE}}
+    CELERY_TASK_ROUTES = {
+        "integrations.deliver_webhook": {"queue": WEBHOOK_QUEUE},
+        "integrations.deliver_case_file": {"queue": WEBHOOK_QUEUE},
+    }
 CELERY_BEAT_SCHEDULE["integrations-webhook-sweep"] = {
     "task": "integrations.webhook_sweep",
     "schedule": timedelta(seconds=60),
