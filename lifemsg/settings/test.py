@@ -12,13 +12,14 @@ os.environ.setdefault("CELERY_RESULT_BACKEND", os.environ["REDIS_URL"])
 
 from .base import *  # noqa: E402, F403
 from .base import DATABASES, VAR_DIR  # noqa: E402
+from .mail import mail_settings  # noqa: E402
 
 SECRET_KEY = "test-only-key"
 ACCESS_LOG_HMAC_KEY = "test-only-access-log-key"
 DEBUG = False
 CITIZEN_TEST_LOGIN_ENABLED = True
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+vars().update(mail_settings("django.core.mail.backends.locmem.EmailBackend"))
 SMS_BACKEND = "eservices.sms.LocmemSmsBackend"
 # Parallel checkouts (helpers, CI) may share one server: name the test database per checkout.
 if DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":
