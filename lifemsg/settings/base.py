@@ -496,6 +496,9 @@ LOGGING = {
         "axes": {"level": "WARNING"},
         # One info line per request that came without an X-Request-ID: noise, not news.
         "django_guid": {"level": "WARNING"},
+        # WeasyPrint logs seven progress lines per case-file PDF, and its warnings name the CSS it
+        # skipped: only warnings, which are about our template.
+        "weasyprint": {"level": "WARNING"},
     },
 }
 # The worker logs through LOGGING too, so its lines have the same shape as web's.
