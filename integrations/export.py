@@ -48,8 +48,9 @@ def sender_label(message: Message, case: Case) -> str:
 
 def css_string(value: str) -> str:
     """`value` as a quoted CSS string: every character but letters, digits and spaces as a CSS
-    escape (six hex digits need no terminating space), so no text can end the string early."""
-    return '"' + "".join(c if c.isalnum() or c == " " else f"\\{ord(c):06x}" for c in value) + '"'
+    escape, so no text can end the string early. CSS consumes one whitespace after a hex escape as
+    its end, so each escape is followed by one space of its own."""
+    return '"' + "".join(c if c.isalnum() or c == " " else f"\\{ord(c):06x} " for c in value) + '"'
 
 
 def _head_rows(*, case: Case, exported_by, exported_at: datetime, chosen: int, total: int) -> list:

@@ -64,5 +64,10 @@ def test_markup_and_css_in_a_message_stay_text(org):
 
 
 def test_css_string_escapes_everything_that_could_end_it():
-    assert css_string('a"b\\c') == '"a\\000022b\\00005cc"'
-    assert css_string("Ärende 1") == '"Ärende 1"'
+    assert css_string('a"b\\c') == '"a\\000022 b\\00005c c"'
+    assert css_string("Ärende 1 – x") == '"Ärende 1 \\002013  x"'
+
+
+def test_the_footer_keeps_its_spaces_around_escaped_characters(org):
+    pdf, case = case_pdf(org)
+    assert f"Ärende {case.reference} – exporterat" in pdf_text(pdf)
