@@ -92,7 +92,23 @@ def case_file_entry_create(
                     size=len(pdf_bytes),
                 )
         except IntegrityError:
-            return CaseFileEntry.objects.get(request_key=request_key, requested_by=user)
+            first = CaseFileEntry.objects.filter(request_key=request_key).first()
+            if first is None:
+                raise  # another constraint than the form's key
+            if first.requested_by_id == user.pk:
+                return first
+            # Another user's key is no resent form of this user's: their own request, with a key of its own.
+            return case_file_entry_create(
+                case=case,
+                user=user,
+                client=client,
+                messages=messages,
+                whole_thread=whole_thread,
+                route=route,
+                mailbox_id=mailbox_id,
+                pdf_bytes=pdf_bytes,
+                request_key=uuid.uuid4(),
+            )
         access_log_record(
             user=user,
             action=AccessLogEntry.Action.EXPORT,
