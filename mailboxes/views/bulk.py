@@ -33,7 +33,7 @@ def bulk_state(request, mailbox_id: int):
         result = threads_state_change_bulk(user=request.user, mailbox=mailbox, thread_ids=ids, action=action)
         result.not_done += len(raw_ids) - len(ids)
         _report(request, action, result)
-    return redirect(_list_url(mailbox, request.POST.get("filter", "")))
+    return redirect(_list_url(mailbox, request.POST.get("filter", ""), request.POST.get("sida", "")))
 
 
 def _report(request, action: str, result: BulkResult) -> None:
@@ -68,8 +68,11 @@ def _report(request, action: str, result: BulkResult) -> None:
         messages.warning(request, text % {"n": result.not_done})
 
 
-def _list_url(mailbox, query: str) -> str:
-    """The list again, with the filters it was shown with."""
+def _list_url(mailbox, query: str, page: str) -> str:
+    """The list again, with the filters and on the page it was shown with (a page past the end, once
+    handled threads left a "not handled" list, shows the last one)."""
     url = reverse("mailboxes:mailbox", args=[mailbox.pk])
     params = filters_from_query(query).query()
+    if page.isdigit() and 1 < int(page) < 10_000:
+        params = "&".join(p for p in (params, f"sida={int(page)}") if p)
     return f"{url}?{params}" if params else url

@@ -197,6 +197,12 @@ def test_back_to_the_same_filtered_list_and_never_elsewhere(client, world):
     assert response["Location"] == f"{list_url}?{query}"
     response = bulk(client, world, "take", world.ids("A oläst"), filter_query="next=//evil.example/&sida=3")
     assert response["Location"] == list_url
+    login(client, world.org.handler_a1)
+    url = reverse("mailboxes:bulk", args=[world.mailbox.pk])
+    data = {"atgard": "handled", "trad": world.ids("A oläst"), "filter": "hanterad=nej", "sida": "2"}
+    assert client.post(url, data)["Location"] == f"{list_url}?hanterad=nej&sida=2"
+    data["sida"] = "//evil.example/"
+    assert client.post(url, data)["Location"] == f"{list_url}?hanterad=nej"
 
 
 def test_the_group_list_offers_checkboxes_and_select_all(client, world):
