@@ -145,11 +145,32 @@ def messages_expired_count(*, cutoff: dt.datetime) -> MessageRetentionResult:
     return MessageRetentionResult(cutoff=cutoff, counts=counts, dry_run=True)
 
 
+def messages_delete_listed(
+    *, message_ids: list[int], cutoff: dt.datetime, run_id: int
+) -> MessageRetentionCounts:
+    """Delete these messages (a batch of a retention run's approved list; each was received before
+    `cutoff`, checked again here) with what refers to them, as messages_delete_expired does, in the
+    caller's transaction, with the batch's `retention.messages` event naming the run."""
+    counts = _messages_delete_batch(
+        cutoff=cutoff,
+        batch_size=len(message_ids),
+        retention_days=None,
+        message_ids=message_ids,
+        run_id=run_id,
+    )
+    return counts or MessageRetentionCounts()
+
+
 @transaction.atomic
 def _messages_delete_batch(
-    *, cutoff: dt.datetime, batch_size: int, retention_days: int | None
+    *,
+    cutoff: dt.datetime,
+    batch_size: int,
+    retention_days: int | None,
+    message_ids: list[int] | None = None,
+    run_id: int | None = None,
 ) -> MessageRetentionCounts | None:
-    batch = message_batch_lock(cutoff=cutoff, batch_size=batch_size)
+    batch = message_batch_lock(cutoff=cutoff, batch_size=batch_size, message_ids=message_ids)
     if batch is None:
         return None
     counts = MessageRetentionCounts(**_dependents_delete(batch))
@@ -158,6 +179,7 @@ def _messages_delete_batch(
     after = {
         "cutoff": cutoff.isoformat(),
         **({"retention_days": retention_days} if retention_days is not None else {}),
+        **({"run": run_id} if run_id is not None else {}),
         **counts.as_dict(),
     }
     audit_event_record(
