@@ -152,13 +152,19 @@ def _run_page(request: HttpRequest, obj: RetentionRun, *, cancel_form: CancelFor
             "filters": filters,
             "page": page,
             "query": query.urlencode(),
-            "can_approve": obj.state == RetentionRun.State.PROPOSED
-            and request.user.has_perm(services.APPROVE),
+            "approval": _approval(obj, request.user),
             "cancel_form": cancel_form or CancelForm(),
-            "reasons": dict(KeepReason.choices),
         },
         status=status,
     )
+
+
+def _approval(run: RetentionRun, user) -> dict | None:
+    """The approval section: None when the run is not waiting or the user may not approve at all."""
+    if run.state != RetentionRun.State.PROPOSED or not user.has_perm(services.APPROVE):
+        return None
+    refusal = services.run_approval_refusal(run=run, approver=user)
+    return {"refused": refusal.messages[0] if refusal else ""}
 
 
 @retention_required

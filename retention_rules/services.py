@@ -113,23 +113,32 @@ def run_approve(*, run_id: int, approver) -> RetentionRun:
     if not approver.has_perm(APPROVE):
         raise PermissionDenied
     run = RetentionRun.objects.select_for_update().get(pk=run_id)
-    if run.state != RetentionRun.State.PROPOSED:
-        raise RunRefused(_("This run is no longer waiting for approval."), code="state")
-    if run.proposed_by_id == approver.pk:
-        raise RunRefused(_("You proposed this run: someone else must approve it."), code="four_eyes")
-    if RetentionRule.objects.filter(pk__in=run.rules.values(), changed_by=approver).exists():
-        raise RunRefused(
-            _("You set a rule this run follows: someone else must approve it."), code="four_eyes"
-        )
-    if rule_ids_in_effect() != run.rules:
-        raise RunRefused(
-            _("The rules have changed since this list was made. Propose a new run."), code="rules_changed"
-        )
+    refusal = run_approval_refusal(run=run, approver=approver)
+    if refusal is not None:
+        raise refusal
     run.state, run.approved_by, run.approved_at = RetentionRun.State.APPROVED, approver, timezone.now()
     run.save(update_fields=["state", "approved_by", "approved_at"])
     audit_event_record(actor=approver, action="retention.run_approve", target=run, after=_review_counts(run))
     _enqueue_on_commit("retention.run", run_id=run.pk)
     return run
+
+
+def run_approval_refusal(*, run: RetentionRun, approver) -> RunRefused | None:
+    """Why `approver` may not approve `run` now (None: they may). The run page shows it in place of
+    the button; run_approve raises it."""
+    if run.state != RetentionRun.State.PROPOSED:
+        return RunRefused(_("This run is no longer waiting for approval."), code="state")
+    if run.proposed_by_id == approver.pk:
+        return RunRefused(_("You proposed this run: someone else must approve it."), code="four_eyes")
+    if RetentionRule.objects.filter(pk__in=run.rules.values(), changed_by=approver).exists():
+        return RunRefused(
+            _("You set a rule this run follows: someone else must approve it."), code="four_eyes"
+        )
+    if rule_ids_in_effect() != run.rules:
+        return RunRefused(
+            _("The rules have changed since this list was made. Propose a new run."), code="rules_changed"
+        )
+    return None
 
 
 @transaction.atomic
