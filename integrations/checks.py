@@ -6,11 +6,11 @@ from django.core.checks import Error, register
 
 from accounts.roles import ALL_ROLES
 
+from .sso import parse_group_map
+
 
 @register("integrations")
 def staff_oidc_settings_check(app_configs=None, **kwargs) -> list[Error]:
-    from .sso import parse_group_map
-
     errors: list[Error] = []
     for name in ("STAFF_OIDC_ROLE_MAP", "STAFF_OIDC_UNIT_MAP"):
         try:

@@ -1,3 +1,5 @@
+import uuid
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -173,8 +175,6 @@ class Message(models.Model):
 
 def attachment_path(instance: "Attachment", filename: str) -> str:
     # The stored name is random: the original name is kept in `filename` and never used on disk.
-    import uuid
-
     return f"attachments/{timezone.now():%Y/%m}/{uuid.uuid4().hex}"
 
 

@@ -24,6 +24,7 @@ APPS = [
     "absence",
     "integrations",
     "administration",
+    "replies",
     "retention_rules",
 ]
 LANGS = ["sv", "en"]

@@ -429,6 +429,12 @@ ROWS: list[Row] = [
     Row("integrations:api_case", outcomes(401, citizen=403), args=("EXT-1",)),
     Row("integrations:api_case_close", outcomes(401, citizen=403), method="POST", args=("EXT-1",)),
     Row("integrations:api_case_thread", outcomes(401, citizen=403), args=("EXT-1",)),
+    Row(
+        "integrations:api_case_file_receipt",
+        outcomes(401, citizen=403),
+        method="POST",
+        args=("5d5f3c0e-0000-4000-8000-000000000001",),
+    ),
     Row("integrations:api_schema", outcomes(200, citizen=403)),
     Row("integrations:api_docs", outcomes(200, citizen=403)),
     Row("integrations:sso_login", outcomes(404, citizen=403)),
@@ -449,6 +455,24 @@ ROWS: list[Row] = [
         "integrations:export_thread",
         staff_only(MAILBOX_USERS, other_unit=404),
         args=lambda w: (w.group_case.thread_id,),
+        label="via the group mailbox",
+    ),
+    # The PDF to the computer: the unit manager only (accounts.download_case_file_pdf), and only of
+    # a thread they may read; every other role 403 before the thread is looked up.
+    Row(
+        "integrations:export_thread_download",
+        staff_only(("enhetschef",), ok=404),
+        method="POST",
+        args=lambda w: (w.case.thread_id,),
+        data=lambda w: {"messages": list(w.case.thread.messages.values_list("pk", flat=True))},
+        label="as handler",
+    ),
+    Row(
+        "integrations:export_thread_download",
+        staff_only(("enhetschef",)),
+        method="POST",
+        args=lambda w: (w.group_case.thread_id,),
+        data=lambda w: {"messages": list(w.group_case.thread.messages.values_list("pk", flat=True))},
         label="via the group mailbox",
     ),
     # --- log review (accounts.review_access_log) ----------------------------------------------------
@@ -627,6 +651,76 @@ ROWS: list[Row] = [
     ),
     Row("absence:unit_overview", staff_only(("enhetschef",))),
     Row("absence:unit_overview_refresh", staff_only(("enhetschef",))),
+]
+
+
+def _saved_reply(w: World):
+    from replies.models import SavedReply
+
+    saved, _created = SavedReply.objects.get_or_create(
+        unit=w.org.unit_a, title="Bekräftelse", defaults={"body": "Hej! /{handläggare}, {enhet}"}
+    )
+    return saved
+
+
+MANAGERS = ("enhetschef",)  # accounts.view_unit_overview, for their own units
+ROWS += [
+    # --- replies: drafts and saved replies in the thread page's forms (the case team in a citizen
+    # thread), the unit manager's saved replies, the reminder setting -------------------------------
+    Row(
+        "replies:draft",
+        staff_only(MAILBOX_USERS, enhetschef=404, other_unit=404),
+        method="POST",
+        args=lambda w: (w.handler_mailbox.pk, w.case.thread_id),
+        data={"citizen-body": "Utkast"},
+    ),
+    Row(
+        "replies:draft",
+        staff_only(MAILBOX_USERS, ok=403, other_unit=404),
+        method="POST",
+        args=lambda w: (w.group_mailbox.pk, w.group_case.thread_id),
+        data={"citizen-body": "Utkast"},
+        label="nobody's case",
+    ),
+    Row(
+        "replies:case_draft",
+        staff_only(MAILBOX_USERS, ok=404, handlaggare=200),
+        method="POST",
+        args=lambda w: (w.case.pk,),
+        data={"citizen-body": "Utkast"},
+    ),
+    Row(
+        "replies:insert",
+        staff_only(MAILBOX_USERS, handlaggare=302, enhetschef=404, other_unit=404),
+        method="POST",
+        args=lambda w: (w.handler_mailbox.pk, w.case.thread_id),
+        data=lambda w: {"saved_reply": _saved_reply(w).pk},
+    ),
+    Row(
+        "replies:case_insert",
+        staff_only(MAILBOX_USERS, ok=404, handlaggare=302),
+        method="POST",
+        args=lambda w: (w.case.pk,),
+        data=lambda w: {"saved_reply": _saved_reply(w).pk},
+    ),
+    Row("replies:saved_list", staff_only(MANAGERS)),
+    Row("replies:saved_create", staff_only(MANAGERS)),
+    Row(
+        "replies:saved_create",
+        staff_only(MANAGERS, ok=302),
+        method="POST",
+        data=lambda w: {"unit": w.org.unit_a.pk, "title": "Ny", "body": "Text"},
+    ),
+    Row("replies:saved_edit", staff_only(MANAGERS), args=lambda w: (_saved_reply(w).pk,)),
+    Row("replies:saved_edit", staff_only(MANAGERS, ok=404), args=(999999,), label="missing"),
+    Row("replies:saved_delete", staff_only(MANAGERS), args=lambda w: (_saved_reply(w).pk,)),
+    Row(
+        "replies:saved_delete",
+        staff_only(MANAGERS, ok=302),
+        method="POST",
+        args=lambda w: (_saved_reply(w).pk,),
+    ),
+    Row("replies:notice_settings", staff_only(MAILBOX_USERS)),
 ]
 
 # Named URLs that are not application pages.

@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "integrations",
     "administration",
     "monitoring",
+    "replies",
     "retention_rules",
 ]
 
@@ -270,6 +271,20 @@ CELERY_BEAT_SCHEDULE: dict = {
     "retention-propose": {"task": "retention.propose", "schedule": crontab(hour=3, minute=0)},
     "retention-resume": {"task": "retention.resume", "schedule": timedelta(minutes=5)},
 }
+# Drafts (replies app) left unsent this many days are removed by the daily sweep.
+DRAFT_RETENTION_DAYS = env.int("DRAFT_RETENTION_DAYS", default=30)
+# Local time ("HH:MM") on weekdays of the opt-in e-mail about citizen mail waiting unread (replies.notice);
+# public holidays are skipped by the task itself.
+WAITING_MAIL_NOTICE_TIME = env.str("WAITING_MAIL_NOTICE_TIME", default="07:30")
+_notice_hour, _notice_minute = (int(part) for part in WAITING_MAIL_NOTICE_TIME.split(":"))
+CELERY_BEAT_SCHEDULE["replies-waiting-mail"] = {
+    "task": "replies.waiting_mail_notices",
+    "schedule": crontab(hour=_notice_hour, minute=_notice_minute, day_of_week="mon-fri"),
+}
+CELERY_BEAT_SCHEDULE["replies-drafts-expire"] = {
+    "task": "replies.drafts_expire",
+    "schedule": crontab(hour=3, minute=15),
+}
 # Beat's scheduler: Celery's default (the schedule file) reporting beat's heartbeat (monitoring).
 CELERY_BEAT_SCHEDULER = "monitoring.beat:HeartbeatScheduler"
 ROUTING_SWEEP_AGE_SECONDS = env.int("ROUTING_SWEEP_AGE_SECONDS", default=60)
@@ -281,7 +296,9 @@ ROUTING_BATCH_SIZE = env.int("ROUTING_BATCH_SIZE", default=200)
 ROUTING_COALESCE_SECONDS = env.int("ROUTING_COALESCE_SECONDS", default=10 if REDIS_URL else 0)
 # Seconds a coalescing routing task waits before it starts (what arrives meanwhile goes with it).
 ROUTING_COALESCE_DELAY = env.float("ROUTING_COALESCE_DELAY", default=0.2)
-GROUP_UNREAD_ESCALATION_HOURS = env.int("GROUP_UNREAD_ESCALATION_HOURS", default=24)
+# Working days (absence.workdays: Swedish public holidays and the eves off excluded) a message may sit
+# unread in a group mailbox before the unit manager is told (absence.escalation).
+GROUP_UNREAD_ESCALATION_WORKING_DAYS = env.int("GROUP_UNREAD_ESCALATION_WORKING_DAYS", default=1)
 # Working days (Swedish holidays excluded) a citizen message may sit unread in the personal mailbox
 # of someone who has not logged in before the unit manager is told (absence.unregistered).
 UNREGISTERED_ABSENCE_WORKING_DAYS = env.int("UNREGISTERED_ABSENCE_WORKING_DAYS", default=2)
@@ -485,6 +502,9 @@ LOGGING = {
         "axes": {"level": "WARNING"},
         # One info line per request that came without an X-Request-ID: noise, not news.
         "django_guid": {"level": "WARNING"},
+        # WeasyPrint logs seven progress lines per case-file PDF, and its warnings name the CSS it
+        # skipped: only warnings, which are about our template.
+        "weasyprint": {"level": "WARNING"},
     },
 }
 # The worker logs through LOGGING too, so its lines have the same shape as web's.
@@ -527,7 +547,10 @@ WEBHOOK_SWEEP_GRACE_SECONDS = env.int("WEBHOOK_SWEEP_GRACE_SECONDS", default=120
 # worker with -Q <queue>) to keep webhook sending apart from routing. Empty: the default queue.
 WEBHOOK_QUEUE = env.str("WEBHOOK_QUEUE", default="")
 if WEBHOOK_QUEUE:
-    CELERY_TASK_ROUTES = {"integrations.deliver_webhook": {"queue": WEBHOOK_QUEUE}}
+    CELERY_TASK_ROUTES = {
+        "integrations.deliver_webhook": {"queue": WEBHOOK_QUEUE},
+        "integrations.deliver_case_file": {"queue": WEBHOOK_QUEUE},
+    }
 CELERY_BEAT_SCHEDULE["integrations-webhook-sweep"] = {
     "task": "integrations.webhook_sweep",
     "schedule": timedelta(seconds=60),

@@ -19,9 +19,9 @@ from django.forms.models import model_to_dict
 from django.urls import reverse
 from django.utils import timezone
 
+from absence.escalation import group_unread_escalate
 from absence.models import Absence, AutoReply, GroupUnreadEscalation
 from absence.routing import route_message
-from absence.services import group_unread_escalate
 from accounts import roles
 from audit.message_retention import messages_delete_expired, messages_expired_count
 from audit.models import AccessLogEntry, AuditEvent
@@ -472,6 +472,8 @@ HANDLED_RELATIONS = {
     ("eservices.notificationlog", "message"): "deleted",
     ("eservices.case", "thread"): "keeps the thread",
     ("integrations.threadexport", "thread"): "keeps the thread",
+    # A draft goes with its thread (cascade), and on its own after DRAFT_RETENTION_DAYS.
+    ("replies.draft", "thread"): "deleted with the thread",
 }
 
 
