@@ -24,9 +24,9 @@ foreign key to Message, Delivery or Thread is listed here with what happens to i
 - MailboxThread (per-mailbox summary): recomputed from the remaining deliveries, deleted when none
   is left. See summaries.summaries_recompute for each field.
 - Thread: deleted when it has no message left, unless eservices.Case points at it (PROTECT; cases
-  follow the case system's retention) or integrations.ThreadExport does (the record of what was
-  journalled to the case file; it always has a case too). A kept thread has no summary, so it
-  leaves every inbox; its case still shows it.
+  follow the case system's retention), or integrations.ThreadExport or CaseFileEntry does (the
+  records of what was journalled to the case file; they always have a case too). A kept thread
+  has no summary, so it leaves every inbox; its case still shows it.
 
 Not touched, because nothing there is a foreign key: the access log (object, thread, mailbox and
 case ids are plain integers; it has its own retention), AuditEvent (target ids are text),
@@ -49,7 +49,7 @@ from django.db.models import Exists, OuterRef, Q
 
 from absence.models import AutoReply, GroupUnreadEscalation, UnregisteredAbsenceAlert
 from eservices.models import Case, NotificationLog
-from integrations.models import ThreadExport
+from integrations.models import CaseFileEntry, ThreadExport
 from mailboxes.models import Message
 from mailboxes.services.retention import (
     RETENTION_BATCH_SIZE,
@@ -117,17 +117,23 @@ def messages_delete_expired(
     return result
 
 
+# What keeps a thread, even without messages: a case (PROTECT), an export or a case-file entry
+# (journalföring, PROTECT) points at it. The last two always have a case too.
+_THREAD_KEEPERS = (Case, ThreadExport, CaseFileEntry)
+
+
 def _thread_kept() -> Q:
-    """A thread stays, even without messages, while a case (PROTECT) or an export points at it."""
-    return Q(Exists(Case.objects.filter(thread_id=OuterRef("pk")))) | Q(
-        Exists(ThreadExport.objects.filter(thread_id=OuterRef("pk")))
-    )
+    condition = Q()
+    for model in _THREAD_KEEPERS:
+        condition |= Q(Exists(model.objects.filter(thread_id=OuterRef("pk"))))
+    return condition
 
 
 def _threads_kept(thread_ids: set[int]) -> set[int]:
-    return set(Case.objects.filter(thread_id__in=thread_ids).values_list("thread_id", flat=True)) | set(
-        ThreadExport.objects.filter(thread_id__in=thread_ids).values_list("thread_id", flat=True)
-    )
+    kept: set[int] = set()
+    for model in _THREAD_KEEPERS:
+        kept |= set(model.objects.filter(thread_id__in=thread_ids).values_list("thread_id", flat=True))
+    return kept
 
 
 def messages_expired_count(*, cutoff: dt.datetime) -> MessageRetentionResult:

@@ -472,6 +472,7 @@ HANDLED_RELATIONS = {
     ("eservices.notificationlog", "message"): "deleted",
     ("eservices.case", "thread"): "keeps the thread",
     ("integrations.threadexport", "thread"): "keeps the thread",
+    ("integrations.casefileentry", "thread"): "keeps the thread",
     # A draft goes with its thread (cascade), and on its own after DRAFT_RETENTION_DAYS.
     ("replies.draft", "thread"): "deleted with the thread",
 }
