@@ -26,6 +26,7 @@ import uuid
 from datetime import timedelta
 
 import requests
+from celery import shared_task
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -92,7 +93,23 @@ def case_file_entry_create(
                     size=len(pdf_bytes),
                 )
         except IntegrityError:
-            return CaseFileEntry.objects.get(request_key=request_key, requested_by=user)
+            first = CaseFileEntry.objects.filter(request_key=request_key).first()
+            if first is None:
+                raise  # another constraint than the form's key
+            if first.requested_by_id == user.pk:
+                return first
+            # Another user's key is no resent form of this user's: their own request, with a key of its own.
+            return case_file_entry_create(
+                case=case,
+                user=user,
+                client=client,
+                messages=messages,
+                whole_thread=whole_thread,
+                route=route,
+                mailbox_id=mailbox_id,
+                pdf_bytes=pdf_bytes,
+                request_key=uuid.uuid4(),
+            )
         access_log_record(
             user=user,
             action=AccessLogEntry.Action.EXPORT,
@@ -119,12 +136,27 @@ def case_file_entry_create(
 
 
 def _enqueue(entry_id: str) -> None:
-    from .tasks import deliver_case_file
-
     try:
         deliver_case_file.delay(entry_id=entry_id)
     except Exception:  # broker down: the sweep sends it
         logger.warning("could not enqueue case-file entry %s; the sweep will send it", entry_id)
+
+
+@shared_task(
+    name="integrations.deliver_case_file",
+    bind=True,
+    acks_late=True,
+    # Attempts are counted on the row (WEBHOOK_MAX_ATTEMPTS); this only bounds Celery's own loop.
+    max_retries=50,
+    # The PDF can be a few megabytes: more time to send than a webhook's ids.
+    time_limit=180,
+    soft_time_limit=160,
+)
+def deliver_case_file(self, *, entry_id: str) -> str:
+    wait = case_file_attempt(entry_id=entry_id)
+    if wait is None:
+        return "done"
+    raise self.retry(countdown=wait)
 
 
 def _claim(entry_id: str) -> CaseFileEntry | None:

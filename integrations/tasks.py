@@ -5,40 +5,12 @@ from django.conf import settings
 
 from . import casefile, webhooks
 
+# The delivering tasks live next to what they run (a module that enqueues a task defines it, so it
+# needs no import of this one); named here too, for Celery's autodiscovery and for callers.
+deliver_case_file = casefile.deliver_case_file
+deliver_webhook = webhooks.deliver_webhook
+
 logger = logging.getLogger(__name__)
-
-
-@shared_task(
-    name="integrations.deliver_webhook",
-    bind=True,
-    acks_late=True,
-    # Attempts are counted on the row (WEBHOOK_MAX_ATTEMPTS); this only bounds Celery's own loop.
-    max_retries=50,
-    time_limit=120,
-    soft_time_limit=100,
-)
-def deliver_webhook(self, *, delivery_id: str) -> str:
-    wait = webhooks.webhook_attempt(delivery_id=delivery_id)
-    if wait is None:
-        return "done"
-    raise self.retry(countdown=wait)
-
-
-@shared_task(
-    name="integrations.deliver_case_file",
-    bind=True,
-    acks_late=True,
-    # Attempts are counted on the row (WEBHOOK_MAX_ATTEMPTS); this only bounds Celery's own loop.
-    max_retries=50,
-    # The PDF can be a few megabytes: more time to send than a webhook's ids.
-    time_limit=180,
-    soft_time_limit=160,
-)
-def deliver_case_file(self, *, entry_id: str) -> str:
-    wait = casefile.case_file_attempt(entry_id=entry_id)
-    if wait is None:
-        return "done"
-    raise self.retry(countdown=wait)
 
 
 @shared_task(name="integrations.webhook_sweep", time_limit=300, soft_time_limit=280)

@@ -301,6 +301,18 @@ class MailboxThread(models.Model):
             ),
             # The "taken by me" filter.
             models.Index(fields=["mailbox", "taken_by", "-last_activity_at"], name="mbthread_taken_idx"),
+            # The "not handled" and "forwarded because of absence" filters (mailboxes.thread_filters):
+            # in a busy group mailbox both are a small share of the rows.
+            models.Index(
+                fields=["mailbox", "-last_activity_at"],
+                condition=Q(handled_at__isnull=True),
+                name="mbthread_open_idx",
+            ),
+            models.Index(
+                fields=["mailbox", "-last_activity_at"],
+                condition=~Q(forwarded_for_name=""),
+                name="mbthread_away_idx",
+            ),
         ]
 
     def __str__(self) -> str:

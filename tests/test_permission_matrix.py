@@ -361,6 +361,25 @@ ROWS: list[Row] = [
         )
         for name in ("take", "release", "handled", "reopen")
     ],
+    *[
+        Row(
+            "mailboxes:bulk",
+            staff_only(MAILBOX_USERS, ok=302, other_unit=404),
+            method="POST",
+            args=lambda w: (w.group_mailbox.pk,),
+            data=lambda w, action=action: {"atgard": action, "trad": [w.group_case.thread_id]},
+            label=action,
+        )
+        for action in ("take", "handled")
+    ],
+    Row(
+        "mailboxes:bulk",
+        staff_only(MAILBOX_USERS, ok=404),
+        method="POST",
+        args=lambda w: (w.handler_mailbox.pk,),
+        data=lambda w: {"atgard": "handled", "trad": [w.case.thread_id]},
+        label="in a personal mailbox",
+    ),
     Row(
         "mailboxes:forward",
         staff_only(MAILBOX_USERS, other_unit=404),

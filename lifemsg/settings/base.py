@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from django_guid.integrations import CeleryIntegration as DjangoGuidCeleryIntegration
 
 from lifemsg.observability import init_sentry
+from lifemsg.settings.mail import mail_settings_from_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(environ.Env().str("LIFEMSG_VAR_DIR", default=str(BASE_DIR / "var")))
@@ -198,8 +199,13 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
 # E-mail
-EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
-vars().update(EMAIL_CONFIG)
+# EMAIL_URL's backend and server, as EMAIL_* settings on Django 5.2 or MAILERS on 6.1 (mail.py).
+# EMAIL_TIMEOUT: seconds before a mail server that does not answer counts as failed.
+vars().update(
+    mail_settings_from_url(
+        env.email_url("EMAIL_URL", default="consolemail://"), timeout=env.int("EMAIL_TIMEOUT", default=15)
+    )
+)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="lifemsg <no-reply@example.invalid>")
 SMS_BACKEND = env.str("SMS_BACKEND", default="eservices.sms.ConsoleSmsBackend")
 # The only name a citizen notification carries (never social services, a unit or an e-service).
@@ -214,7 +220,6 @@ ACCESSIBILITY_CONTACT_PHONE = env.str("ACCESSIBILITY_CONTACT_PHONE", default="00
 ACCESSIBILITY_REVIEWED_ON = env.str("ACCESSIBILITY_REVIEWED_ON", default="2026-12-07")  # YYYY-MM-DD
 ACCESSIBILITY_PUBLISHED_ON = env.str("ACCESSIBILITY_PUBLISHED_ON", default="2026-11-28")  # YYYY-MM-DD
 CITIZEN_PORTAL_URL = env.str("CITIZEN_PORTAL_URL", default="http://127.0.0.1:8000/medborgare/")
-EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=15)
 # Citizen notifications: the sweep enqueues what a lost task or exhausted retries left unsent, for
 # messages up to this old, once they are this many seconds old.
 CITIZEN_NOTIFY_SWEEP_HOURS = env.int("CITIZEN_NOTIFY_SWEEP_HOURS", default=24)

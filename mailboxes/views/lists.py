@@ -3,13 +3,10 @@ mailbox's threads."""
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
-
 from django.conf import settings
 from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import render
-from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from accounts.idle import idle_passive
@@ -20,6 +17,7 @@ from ..permissions import (
     access_mailbox,
     staff_mailbox_required,
 )
+from ..thread_filters import ThreadFilterForm, selected_eservice_id
 
 
 def _nav_context(user) -> dict:
@@ -61,30 +59,32 @@ def mailbox_view(request, mailbox_id: int):
     context = _nav_context(request.user)
     mailbox = access_mailbox(user=request.user, mailbox_id=mailbox_id, among=context["nav_mailboxes"])
     context["nav_current_id"] = mailbox.pk
-    view = request.GET.get("visa", selectors.ThreadFilter.ALL)
-    if view not in selectors.ThreadFilter.CHOICES:
-        view = selectors.ThreadFilter.ALL
-    threads = selectors.mailbox_threads(mailbox=mailbox, user=request.user, view=view)
-    page = Paginator(threads, selectors.THREADS_PER_PAGE).get_page(request.GET.get("sida"))
-    page.object_list = selectors.thread_rows_for_display(page.object_list)
-    context.update(
-        {
-            "mailbox": mailbox,
-            "page": page,
-            "view": view,
-            "filters": _filters(mailbox),
-            "query_prefix": urlencode({"visa": view}) + "&",
-        }
-    )
+    context.update(thread_list_context(request, mailbox))
     return render(request, "mailboxes/mailbox.html", context)
 
 
-def _filters(mailbox) -> list[tuple[str, str]]:
-    items = [
-        (selectors.ThreadFilter.ALL, _("All")),
-        (selectors.ThreadFilter.UNREAD, _("Unread")),
-    ]
-    if mailbox.is_group:
-        items.append((selectors.ThreadFilter.TAKEN_BY_ME, _("Taken by me")))
-    items.append((selectors.ThreadFilter.HANDLED, _("Handled")))
-    return items
+def thread_list_context(request, mailbox) -> dict:
+    """A mailbox's thread list as the GET parameters filter and page it: the filter form, the page,
+    the filtered count, the query string that keeps the filters on page links and after a bulk
+    action, and the bulk actions a group mailbox offers."""
+    form = ThreadFilterForm(
+        request.GET,
+        eservices=case_selectors.mailbox_eservice_choices(
+            mailbox=mailbox, selected_id=selected_eservice_id(request.GET)
+        ),
+        group=mailbox.is_group,
+    )
+    filters = form.filters()
+    threads = selectors.mailbox_threads(mailbox=mailbox, user=request.user, filters=filters)
+    page = Paginator(threads, selectors.THREADS_PER_PAGE).get_page(request.GET.get("sida"))
+    page.object_list = selectors.thread_rows_for_display(page.object_list)
+    query = filters.query()
+    return {
+        "mailbox": mailbox,
+        "page": page,
+        "filter_form": form,
+        "filters_active": filters.active,
+        "filter_query": query,
+        "query_prefix": query + "&" if query else "",
+        "bulk_actions": mailbox.is_group,
+    }

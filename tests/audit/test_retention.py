@@ -15,10 +15,12 @@ from audit.retention import access_log_prune
 from audit.services import access_log_verify
 
 from .conftest import read_thread
+from .database import retention_switch_on, superuser
 
 pytestmark = pytest.mark.django_db
 
 DAYS = settings.ACCESS_LOG_RETENTION_DAYS
+ENTRIES = ("audit_accesslogentry",)
 
 
 def _read_at(monkeypatch, when, user, case):
@@ -86,11 +88,7 @@ def test_nothing_after_the_first_entry_inside_the_period_is_removed(org, case_a,
 
 
 def test_retention_refuses_to_remove_a_tampered_prefix(history):
-    with connection.cursor() as cursor:
-        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-        cursor.execute("ALTER TABLE audit_accesslogentry DISABLE TRIGGER USER")
-        cursor.execute("UPDATE audit_accesslogentry SET object_type = 'x' WHERE seq = 2")
-        cursor.execute("ALTER TABLE audit_accesslogentry ENABLE TRIGGER USER")
+    superuser(("UPDATE audit_accesslogentry SET object_type = 'x' WHERE seq = 2", []), tables=ENTRIES)
     result = access_log_prune()
     assert result.deleted == 0
     assert result.refused.startswith("#2")
@@ -101,7 +99,7 @@ def test_retention_refuses_to_remove_a_tampered_prefix(history):
 def test_rows_inside_the_period_still_cannot_be_deleted_after_retention(history):
     access_log_prune()
     with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SELECT set_config('lifemsg.access_log_retention', 'on', true)")
+        retention_switch_on(cursor)
         cursor.execute("DELETE FROM audit_accesslogentry")
     assert AccessLogEntry.objects.count() == 2
 
@@ -145,11 +143,7 @@ def test_beat_task_is_registered_under_the_scheduled_name_and_verifies_but_remov
 def test_nightly_run_records_a_broken_chain_in_the_audit_log(org, case_a):
     read_thread(org.handler_a1, case_a)
     read_thread(org.handler_a1, case_a)
-    with connection.cursor() as cursor:
-        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-        cursor.execute("ALTER TABLE audit_accesslogentry DISABLE TRIGGER USER")
-        cursor.execute("UPDATE audit_accesslogentry SET route = 'api' WHERE seq = 2")
-        cursor.execute("ALTER TABLE audit_accesslogentry ENABLE TRIGGER USER")
+    superuser(("UPDATE audit_accesslogentry SET route = 'api' WHERE seq = 2", []), tables=ENTRIES)
     from audit.tasks import retention
 
     assert retention.run()["access_log_chain_ok"] is False

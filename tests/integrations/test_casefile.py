@@ -231,3 +231,20 @@ def test_without_a_case_system_journalforing_is_refused_and_said_so(
     assert response.status_code == 400 and enqueued == []
     assert not CaseFileEntry.objects.exists()
     assert not AccessLogEntry.objects.filter(action=AccessLogEntry.Action.EXPORT).exists()
+
+
+def test_another_users_form_key_is_a_request_of_its_own(
+    client, org, case, case_system, django_capture_on_commit_callbacks
+):
+    from eservices.services import case_assign
+
+    case_assign(case=case, handler=org.handler_a1, co_handlers=[org.handler_a2])
+    login(client, org.handler_a1)
+    key = str(uuid.uuid4())
+    journalfor(client, case, django_capture_on_commit_callbacks, request_key=key)
+    login(client, org.handler_a2)
+    response, enqueued = journalfor(client, case, django_capture_on_commit_callbacks, request_key=key)
+    assert response.status_code == 302 and len(enqueued) == 1
+    assert sorted(CaseFileEntry.objects.values_list("requested_by", flat=True)) == sorted(
+        [org.handler_a1.pk, org.handler_a2.pk]
+    )
