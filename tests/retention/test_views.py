@@ -156,3 +156,23 @@ def test_approving_needs_a_post(client, org, records, archivist):
     run = run_propose(proposer=org.sysadmin)
     login(client, archivist)
     assert client.get(reverse("administration:retention_run_approve", args=[run.pk])).status_code == 405
+
+
+def test_the_runs_list_takes_as_many_queries_for_many_runs_as_for_one(
+    client, org, django_assert_max_num_queries
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    run_propose(proposer=org.sysadmin)
+    login(client, org.sysadmin)
+    url = reverse("administration:retention_runs")
+    client.get(url)
+    with CaptureQueriesContext(connection) as one:
+        client.get(url)
+    for _ in range(5):
+        run_propose(proposer=org.sysadmin)  # each replaces the one waiting: six runs in the list
+    assert RetentionRun.objects.count() == 6
+    with django_assert_max_num_queries(len(one)):
+        response = client.get(url)
+    assert response.content.decode().count("Avbruten") == 5
