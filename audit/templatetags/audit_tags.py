@@ -61,6 +61,11 @@ KEY_LABELS = {
     "threads_deleted": _("threads removed"),
     "threads_kept": _("empty threads kept for their case"),
     "entries": _("access-log entries"),
+    # retention runs (retention.run_*): counts per kind of record
+    "review": _("review list"),
+    "removed": _("removed so far"),
+    "rules": _("rule versions"),
+    "run": _("retention run"),
 }
 
 

@@ -176,3 +176,14 @@ def test_the_runs_list_takes_as_many_queries_for_many_runs_as_for_one(
     with django_assert_max_num_queries(len(one)):
         response = client.get(url)
     assert response.content.decode().count("Avbruten") == 5
+
+
+def test_the_log_reviewer_reads_the_runs_steps_in_the_change_log(client, org, records, archivist):
+    from retention_rules.services import run_approve
+
+    run = run_propose(proposer=org.sysadmin)
+    run_approve(run_id=run.pk, approver=archivist)
+    page = login(client, org.log_reviewer).get(reverse("audit:events")).content.decode()
+    assert "Gallringskörning föreslagen (granskningslista)" in page
+    assert "Gallringskörning godkänd" in page
+    assert "granskningslista:" in page
