@@ -449,6 +449,11 @@ ROWS: list[Row] = [
     Row("integrations:api_case_close", outcomes(401, citizen=403), method="POST", args=("EXT-1",)),
     Row("integrations:api_case_thread", outcomes(401, citizen=403), args=("EXT-1",)),
     Row(
+        "integrations:api_case_file_document",
+        outcomes(401, citizen=403),
+        args=("5d5f3c0e-0000-4000-8000-000000000001",),
+    ),
+    Row(
         "integrations:api_case_file_receipt",
         outcomes(401, citizen=403),
         method="POST",

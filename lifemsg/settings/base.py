@@ -556,6 +556,9 @@ if WEBHOOK_QUEUE:
         "integrations.deliver_webhook": {"queue": WEBHOOK_QUEUE},
         "integrations.deliver_case_file": {"queue": WEBHOOK_QUEUE},
     }
+# Journalföring (integrations/casefile.py): "inline" sends the PDF/A in the signed webhook; "pull" sends
+# only its API path, and the case system fetches it with its token (GET .../document/).
+CASE_FILE_DELIVERY = env.str("CASE_FILE_DELIVERY", default="inline")
 CELERY_BEAT_SCHEDULE["integrations-webhook-sweep"] = {
     "task": "integrations.webhook_sweep",
     "schedule": timedelta(seconds=60),
