@@ -48,7 +48,7 @@ PASSWORD = "bench-password-not-for-production"
 RARE_WORD = "överklagandet"
 COMMON_WORD = "hemtjänst"
 RARE_EVERY = 200
-# mailboxes migration 0006's GIN index on the stored Swedish tsvector, and 0007's trigram indexes:
+# mailboxes migration 0006's GIN index on the stored Swedish tsvector, and 0008's trigram indexes:
 # built once after the COPY, in bulk, rather than entry by entry during it.
 SEARCH_INDEX = "message_search_vector_gin"
 SEARCH_INDEXES = {

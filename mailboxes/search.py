@@ -14,7 +14,7 @@ hits in the same order (tests/mailboxes/test_search_paths.py holds them to the r
   so that PostgreSQL checks the thread's few messages (index thread) rather than intersecting the
   word's whole GIN posting list with each thread.
 - **index**, for a word in few messages: the threads that can match come from indexes (the GIN index
-  on the stored tsvector, migration 0006; trigram indexes on subjects and counterparts, 0007; the
+  on the stored tsvector, migration 0006; trigram indexes on subjects and counterparts, 0008; the
   personal identity number), then only those are tested and sorted.
 
 Which word is which comes from PostgreSQL's statistics of the stored tsvector (`_FACTS`). Hits are

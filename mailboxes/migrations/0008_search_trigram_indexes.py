@@ -36,6 +36,6 @@ def _run(statements):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("mailboxes", "0006_message_search_vector")]
+    dependencies = [("mailboxes", "0007_summary_filter_indexes")]
 
     operations = [migrations.RunPython(_run(FORWARDS), _run(BACKWARDS))]

@@ -8,7 +8,7 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-    dependencies = [("mailboxes", "0007_search_trigram_indexes")]
+    dependencies = [("mailboxes", "0008_search_trigram_indexes")]
 
     operations = [
         migrations.RemoveIndex(model_name="mailboxthread", name="mbthread_list_idx"),
