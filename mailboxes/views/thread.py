@@ -22,6 +22,13 @@ from ..permissions import (
 )
 from ..services.deliveries import deliveries_mark_read
 from ..services.reads import access_log_citizen_read, access_log_citizen_reads
+from .workspace import (
+    THREAD_PANE,
+    THREAD_READ,
+    mailbox_url,
+    pane_requested,
+    render_workspace,
+)
 
 
 def thread_url_for(access: ThreadAccess) -> str:
@@ -57,6 +64,31 @@ def render_thread(
     mark_read: bool = False,
     status: int = 200,
 ):
+    """The thread in the workspace (opened through a mailbox: the whole workspace, or its thread pane
+    for htmx), or on a page of its own (opened through a case)."""
+    pane = pane_requested(request) if access.mailbox is not None else None
+    forms = {"reply_form": reply_form, "citizen_form": citizen_form, "note_form": note_form}
+    context, marked = thread_context(request, access, mark_read=mark_read, **forms)
+    if access.mailbox is None:
+        return render(request, "mailboxes/thread.html", context, status=status)
+    if pane != THREAD_PANE:
+        # The list comes in its own request (the page keeps its query budget); without JavaScript
+        # the pane links to it.
+        context["list_deferred"] = True
+        context["list_url"] = context["mailbox_url"] = mailbox_url(access.mailbox)
+    context["mailbox_url"] = mailbox_url(access.mailbox)
+    context["open_thread_id"] = access.thread.pk
+    response = render_workspace(request, context, pane=pane, status=status)
+    if marked and pane == THREAD_PANE:
+        response["HX-Trigger"] = THREAD_READ  # the counts are polled at once, not in a while
+    return response
+
+
+def thread_context(
+    request, access: ThreadAccess, *, reply_form, citizen_form, note_form, mark_read: bool
+) -> tuple[dict, bool]:
+    """What the thread pane shows, with the access log written and the thread marked read first;
+    and whether it was marked read."""
     user = request.user
     thread = access.thread
     mark_read = bool(mark_read and access.summary is not None and access.summary.unread_count)
@@ -86,26 +118,7 @@ def render_thread(
         "thread_url": thread_url_for(access),
     }
     if thread.is_citizen and access.case is not None:
-        case = access.case
-        co_handlers, managers = case_selectors.case_team(case, reader=user)
-        # What the page offers follows the case team already loaded (guardian's grant follows
-        # case_assign, which sets that team); sending itself (_send_citizen) asks guardian.
-        can_send = user.is_active and (
-            case.handler_id == user.pk or any(u.pk == user.pk for u in co_handlers)
-        )
-        context.update(
-            {
-                "co_handlers": co_handlers,
-                "can_send": can_send,
-                "send_url": _action_url(access, "send_citizen"),
-                "note_url": _action_url(access, "note"),
-                "note_form": note_form or NoteForm(prefix="note"),
-            }
-        )
-        if can_send:
-            context["citizen_form"] = citizen_form or CitizenMessageForm(prefix="citizen", user=user)
-        else:
-            context["managers"] = managers
+        context.update(_citizen_forms(access, user, citizen_form=citizen_form, note_form=note_form))
     elif not thread.is_citizen and access.mailbox is not None:
         recipients = selectors.reply_recipients(
             messages=thread_messages, user=user, via_mailbox=access.mailbox
@@ -118,7 +131,27 @@ def render_thread(
                 "reply_url": _action_url(access, "reply"),
             }
         )
-    return render(request, "mailboxes/thread.html", context, status=status)
+    return context, mark_read
+
+
+def _citizen_forms(access: ThreadAccess, user, *, citizen_form, note_form) -> dict:
+    case = access.case
+    co_handlers, managers = case_selectors.case_team(case, reader=user)
+    # What the page offers follows the case team already loaded (guardian's grant follows
+    # case_assign, which sets that team); sending itself (_send_citizen) asks guardian.
+    can_send = user.is_active and (case.handler_id == user.pk or any(u.pk == user.pk for u in co_handlers))
+    context = {
+        "co_handlers": co_handlers,
+        "can_send": can_send,
+        "send_url": _action_url(access, "send_citizen"),
+        "note_url": _action_url(access, "note"),
+        "note_form": note_form or NoteForm(prefix="note"),
+    }
+    if can_send:
+        context["citizen_form"] = citizen_form or CitizenMessageForm(prefix="citizen", user=user)
+    else:
+        context["managers"] = managers
+    return context
 
 
 @require_GET
