@@ -2,7 +2,7 @@ from django.urls import path
 
 from lifemsg import converters  # noqa: F401  (registers <id:...>)
 
-from .views import actions, attachments, compose, lists, search
+from .views import actions, attachments, bulk, compose, lists, search
 from .views import thread as thread_views
 
 app_name = "mailboxes"
@@ -17,6 +17,7 @@ urlpatterns = [
     path("nytt/franvaro/", compose.away_tip, name="away_tip"),
     path("sok/", search.search, name="search"),
     path("<id:mailbox_id>/", lists.mailbox_view, name="mailbox"),
+    path("<id:mailbox_id>/markerade/", bulk.bulk_state, name="bulk"),
     path(thread, thread_views.thread_view, name="thread"),
     path(thread + "svara/", actions.reply, name="reply"),
     path(thread + "skicka/", actions.send_citizen, name="send_citizen"),

@@ -12,6 +12,7 @@ from absence.selectors import away_notices_for_mailboxes
 from audit.models import AccessLogEntry
 from eservices import selectors as case_selectors
 from eservices.permissions import access_case_thread
+from replies.composer import composer_context
 
 from .. import selectors
 from ..forms import CitizenMessageForm, NoteForm, ReplyForm
@@ -71,13 +72,13 @@ def render_thread(
     context, marked = thread_context(request, access, mark_read=mark_read, **forms)
     if access.mailbox is None:
         return render(request, "mailboxes/thread.html", context, status=status)
-    if pane != THREAD_PANE:
-        # The list comes in its own request (the page keeps its query budget); without JavaScript
-        # the pane links to it.
-        context["list_deferred"] = True
-        context["list_url"] = context["mailbox_url"] = mailbox_url(access.mailbox)
     context["mailbox_url"] = mailbox_url(access.mailbox)
     context["open_thread_id"] = access.thread.pk
+    if pane != THREAD_PANE:
+        # The list comes in a request of its own (the page keeps its query budget); without
+        # JavaScript the pane links to it.
+        context["list_deferred"] = True
+        context["list_url"] = context["mailbox_url"]
     response = render_workspace(request, context, pane=pane, status=status)
     if marked and pane == THREAD_PANE:
         response["HX-Trigger"] = THREAD_READ  # the counts are polled at once, not in a while
@@ -118,27 +119,19 @@ def thread_context(
         "thread_url": thread_url_for(access),
     }
     if thread.is_citizen and access.case is not None:
-        context.update(_citizen_forms(access, user, citizen_form=citizen_form, note_form=note_form))
+        context.update(_citizen_forms(user, access, citizen_form=citizen_form, note_form=note_form))
     elif not thread.is_citizen and access.mailbox is not None:
-        recipients = selectors.reply_recipients(
-            messages=thread_messages, user=user, via_mailbox=access.mailbox
-        )
-        context.update(
-            {
-                "reply_recipients": recipients,
-                "away_notices": away_notices_for_mailboxes(recipients),
-                "reply_form": reply_form or ReplyForm(prefix="reply", user=user),
-                "reply_url": _action_url(access, "reply"),
-            }
-        )
+        context.update(_reply_forms(user, access, thread_messages, reply_form=reply_form))
     return context, mark_read
 
 
-def _citizen_forms(access: ThreadAccess, user, *, citizen_form, note_form) -> dict:
+def _citizen_forms(user, access: ThreadAccess, *, citizen_form, note_form) -> dict:
+    """The case team, and what the reader may do in a citizen thread: write to the citizen (the
+    case's handler and co-handlers) and add an internal note."""
     case = access.case
     co_handlers, managers = case_selectors.case_team(case, reader=user)
     # What the page offers follows the case team already loaded (guardian's grant follows
-    # case_assign, which sets that team); sending itself (_send_citizen) asks guardian.
+    # case_assign, which sets that team); sending itself (actions.send_citizen) asks guardian.
     can_send = user.is_active and (case.handler_id == user.pk or any(u.pk == user.pk for u in co_handlers))
     context = {
         "co_handlers": co_handlers,
@@ -148,10 +141,27 @@ def _citizen_forms(access: ThreadAccess, user, *, citizen_form, note_form) -> di
         "note_form": note_form or NoteForm(prefix="note"),
     }
     if can_send:
-        context["citizen_form"] = citizen_form or CitizenMessageForm(prefix="citizen", user=user)
+        composer = composer_context(user, access)
+        context.update(composer)
+        context["citizen_form"] = citizen_form or CitizenMessageForm(
+            prefix="citizen", user=user, initial=composer["draft_initial"]
+        )
     else:
         context["managers"] = managers
     return context
+
+
+def _reply_forms(user, access: ThreadAccess, thread_messages, *, reply_form) -> dict:
+    """An internal thread's reply form, with who the reply goes to and who of them is away."""
+    recipients = selectors.reply_recipients(messages=thread_messages, user=user, via_mailbox=access.mailbox)
+    composer = composer_context(user, access)
+    return {
+        **composer,
+        "reply_recipients": recipients,
+        "away_notices": away_notices_for_mailboxes(recipients),
+        "reply_form": reply_form or ReplyForm(prefix="reply", user=user, initial=composer["draft_initial"]),
+        "reply_url": _action_url(access, "reply"),
+    }
 
 
 @require_GET

@@ -8,17 +8,16 @@ those headers so a cached pane is never shown as a page."""
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
-
 from django.conf import settings
 from django.core.paginator import Paginator
 from django.shortcuts import render
 from django.utils.cache import patch_vary_headers
-from django.utils.translation import gettext as _
 
 from accounts.tools import staff_tools
+from eservices import selectors as case_selectors
 
 from .. import selectors
+from ..thread_filters import ThreadFilterForm, selected_eservice_id
 
 WORKSPACE = "workspace"
 LIST_PANE = "ws-list"
@@ -56,27 +55,35 @@ def nav_context(user) -> dict:
 
 
 def list_context(request, mailbox) -> dict:
-    """A page of the mailbox's threads, as the list pane shows it."""
-    view = request.GET.get("visa", selectors.ThreadFilter.ALL)
-    if view not in selectors.ThreadFilter.CHOICES:
-        view = selectors.ThreadFilter.ALL
-    threads = selectors.mailbox_threads(mailbox=mailbox, user=request.user, view=view)
+    """A mailbox's thread list as the GET parameters filter and page it: the filter form, the page,
+    the filtered count, the query string that keeps the filters on page links and after a bulk
+    action, and the bulk actions a group mailbox offers."""
+    form = ThreadFilterForm(
+        request.GET,
+        eservices=case_selectors.mailbox_eservice_choices(
+            mailbox=mailbox, selected_id=selected_eservice_id(request.GET)
+        ),
+        group=mailbox.is_group,
+    )
+    filters = form.filters()
+    threads = selectors.mailbox_threads(mailbox=mailbox, user=request.user, filters=filters)
     page = Paginator(threads, selectors.THREADS_PER_PAGE).get_page(request.GET.get("sida"))
     page.object_list = selectors.thread_rows_for_display(page.object_list)
-    query = {"visa": view}
-    if page.number > 1:
-        query["sida"] = page.number
+    query = filters.query()
+    here = "&".join(part for part in (query, f"sida={page.number}" if page.number > 1 else "") if part)
     # The list loaded, reloaded or paged while a thread is open says which (workspace.js), so the
     # row stays marked and the pane's heading stays below the thread's.
     open_id = request.headers.get("X-Open-Thread", "") if pane_requested(request) == LIST_PANE else ""
     return {
         "mailbox": mailbox,
         "page": page,
-        "view": view,
-        "filters": list_filters(mailbox),
-        "query_prefix": urlencode({"visa": view}) + "&",
+        "filter_form": form,
+        "filters_active": filters.active,
+        "filter_query": query,
+        "query_prefix": query + "&" if query else "",
+        "bulk_actions": mailbox.is_group,
         "mailbox_url": mailbox_url(mailbox),
-        "list_url": f"{mailbox_url(mailbox)}?{urlencode(query)}",
+        "list_url": mailbox_url(mailbox) + (f"?{here}" if here else ""),
         "open_thread_id": int(open_id) if open_id.isdigit() else None,
         "in_workspace": True,
     }
@@ -84,17 +91,6 @@ def list_context(request, mailbox) -> dict:
 
 def mailbox_url(mailbox) -> str:
     return selectors.url_pattern("mailboxes:mailbox", 1).format(mailbox.pk)
-
-
-def list_filters(mailbox) -> list[tuple[str, str]]:
-    items = [
-        (selectors.ThreadFilter.ALL, _("All")),
-        (selectors.ThreadFilter.UNREAD, _("Unread")),
-    ]
-    if mailbox.is_group:
-        items.append((selectors.ThreadFilter.TAKEN_BY_ME, _("Taken by me")))
-    items.append((selectors.ThreadFilter.HANDLED, _("Handled")))
-    return items
 
 
 def render_workspace(request, context: dict, *, pane: str | None, status: int = 200):
