@@ -45,8 +45,9 @@ def unread_counts(request):
     if request.GET.get("v") == context["nav_fingerprint"]:
         return HttpResponse(status=204)
     response = render(request, "mailboxes/_unread.html", context)
-    # The workspace's thread list reloads itself on this event (mailboxes/_list_pane.html).
-    response["HX-Trigger"] = COUNTS_CHANGED
+    if "v" in request.GET:  # not the first fill of a page that came without counts
+        # The workspace's thread list reloads itself on this event (mailboxes/_list_pane.html).
+        response["HX-Trigger"] = COUNTS_CHANGED
     return response
 
 

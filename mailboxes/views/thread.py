@@ -27,6 +27,7 @@ from .workspace import (
     THREAD_PANE,
     THREAD_READ,
     mailbox_url,
+    nav_deferred,
     pane_requested,
     render_workspace,
 )
@@ -75,10 +76,9 @@ def render_thread(
     context["mailbox_url"] = mailbox_url(access.mailbox)
     context["open_thread_id"] = access.thread.pk
     if pane != THREAD_PANE:
-        # The list comes in a request of its own (the page keeps its query budget); without
-        # JavaScript the pane links to it.
-        context["list_deferred"] = True
-        context["list_url"] = context["mailbox_url"]
+        # The mailboxes and the list come in requests of their own (the page keeps its query
+        # budget); without JavaScript the panes link to them.
+        context.update(nav_deferred(), list_deferred=True, list_url=context["mailbox_url"])
     response = render_workspace(request, context, pane=pane, status=status)
     if marked and pane == THREAD_PANE:
         response["HX-Trigger"] = THREAD_READ  # the counts are polled at once, not in a while

@@ -50,8 +50,22 @@ def nav_context(user) -> dict:
         "nav_fingerprint": selectors.unread_fingerprint(mailboxes),
         "nav_current_id": "",
         "nav_total_unread": sum(m.unread for m in mailboxes),
-        "nav_poll_seconds": getattr(settings, "MAILBOX_UNREAD_POLL_SECONDS", 15),
+        "nav_poll_seconds": poll_seconds(),
     }
+
+
+def nav_deferred() -> dict:
+    """The mailbox list without its query: the polled counts fill it in when the page has loaded."""
+    return {
+        "nav_deferred": True,
+        "nav_mailboxes": [],
+        "nav_current_id": "",
+        "nav_poll_seconds": poll_seconds(),
+    }
+
+
+def poll_seconds() -> int:
+    return getattr(settings, "MAILBOX_UNREAD_POLL_SECONDS", 15)
 
 
 def list_context(request, mailbox) -> dict:

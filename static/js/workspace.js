@@ -142,10 +142,23 @@
     if (open && ev.detail.target && ev.detail.target.id === "ws-list") { ev.detail.headers["X-Open-Thread"] = open; }
   });
 
+  // The polled counts rose: new mail. Said politely in a few words, not by reading the list again.
+  function announceArrivals(ev) {
+    var elt = ev.detail.elt;
+    var path = (ev.detail.requestConfig && ev.detail.requestConfig.path) || "";
+    if (!elt || elt.id !== "unread-counts" || !/[?&]v=/.test(path)) { return; }
+    var counts = $("#unread-counts");
+    var announce = $("#ws-announce");
+    var before = parseInt(elt.getAttribute("data-unread-total") || "0", 10);
+    var now = counts ? parseInt(counts.getAttribute("data-unread-total") || "0", 10) : 0;
+    if (announce && now > before) { announce.textContent = counts.getAttribute("data-announce"); }
+  }
+
   var focusedFor = null;
   document.addEventListener("htmx:afterSettle", function (ev) {
     markOpenRow();
     updateTitle();
+    announceArrivals(ev);
     var elt = ev.detail.elt;
     if (!elt || !elt.closest || elt.hasAttribute("data-idle-passive") || focusedFor === ev.detail.xhr) { return; }
     // A pane the user asked for: its heading takes focus, so a screen reader says where they are.

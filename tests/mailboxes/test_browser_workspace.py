@@ -200,6 +200,7 @@ def test_a_citizen_message_appears_in_an_open_workspace_without_reload(live_serv
     new_row = page.locator("#ws-list .thread-row--unread").filter(has_text="Fråga om besked")
     expect(new_row).to_be_visible(timeout=20_000)
     expect(page.locator(".mb-nav__live")).to_contain_text("1 oläst")
+    expect(page.locator("#ws-announce")).to_have_text("1 oläst meddelande i dina brevlådor")
     expect(page).to_have_title(re.compile(r"^\(1\) Kan du ringa mig\? – lifemsg$"))
     # The open thread stays open and marked.
     expect(thread_pane(page)).to_contain_text("Hej! Hur gör vi med detta?")
