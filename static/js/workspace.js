@@ -143,28 +143,28 @@
   });
 
   // The polled counts rose: new mail. Said politely in a few words, not by reading the list again.
-  function announceArrivals(ev) {
-    var elt = ev.detail.elt;
-    var path = (ev.detail.requestConfig && ev.detail.requestConfig.path) || "";
-    if (!elt || elt.id !== "unread-counts" || !/[?&]v=/.test(path)) { return; }
+  var knownTotal = null;
+  function announceArrivals() {
     var counts = $("#unread-counts");
+    if (!counts || !counts.hasAttribute("data-unread-total")) { return; }  // not filled in yet
+    var now = parseInt(counts.getAttribute("data-unread-total"), 10);
     var announce = $("#ws-announce");
-    var before = parseInt(elt.getAttribute("data-unread-total") || "0", 10);
-    var now = counts ? parseInt(counts.getAttribute("data-unread-total") || "0", 10) : 0;
-    if (announce && now > before) { announce.textContent = counts.getAttribute("data-announce"); }
+    if (announce && knownTotal !== null && now > knownTotal) { announce.textContent = counts.getAttribute("data-announce"); }
+    knownTotal = now;
   }
 
   var focusedFor = null;
   document.addEventListener("htmx:afterSettle", function (ev) {
     markOpenRow();
     updateTitle();
-    announceArrivals(ev);
+    announceArrivals();
     var elt = ev.detail.elt;
     if (!elt || !elt.closest || elt.hasAttribute("data-idle-passive") || focusedFor === ev.detail.xhr) { return; }
     // A pane the user asked for: its heading takes focus, so a screen reader says where they are.
     var holder = elt.closest("[hx-target]");
     var target = holder ? holder.getAttribute("hx-target") : "";
-    var heading = target === "#ws-thread" ? $("#thread-title") : (target ? $("#ws-list-title") : null);
+    var heading = { "#ws-thread": "#thread-title", "#workspace": "#ws-list-title", "#ws-list": "#ws-list-title" }[target];
+    heading = heading ? $(heading) : null;
     if (heading) {
       focusedFor = ev.detail.xhr;
       heading.setAttribute("tabindex", "-1");
@@ -177,5 +177,6 @@
   document.addEventListener("DOMContentLoaded", function () {
     setupHelp();
     updateTitle();
+    announceArrivals();
   });
 })();
