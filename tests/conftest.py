@@ -12,10 +12,12 @@ from django.core.cache import cache
 from django.test import Client
 
 from accounts import roles
-from tests import factories
+from tests import factories, quick_flush
 from tests.openid_provider import browser_openid_provider, openid_provider, provider_clock  # noqa: F401
 
 CHROMIUM = "/usr/bin/chromium"
+
+quick_flush.install()
 
 
 def pytest_runtest_setup(item):
