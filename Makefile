@@ -13,6 +13,9 @@
 # PYTEST_ARGS (e.g. make test PYTEST_ARGS='-k healthz -x'), PYTEST_WORKERS (xdist processes; 0: one), BENCH_ARGS (e.g. make bench BENCH_ARGS=--reuse).
 
 SHELL := /bin/bash
+# Python may write bytecode: pytest keeps the assertion-rewritten modules (the tests and the plugins'
+# packages) only as .pyc files, and without them every pytest process compiles them all again.
+unexport PYTHONDONTWRITEBYTECODE
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help
 MAKEFLAGS += --no-print-directory

@@ -209,8 +209,9 @@ def role_group(name: str) -> Group:
     return Group.objects.get(name=name)
 
 
-# Data that migrations put in the database. A transactional test ends with a flush that removes it,
-# so every transactional test starts by recreating it (idempotently).
+# Data that migrations put in the database. A transactional test ends with a flush that removes it;
+# on PostgreSQL the flush puts it back (tests/quick_flush.py), elsewhere every transactional test
+# starts by recreating it (idempotently).
 MIGRATION_DATA = [
     ("accounts.migrations.0002_roles", "create_roles"),
     ("eservices.migrations.0004_assign_any_case_roles", "grant"),
@@ -260,4 +261,9 @@ def _migration_data_for_transactional_tests(request, django_db_blocker):
         # pytest-django runs transactional tests last; the last module's baseline may still be open.
         _baseline.close(django_db_blocker)
         request.getfixturevalue("transactional_db")
-        ensure_migration_data()
+        if not quick_flush.snapshot_restores():
+            from django.db import connection
+
+            ensure_migration_data()
+            if connection.vendor == "postgresql":
+                quick_flush.snapshot_take(connection)

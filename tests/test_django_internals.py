@@ -137,3 +137,4 @@ def test_flush_takes_its_statements_from_ops_sql_flush_and_runs_them_in_one_tran
     assert "connection.ops.sql_flush(" in _source(sql.sql_flush)
     assert "connection.ops.execute_sql_flush(sql_list)" in _source(flush.Command.handle)
     assert "transaction.atomic(" in _source(BaseDatabaseOperations.execute_sql_flush)
+    assert "emit_post_migrate_signal(verbosity, interactive, database)" in _source(flush.Command.handle)
