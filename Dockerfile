@@ -23,6 +23,12 @@ RUN groupadd --system --gid 10001 lifemsg \
 
 WORKDIR /app
 
+# WeasyPrint (the case-file PDF/A) lays out text with Pango and embeds DejaVu Sans from the system.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 \
+        fonts-dejavu-core \
+    && rm -rf /var/lib/apt/lists/*
+
 # Dependencies first (cached until the lock changes): runtime only, exactly the locked files (hashes).
 COPY pyproject.toml /app/
 COPY requirements/lock.txt /app/requirements/

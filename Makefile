@@ -115,10 +115,11 @@ test-nofast: install ## the suite with LIFEMSG_FAST_PATH=false (PYTEST_MARKS: wh
 	@$(PY) scripts/check_services.py
 	LIFEMSG_FAST_PATH=false $(VENV)/bin/pytest $(XDIST) -m "$(PYTEST_MARKS)" $(PYTEST_ARGS)
 
-# make run's database: SQLite in memory (Redis still for cache and broker). The tests that need a
-# second process on the database (worker) are left out; postgres_only and fast_path ones skip.
+# make run's database: SQLite in a file, var/test_lifemsg.sqlite3 (Redis still for cache and broker).
+# The worker tests are left out; postgres_only and fast_path ones skip.
 test-sqlite: install ## the suite on SQLite, as make run uses it (not worker, browser; postgres_only skips)
-	DATABASE_URL=sqlite:///$(VAR_DIR)/test-unused.sqlite3 $(VENV)/bin/pytest \
+	@mkdir -p $(VAR_DIR)
+	DATABASE_URL=sqlite:///$(VAR_DIR)/lifemsg.sqlite3 $(VENV)/bin/pytest \
 		-m "$(SQLITE_MARKS)" $(PYTEST_ARGS)
 
 # CI's matrix after make test: fast path off, SQLite, Django 6 (each without the browser tests).

@@ -9,8 +9,8 @@ class AbsenceConfig(AppConfig):
     def ready(self) -> None:
         from mailboxes import hooks as mailbox_hooks
 
-        from . import hooks, routing, services
+        from . import hooks, services, tasks
 
         hooks.register(services.autoreply_after_routing)
         # The mailbox core asks for routing through its own seam; this app is the router.
-        mailbox_hooks.router_register(routing.message_route_on_commit)
+        mailbox_hooks.router_register(tasks.message_route_on_commit)

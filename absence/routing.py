@@ -31,6 +31,7 @@ from mailboxes import hooks as mailbox_hooks
 from mailboxes.models import Delivery, Mailbox, Message
 from mailboxes.services.deliveries import DeliveryPlan, deliveries_create_many
 
+from . import hooks
 from .away import AbsencesAt, who_is_away
 from .protected import shield_protected
 
@@ -294,8 +295,6 @@ def _after_routing_hooks():
     # Out-of-office replies and webhooks hang here (absence.autoreply, integrations): each is called
     # once per batch, `hook(routed=[(message, its new deliveries), ...])`, in the routing transaction,
     # in a fixed number of queries, and must only enqueue side effects on commit.
-    from . import hooks
-
     return hooks.AFTER_ROUTING
 
 
@@ -313,7 +312,7 @@ def _after_routing_hooks():
 ROUTING_WAKEUP_KEY = "absence:routing-wakeup"
 
 
-def _wakeup_claim() -> bool:
+def wakeup_claim() -> bool:
     """True if this message must enqueue a routing task itself."""
     if not settings.ROUTING_COALESCE_SECONDS:
         return True
@@ -331,23 +330,3 @@ def routing_wakeup_clear() -> None:
         cache.delete(ROUTING_WAKEUP_KEY)
     except Exception:  # cache unreachable: the wake-up expires by itself
         logger.warning("could not clear the routing wake-up; it expires by itself")
-
-
-def message_route_on_commit(message: Message) -> None:
-    """Ask for routing after the storing transaction commits (see above). If the broker is down the
-    message stays stored and unrouted, and the sweep routes it."""
-    from .tasks import route_message_task
-
-    def _send() -> None:
-        if not _wakeup_claim():
-            return  # a queued routing task takes this message along
-        try:
-            # When coalescing, the task waits a moment before it starts: the messages stored
-            # meanwhile are routed with this one, in one transaction.
-            delay = settings.ROUTING_COALESCE_DELAY if settings.ROUTING_COALESCE_SECONDS else 0
-            route_message_task.apply_async(kwargs={"message_id": message.pk}, countdown=delay or None)
-        except Exception:  # broker unreachable: the sweep delivers it (guarantee 1)
-            routing_wakeup_clear()
-            logger.warning("could not enqueue routing for message %s; the sweep will route it", message.pk)
-
-    transaction.on_commit(_send)

@@ -1,5 +1,6 @@
-"""Every write to absences: create, change, start, end, the out-of-office reply and the unread
-escalation. Each change is an audit event naming who did it (None: the system, by the clock).
+"""Every write to absences: create, change, start, end and the out-of-office reply (the unread
+escalation is absence.escalation). Each change is an audit event naming who did it (None: the
+system, by the clock).
 
 Lock order: the handler's user row (serialises overlapping plans for one person, and makes an
 absence's start and a routing run for that person wait for each other: absence.away.who_is_away),
@@ -9,28 +10,24 @@ then the absence row, then — through the routing and mailbox services — mess
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime
 from urllib.parse import urljoin
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import Q
-from django.urls import reverse
-from django.utils import formats, timezone, translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 
-from accounts.backends import MODEL_BACKEND
 from audit.services import audit_event_record
 from mailboxes.models import Delivery, Mailbox, Message
 from mailboxes.services.messages import message_store
 from mailboxes.services.units import mailbox_personal_for
 
 from . import routing
-from .models import Absence, AutoReply, GroupUnreadEscalation
+from .models import Absence, AutoReply
 from .selectors import active_absences_for, forward_target_choices
 from .templatetags.absence_tags import absence_period
 from .timeutil import last_day_text
@@ -424,91 +421,3 @@ def _staff_url(path: str) -> str:
     # STAFF_BASE_URL if the deployment sets one, else the host the citizen portal is served from.
     base = getattr(settings, "STAFF_BASE_URL", "") or urljoin(settings.CITIZEN_PORTAL_URL, "/")
     return base.rstrip("/") + path
-
-
-# --- escalation of old unread mail in group mailboxes -----------------------------------------------
-
-
-def unit_managers(unit) -> list:
-    return list(
-        User.objects.with_perm("accounts.view_unit_overview", backend=MODEL_BACKEND)
-        .filter(unit_memberships__unit=unit, kind=User.Kind.STAFF)
-        .order_by("pk")
-    )
-
-
-def group_unread_escalate(*, now: datetime | None = None) -> int:
-    """E-mail the unit manager(s) when a message has been unread in their group mailbox longer than
-    GROUP_UNREAD_ESCALATION_HOURS. Once per message: each delivery gets one escalation row. The
-    e-mail says how many and how old — never what the messages say. Returns deliveries escalated."""
-    now = now or timezone.now()
-    cutoff = now - timedelta(hours=settings.GROUP_UNREAD_ESCALATION_HOURS)
-    escalated = 0
-    mailbox_ids = list(
-        Delivery.objects.filter(
-            mailbox__kind=Mailbox.Kind.GROUP,
-            read_at__isnull=True,
-            created_at__lte=cutoff,
-            unread_escalation__isnull=True,
-        )
-        .order_by("mailbox_id")
-        .values_list("mailbox_id", flat=True)
-        .distinct()
-    )
-    for mailbox in Mailbox.objects.filter(pk__in=mailbox_ids).select_related("unit").order_by("pk"):
-        escalated += _escalate_mailbox(mailbox=mailbox, cutoff=cutoff, now=now)
-    return escalated
-
-
-@transaction.atomic
-def _escalate_mailbox(*, mailbox: Mailbox, cutoff: datetime, now: datetime) -> int:
-    # skip_locked: a concurrent run (or a reader marking them read) takes the rows it holds.
-    deliveries = list(
-        Delivery.objects.select_for_update(skip_locked=True, of=("self",))
-        .filter(
-            mailbox=mailbox,
-            read_at__isnull=True,
-            created_at__lte=cutoff,
-            unread_escalation__isnull=True,
-        )
-        .order_by("created_at", "id")
-    )
-    if not deliveries:
-        return 0
-    managers = [m for m in unit_managers(mailbox.unit) if m.email]
-    GroupUnreadEscalation.objects.bulk_create(
-        [
-            GroupUnreadEscalation(
-                delivery=d, escalated_at=now, recipients=", ".join(m.username for m in managers)
-            )
-            for d in deliveries
-        ]
-    )
-    if not managers:
-        logger.warning("unread escalation for %s: the unit has no manager with an e-mail address", mailbox)
-        return len(deliveries)
-    oldest = timezone.localtime(deliveries[0].created_at)
-    with translation.override(settings.LANGUAGE_CODE):
-        subject = _("Unread messages in the group mailbox %(mailbox)s") % {"mailbox": mailbox.name}
-        body = "\n\n".join(
-            [
-                ngettext(
-                    "%(count)s message has been unread in the group mailbox %(mailbox)s for more than "
-                    "%(hours)s hours. It arrived %(oldest)s.",
-                    "%(count)s messages have been unread in the group mailbox %(mailbox)s for more than "
-                    "%(hours)s hours. The oldest arrived %(oldest)s.",
-                    len(deliveries),
-                )
-                % {
-                    "count": len(deliveries),
-                    "mailbox": mailbox.name,
-                    "hours": settings.GROUP_UNREAD_ESCALATION_HOURS,
-                    "oldest": formats.date_format(oldest, "j F Y H:i"),
-                },
-                _("See the unit overview: %(url)s") % {"url": _staff_url(reverse("absence:unit_overview"))},
-                _("This e-mail contains no message content."),
-            ]
-        )
-    # Sent inside the transaction: if sending fails, the rows roll back and the next run retries.
-    send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [m.email for m in managers])
-    return len(deliveries)

@@ -7,13 +7,14 @@ from datetime import datetime, timedelta
 
 from celery import shared_task
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from mailboxes.models import Message
 from monitoring.services import sweep_run_record
 
-from . import routing, services, unregistered
+from . import escalation, routing, services, unregistered
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +45,7 @@ def _now(now: str | None) -> datetime:
 def route_message_task(*, message_id: int) -> int:
     """Route a stored message, and with it every message stored meanwhile that still waits (in
     transactions of ROUTING_BATCH_SIZE): under a burst one task stands for many messages (see
-    routing.message_route_on_commit). Returns the number of deliveries made."""
+    message_route_on_commit). Returns the number of deliveries made."""
     routing.routing_wakeup_clear()
     size = settings.ROUTING_BATCH_SIZE
     routed = routing.route_messages(message_ids=[message_id], batch_mates=size - 1)
@@ -53,6 +54,25 @@ def route_message_task(*, message_id: int) -> int:
         routed = routing.route_messages(message_ids=[], batch_mates=size)
         made += sum(len(deliveries) for deliveries in routed.values())
     return made
+
+
+def message_route_on_commit(message: Message) -> None:
+    """Ask for routing after the storing transaction commits (absence.routing, "waking the router").
+    If the broker is down the message stays stored and unrouted, and the sweep routes it."""
+
+    def _send() -> None:
+        if not routing.wakeup_claim():
+            return  # a queued routing task takes this message along
+        try:
+            # When coalescing, the task waits a moment before it starts: the messages stored
+            # meanwhile are routed with this one, in one transaction.
+            delay = settings.ROUTING_COALESCE_DELAY if settings.ROUTING_COALESCE_SECONDS else 0
+            route_message_task.apply_async(kwargs={"message_id": message.pk}, countdown=delay or None)
+        except Exception:  # broker unreachable: the sweep delivers it (guarantee 1)
+            routing.routing_wakeup_clear()
+            logger.warning("could not enqueue routing for message %s; the sweep will route it", message.pk)
+
+    transaction.on_commit(_send)
 
 
 @shared_task(name="absence.sweep", acks_late=True, time_limit=300, soft_time_limit=280)
@@ -101,7 +121,7 @@ def tick(now: str | None = None) -> dict[str, int]:
 @shared_task(name="absence.escalate_group_unread", acks_late=True, time_limit=300, soft_time_limit=280)
 def escalate_group_unread(now: str | None = None) -> int:
     """E-mail unit managers about messages unread too long in their group mailbox (once each)."""
-    return services.group_unread_escalate(now=_now(now))
+    return escalation.group_unread_escalate(now=_now(now))
 
 
 @shared_task(name="absence.alert_unregistered_absence", acks_late=True, time_limit=300, soft_time_limit=280)

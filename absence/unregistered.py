@@ -4,18 +4,14 @@ unread for more than UNREGISTERED_ABSENCE_WORKING_DAYS working days and the owne
 since it arrived, the unit manager(s) are told — who, how many and since when, never what the
 messages say — with a link to the sick-call form for that handler.
 
-Working days are Monday to Friday except Swedish public holidays (the `holidays` package) and the
-three eves that municipal staff have off by collective agreement (midsommarafton, julafton,
-nyårsafton), which are not public holidays and which the package files differently by version.
+Working days: absence.workdays.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-from functools import cache
 
-import holidays
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
@@ -32,31 +28,12 @@ from mailboxes.models import Delivery, Mailbox, UnitMembership
 from .models import UnregisteredAbsenceAlert
 from .selectors import active_absences_for
 from .services import _staff_url
+from .workdays import is_working_day, overdue_arrival_cutoff
+
+__all__ = ["is_working_day", "overdue_arrival_cutoff", "unregistered_absence_alert"]
 
 logger = logging.getLogger(__name__)
 User = get_user_model()
-
-
-@cache
-def _days_off(year: int) -> frozenset[dt.date]:
-    midsummer_eve = next(dt.date(year, 6, d) for d in range(19, 26) if dt.date(year, 6, d).weekday() == 4)
-    eves = {midsummer_eve, dt.date(year, 12, 24), dt.date(year, 12, 31)}
-    return frozenset(holidays.Sweden(years=year)) | eves
-
-
-def is_working_day(day: dt.date) -> bool:
-    return day.weekday() < 5 and day not in _days_off(day.year)
-
-
-def overdue_arrival_cutoff(today: dt.date, working_days: int) -> dt.date:
-    """The last arrival date whose messages have been unread for more than `working_days` working
-    days today: more than that many working days lie after it, up to and including today."""
-    day, counted = today, 0
-    while counted <= working_days:
-        if is_working_day(day):
-            counted += 1
-        day -= dt.timedelta(days=1)
-    return day
 
 
 def unregistered_absence_alert(*, now: dt.datetime | None = None) -> int:

@@ -16,6 +16,8 @@ import logging
 
 from celery import bootsteps
 
+from .tasks import sweep
+
 logger = logging.getLogger(__name__)
 
 
@@ -30,8 +32,6 @@ class RouteWaitingAfterReconnect(bootsteps.StartStopStep):
         self.starts += 1
         if self.starts == 1:
             return  # the worker's first connection: beat's sweep covers what an earlier worker left
-        from .tasks import sweep
-
         try:
             sweep.apply_async(kwargs={"age_seconds": 0})
         except Exception:  # the broker went again: the next start tries again

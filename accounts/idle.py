@@ -1,7 +1,13 @@
 """Idle timeout helpers. A view decorated with @idle_passive (background polling such as the unread
 count) does not count as user activity, so polling never keeps an unattended session alive."""
 
+import time
 from functools import wraps
+
+from django.conf import settings
+
+# The session key that holds the time of the last activity (IdleTimeoutMiddleware keeps it current).
+LAST_ACTIVITY_KEY = "last_activity"
 
 
 def idle_passive(view):
@@ -14,8 +20,6 @@ def idle_passive(view):
 
 
 def idle_seconds_for(user) -> int:
-    from django.conf import settings
-
     if getattr(user, "is_citizen", False):
         return settings.CITIZEN_SESSION_IDLE_SECONDS
     return settings.STAFF_SESSION_IDLE_SECONDS
@@ -23,9 +27,5 @@ def idle_seconds_for(user) -> int:
 
 def mark_activity_at_login(sender, request, user, **kwargs) -> None:
     """Logging in is activity: stamp it with the login's own session write."""
-    import time
-
-    from .middleware import IdleTimeoutMiddleware
-
     if request is not None and hasattr(request, "session"):
-        request.session[IdleTimeoutMiddleware.SESSION_KEY] = time.time()
+        request.session[LAST_ACTIVITY_KEY] = time.time()

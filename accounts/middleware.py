@@ -7,7 +7,8 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from .idle import idle_seconds_for
+from .idle import LAST_ACTIVITY_KEY, idle_seconds_for
+from .otp import confirmed_device, otp_required_for, sso_satisfies
 
 CITIZEN_PREFIX = "/medborgare/"
 # Reachable by anyone whatever their session: assets, language switch, health, public pages, and
@@ -38,7 +39,7 @@ class IdleTimeoutMiddleware:
     """Log out after STAFF_SESSION_IDLE_SECONDS (citizens: CITIZEN_SESSION_IDLE_SECONDS) without
     activity. Views marked @idle_passive (background polling) are not activity."""
 
-    SESSION_KEY = "last_activity"
+    SESSION_KEY = LAST_ACTIVITY_KEY
     RESOLUTION = 15
 
     def __init__(self, get_response):
@@ -90,8 +91,6 @@ class SecondFactorMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        from .otp import confirmed_device, otp_required_for, sso_satisfies
-
         user = getattr(request, "user", None)
         path = request.path_info
         if (

@@ -1,3 +1,5 @@
+from importlib import import_module
+
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.contrib.sessions.base_session import AbstractBaseSession
@@ -52,9 +54,8 @@ class UserSession(AbstractBaseSession):
 
     @classmethod
     def get_session_store_class(cls):
-        from .sessions import SessionStore
-
-        return SessionStore
+        # The configured engine (accounts.sessions), which builds on this model.
+        return import_module(settings.SESSION_ENGINE).SessionStore
 
 
 class OtpEnrolmentLink(models.Model):

@@ -35,11 +35,20 @@ PERMISSIONS = {
     "assign_cases": "Can assign handlers and co-handlers to cases",
     "view_unit_overview": "Can see the unit overview",
     "review_access_log": "Can review the access log",
+    "download_case_file_pdf": "Can download a citizen thread's case-file PDF to the computer",
 }
 
 ROLE_PERMISSIONS = {
     HANDLAGGARE: ["use_mailboxes", "plan_own_absence"],
-    ENHETSCHEF: ["use_mailboxes", "plan_own_absence", "assign_cases", "view_unit_overview"],
+    # The case-file PDF goes to the case system (integrations.casefile); a copy on a workstation is
+    # for the unit manager only, who decides on handing out documents and covers a case-system outage.
+    ENHETSCHEF: [
+        "use_mailboxes",
+        "plan_own_absence",
+        "assign_cases",
+        "view_unit_overview",
+        "download_case_file_pdf",
+    ],
     ADMINISTRATOR: ["take_sick_calls", "assign_cases"],
     SUPERANVANDARE: ["take_sick_calls", "manage_membership", "manage_roles"],
     SYSTEMFORVALTARE: ["take_sick_calls", "manage_membership", "manage_roles", "assign_cases"],

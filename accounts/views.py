@@ -1,15 +1,20 @@
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django_otp import login as otp_login
 
-from .forms import StaffAuthenticationForm
+from .enrolment import enrolment_complete, enrolment_link_valid, pending_device, recovery_code_used
+from .forms import OtpTokenForm, StaffAuthenticationForm
 from .oidc.logout import end_session_url
+from .otp import confirmed_device, qr_data_uri, recovery_device, secret_base32
 
 
 class StaffLoginView(auth_views.LoginView):
@@ -75,8 +80,6 @@ def keepalive(request):
 
 
 def _safe_next(request) -> str:
-    from django.utils.http import url_has_allowed_host_and_scheme
-
     target = request.POST.get("next") or request.GET.get("next") or ""
     if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
         return target
@@ -93,8 +96,6 @@ def _staff_otp_user(request):
 def otp_setup(request):
     """Where a staff member without a second factor is sent: enrolment needs a link from an
     administrator, never the password alone, so this page only says so."""
-    from .otp import confirmed_device
-
     user = _staff_otp_user(request)
     if confirmed_device(user) is not None and not user.is_verified():
         return redirect("accounts:otp_verify")
@@ -104,10 +105,6 @@ def otp_setup(request):
 @login_required
 def otp_enrol(request, token: str):
     """Enrol with the one-time link: scan, confirm a code, see the recovery codes once."""
-    from .enrolment import enrolment_complete, enrolment_link_valid, pending_device
-    from .forms import OtpTokenForm
-    from .otp import qr_data_uri, secret_base32
-
     user = _staff_otp_user(request)
     if enrolment_link_valid(user=user, token=token) is None:
         return render(request, "accounts/otp_link_invalid.html", status=410)
@@ -132,13 +129,6 @@ def otp_enrol(request, token: str):
 
 @login_required
 def otp_verify(request):
-    from django.contrib import messages
-    from django.utils.translation import gettext as _
-
-    from .enrolment import recovery_code_used
-    from .forms import OtpTokenForm
-    from .otp import confirmed_device, recovery_device
-
     device = confirmed_device(request.user) if not request.user.is_citizen else None
     if device is None:
         raise Http404

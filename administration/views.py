@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from accounts.enrolment import enrolment_link_issue
 from accounts.roles import ROLE_LABELS
 from audit.csvexport import csv_response
 from mailboxes.models import Unit
@@ -223,8 +224,6 @@ def staff_member(request: HttpRequest, user_id: int) -> HttpResponse:
 @require_POST
 def enrolment_link(request: HttpRequest, user_id: int) -> HttpResponse:
     """Issue a one-time link with which the staff member enrols their second factor (shown once)."""
-    from accounts.enrolment import enrolment_link_issue
-
     person = selectors.staff_member(user_id=user_id)
     if person is None:
         raise Http404

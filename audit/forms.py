@@ -5,6 +5,7 @@ import datetime as dt
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.http import QueryDict
 from django.utils import timezone
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
@@ -93,8 +94,6 @@ class LogSearchForm(PeriodMixin, forms.Form):
 
     def querystring(self) -> str:
         """The results URL's query for the valid form (see from_query)."""
-        from django.http import QueryDict
-
         data = self.cleaned_data
         query = QueryDict(mutable=True)
         if self.citizen is not None:

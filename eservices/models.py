@@ -109,7 +109,11 @@ class Case(models.Model):
             # it to every unit (Administratör med särskild behörighet, Systemförvaltare).
             ("assign_any_case", "Can assign handlers and co-handlers to cases in every unit"),
         ]
-        indexes = [models.Index(fields=["unit", "handler"])]
+        indexes = [
+            models.Index(fields=["unit", "handler"]),
+            # The e-services a unit has cases of: a mailbox list's e-service filter offers those.
+            models.Index(fields=["unit", "eservice"], name="case_unit_eservice_idx"),
+        ]
 
     def __str__(self) -> str:
         return self.reference

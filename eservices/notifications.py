@@ -77,7 +77,7 @@ def _send(channel: str, citizen: Citizen) -> None:
     with translation.override("sv"):
         if channel == NotificationLog.Channel.EMAIL:
             subject, body = notification_text()
-            send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [citizen.notify_email], fail_silently=False)
+            send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [citizen.notify_email])
         else:
             get_backend().send(citizen.notify_phone, sms_text())
 

@@ -25,6 +25,26 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 User = get_user_model()
 
 
+# --- the staff thread list ------------------------------------------------------------------------
+
+
+def mailbox_eservice_choices(*, mailbox: Mailbox, selected_id: int | None = None) -> list[tuple[int, str]]:
+    """(id, name) of the e-services a mailbox's list may be filtered by: those of its unit (a group
+    mailbox) or of its owner's units (a personal one), routed there or with cases there, and the one
+    already selected (a bookmarked filter keeps its choice). One query: five index probes of
+    (unit, eservice) for an installation's e-services, whatever the number of cases."""
+    if mailbox.is_group:
+        units = [mailbox.unit_id]
+    else:
+        units = UnitMembership.objects.filter(user_id=mailbox.owner_id).values("unit_id")
+    condition = Q(unit_id__in=units) | Exists(
+        Case.objects.filter(eservice_id=OuterRef("pk"), unit_id__in=units)
+    )
+    if selected_id is not None:
+        condition |= Q(pk=selected_id)
+    return list(EService.objects.filter(condition).order_by("name", "id").values_list("id", "name"))
+
+
 # --- routing ---------------------------------------------------------------------------------------
 
 

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import ApiClient, ThreadExport, WebhookDelivery
+from .models import ApiClient, CaseFileEntry, ThreadExport, WebhookDelivery
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -31,3 +31,13 @@ class WebhookDeliveryAdmin(ReadOnlyAdmin):
 @admin.register(ThreadExport)
 class ThreadExportAdmin(ReadOnlyAdmin):
     list_display = ["exported_at", "case", "exported_by", "whole_thread"]
+
+
+@admin.register(CaseFileEntry)
+class CaseFileEntryAdmin(ReadOnlyAdmin):
+    """Journalföring: which are waiting for the case system, which failed and why."""
+
+    list_display = ["requested_at", "case", "requested_by", "status", "attempts", "last_error", "document_id"]
+    list_filter = ["status"]
+    # The PDF holds message content: never shown here.
+    exclude = ["pdf"]

@@ -1,62 +1,34 @@
-"""PDF of a citizen thread (or chosen messages) for the case file, made with reportlab.
+"""The case-file PDF of a citizen thread (or chosen messages): PDF/A-3b, made with WeasyPrint.
+
+PDF/A is the archival PDF the case file keeps (ISO 19005): every font embedded (WeasyPrint embeds the
+subset of each font it uses; DejaVu Sans from the system, `fonts-dejavu-core` in the image), an sRGB
+output intent, XMP metadata naming the conformance, nothing fetched from outside (no URL is
+fetched at all: the document is built only from the database), no scripts. Level 3 rather than 2
+so that the original attachments can be embedded later without changing the format.
 
 Each message shows its sender, its received time (server time at storing, in the local time zone)
 and the list of its attachments; the head names the case number, e-service, unit and citizen.
+tests/integrations/pdfa_check.py checks the output's conformance.
 """
 
 from __future__ import annotations
 
-import io
 from datetime import datetime
-from pathlib import Path
-from xml.sax.saxutils import escape
 
-import reportlab
-from django.template.defaultfilters import filesizeformat
+from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from reportlab.lib import colors
-from reportlab.lib.enums import TA_LEFT
-from reportlab.lib.pagesizes import A4
-from reportlab.lib.styles import ParagraphStyle
-from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont
-from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from weasyprint import HTML
+from weasyprint.urls import URLFetcher
 
 from eservices.models import Case
 from mailboxes.models import Message
 
 from .selectors import sender_kind
 
-# A TrueType font embedded in the PDF (subset), so Swedish and other non-ASCII text survives
-# printing, archiving and text extraction. DejaVu where the system has it (more scripts); otherwise
-# Bitstream Vera, which ships inside reportlab.
-_FONT_CANDIDATES = [
-    (
-        Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"),
-        Path("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"),
-    ),
-    (
-        Path(reportlab.__file__).parent / "fonts" / "Vera.ttf",
-        Path(reportlab.__file__).parent / "fonts" / "VeraBd.ttf",
-    ),
-]
-FONT, FONT_BOLD = "LifemsgSans", "LifemsgSans-Bold"
-
-
-def _register_fonts() -> None:
-    if FONT in pdfmetrics.getRegisteredFontNames():
-        return
-    for regular, bold in _FONT_CANDIDATES:
-        if regular.exists() and bold.exists():
-            pdfmetrics.registerFont(TTFont(FONT, str(regular)))
-            pdfmetrics.registerFont(TTFont(FONT_BOLD, str(bold)))
-            pdfmetrics.registerFontFamily(
-                FONT, normal=FONT, bold=FONT_BOLD, italic=FONT, boldItalic=FONT_BOLD
-            )
-            return
-    raise RuntimeError("no TrueType font found for PDF export")
+PDF_VARIANT = "pdf/a-3b"
+PDFA_CONFORMANCE = "PDF/A-3B"
+FONT_FAMILY = "DejaVu Sans"
 
 
 def local_time(value: datetime) -> str:
@@ -74,26 +46,16 @@ def sender_label(message: Message, case: Case) -> str:
     return _("%(name)s (staff)") % {"name": message.sender.display_name}
 
 
-def _text(value: str) -> str:
-    return escape(value).replace("\n", "<br/>")
+def css_string(value: str) -> str:
+    """`value` as a quoted CSS string: every character but letters, digits and spaces as a CSS
+    escape, so no text can end the string early. CSS consumes one whitespace after a hex escape as
+    its end, so each escape is followed by one space of its own."""
+    return '"' + "".join(c if c.isalnum() or c == " " else f"\\{ord(c):06x} " for c in value) + '"'
 
 
-def thread_pdf(
-    *, case: Case, messages: list[Message], exported_by, exported_at: datetime, total: int
-) -> bytes:
-    _register_fonts()
-    styles = {
-        "title": ParagraphStyle("title", fontName=FONT_BOLD, fontSize=15, leading=19, spaceAfter=4 * mm),
-        "h2": ParagraphStyle("h2", fontName=FONT_BOLD, fontSize=11.5, leading=15, spaceBefore=3 * mm),
-        "meta": ParagraphStyle(
-            "meta", fontName=FONT, fontSize=9.5, leading=12.5, textColor=colors.HexColor("#333333")
-        ),
-        "body": ParagraphStyle("body", fontName=FONT, fontSize=10.5, leading=14.5, alignment=TA_LEFT),
-        "cell": ParagraphStyle("cell", fontName=FONT, fontSize=10, leading=13),
-        "cell_bold": ParagraphStyle("cell_bold", fontName=FONT_BOLD, fontSize=10, leading=13),
-    }
+def _head_rows(*, case: Case, exported_by, exported_at: datetime, chosen: int, total: int) -> list:
     citizen = case.citizen
-    head_rows = [
+    return [
         (_("Case number"), case.reference),
         (_("External case id"), case.external_id or "–"),
         (_("E-service"), case.eservice.name),
@@ -103,93 +65,47 @@ def thread_pdf(
         (_("Subject"), case.thread.subject),
         (_("Handler"), case.handler.display_name if case.handler_id else "–"),
         (_("Exported at"), f"{local_time(exported_at)}, {exported_by.display_name}"),
-        (
-            _("Messages"),
-            _("%(chosen)s of %(total)s in the thread") % {"chosen": len(messages), "total": total},
-        ),
+        (_("Messages"), _("%(chosen)s of %(total)s in the thread") % {"chosen": chosen, "total": total}),
     ]
-    head = Table(
-        [
-            [Paragraph(_text(k), styles["cell_bold"]), Paragraph(_text(str(v)), styles["cell"])]
-            for k, v in head_rows
-        ],
-        colWidths=[48 * mm, 122 * mm],
-        hAlign="LEFT",
-    )
-    head.setStyle(
-        TableStyle(
-            [
-                ("VALIGN", (0, 0), (-1, -1), "TOP"),
-                ("LINEBELOW", (0, 0), (-1, -1), 0.25, colors.HexColor("#bbbbbb")),
-                ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
-                ("TOPPADDING", (0, 0), (-1, -1), 3),
-            ]
-        )
-    )
-    story: list = [
-        Paragraph(_text(_("Messages for the case file")), styles["title"]),
-        head,
-        Spacer(1, 6 * mm),
-    ]
-    label_from = _text(_("From"))
-    label_received = _text(_("Received"))
-    label_attachments = _text(_("Attachments"))
-    for number, message in enumerate(messages, start=1):
-        attachments = list(message.attachments.all())
-        parts = [
-            Paragraph(
-                _text(_("Message %(n)s of %(count)s") % {"n": number, "count": len(messages)}), styles["h2"]
-            ),
-            Paragraph(f"<b>{label_from}:</b> {_text(sender_label(message, case))}", styles["meta"]),
-            Paragraph(f"<b>{label_received}:</b> {local_time(message.created_at)}", styles["meta"]),
-        ]
-        if message.kind == Message.Kind.NOTE:
-            parts.append(Paragraph(_text(_("Internal note, not shown to the citizen.")), styles["meta"]))
-        story.append(KeepTogether(parts))
-        story.append(Spacer(1, 2 * mm))
-        story.append(Paragraph(_text(message.body) or "–", styles["body"]))
-        story.append(Spacer(1, 2 * mm))
-        if attachments:
-            story.append(Paragraph(f"<b>{label_attachments}:</b>", styles["meta"]))
-            for attachment in attachments:
-                story.append(
-                    Paragraph(
-                        "• "
-                        + _text(
-                            f"{attachment.filename} ({attachment.content_type}, "
-                            f"{filesizeformat(attachment.size)})"
-                        ),
-                        styles["meta"],
-                    )
-                )
-        else:
-            story.append(Paragraph(_text(_("No attachments.")), styles["meta"]))
-        story.append(Spacer(1, 4 * mm))
 
+
+def thread_pdf(
+    *, case: Case, messages: list[Message], exported_by, exported_at: datetime, total: int
+) -> bytes:
+    """The PDF/A-3b of `messages` (attachments prefetched) in the active language."""
+    rows = [
+        {
+            "message": message,
+            "heading": _("Message %(n)s of %(count)s") % {"n": n, "count": len(messages)},
+            "sender": sender_label(message, case),
+            "received": local_time(message.created_at),
+            "is_note": message.kind == Message.Kind.NOTE,
+            "attachments": list(message.attachments.all()),
+        }
+        for n, message in enumerate(messages, start=1)
+    ]
     footer = _("Case %(reference)s – exported %(when)s – page") % {
         "reference": case.reference,
         "when": local_time(exported_at),
     }
-
-    def draw_footer(canvas, doc) -> None:
-        canvas.saveState()
-        canvas.setFont(FONT, 8.5)
-        canvas.setFillColor(colors.HexColor("#555555"))
-        canvas.drawString(20 * mm, 12 * mm, f"{footer} {doc.page}")
-        canvas.restoreState()
-
-    buffer = io.BytesIO()
-    doc = SimpleDocTemplate(
-        buffer,
-        pagesize=A4,
-        leftMargin=20 * mm,
-        rightMargin=20 * mm,
-        topMargin=18 * mm,
-        bottomMargin=20 * mm,
-        title=_("Messages for the case file") + f" {case.reference}",
-        author=exported_by.display_name,
-        creator="lifemsg",
-        lang=translation.get_language() or "sv",
+    html = render_to_string(
+        "integrations/pdf/case_file.html",
+        {
+            "lang": translation.get_language() or "sv",
+            "title": _("Messages for the case file") + f" {case.reference}",
+            "exported_by_name": exported_by.display_name,
+            "footer_css": css_string(footer),
+            "font_family": FONT_FAMILY,
+            "head_rows": _head_rows(
+                case=case,
+                exported_by=exported_by,
+                exported_at=exported_at,
+                chosen=len(messages),
+                total=total,
+            ),
+            "rows": rows,
+        },
     )
-    doc.build(story, onFirstPage=draw_footer, onLaterPages=draw_footer)
-    return buffer.getvalue()
+    # No protocol allowed: the document refers to nothing outside itself.
+    fetcher = URLFetcher(allowed_protocols=())
+    return HTML(string=html, url_fetcher=fetcher).write_pdf(pdf_variant=PDF_VARIANT)

@@ -15,6 +15,9 @@ class ExportForm(forms.Form):
         },
     )
 
+    # A key made when the form is shown: the same form sent twice journals once.
+    request_key = forms.UUIDField(required=False, widget=forms.HiddenInput)
+
     def __init__(self, *args, message_ids: list[int], **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["messages"].choices = [(pk, str(pk)) for pk in message_ids]

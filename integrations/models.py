@@ -19,6 +19,8 @@ class ApiClient(models.Model):
         CASES_READ = "cases:read", _("Read cases and thread metadata")
         CASES_WRITE = "cases:write", _("Create, update and close cases")
         MESSAGES_CONTENT = "messages:content", _("Read message content")
+        # The case-file PDF holds message content: receiving it is a scope of its own.
+        CASE_FILE = "casefile:write", _("Receive documents for the case file and acknowledge them")
 
     name = models.SlugField(_("name"), max_length=60, unique=True)
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="api_client")
@@ -102,6 +104,63 @@ class ThreadExport(models.Model):
 
     def __str__(self) -> str:
         return f"{self.thread_id} @ {self.exported_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def message_count(self) -> int:
+        return len(self.message_ids)
+
+
+class CaseFileEntry(models.Model):
+    """A citizen thread (or chosen messages) journalled to the case system as PDF/A: from the
+    handler's request to the case system's receipt (integrations.casefile). The id is the delivery's
+    `webhook-id`, the same on every attempt, so the case system files a document once.
+
+    The PDF is kept only while it is on its way: cleared once the case system has acknowledged it
+    (the case file holds it from then on; `sha256` matches it) or the attempts have run out."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Being sent")
+        DELIVERED = "delivered", _("Received, waiting for receipt")
+        ACKNOWLEDGED = "acknowledged", _("Journalled")
+        FAILED = "failed", _("Failed")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    thread = models.ForeignKey("mailboxes.Thread", on_delete=models.PROTECT, related_name="case_file_entries")
+    case = models.ForeignKey("eservices.Case", on_delete=models.PROTECT, related_name="case_file_entries")
+    client = models.ForeignKey(ApiClient, on_delete=models.PROTECT, related_name="case_file_entries")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    requested_at = models.DateTimeField(default=timezone.now)
+    # The export form's one-time key: a double click or a resent form journals once.
+    request_key = models.UUIDField(unique=True)
+    message_ids = models.JSONField(default=list)
+    whole_thread = models.BooleanField(default=True)
+    pdf = models.BinaryField(editable=False, null=True)
+    sha256 = models.CharField(max_length=64)
+    size = models.PositiveIntegerField(default=0)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    # When the next attempt may start; while an attempt runs, the end of its lease.
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error = models.CharField(max_length=300, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    # The case system's own id of the filed document (its receipt).
+    document_id = models.CharField(max_length=128, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at"]
+        verbose_name = _("case-file entry")
+        verbose_name_plural = _("case-file entries")
+        indexes = [
+            models.Index(fields=["thread", "-requested_at"], name="casefile_thread_idx"),
+            models.Index(
+                fields=["next_attempt_at"], condition=Q(status="pending"), name="casefile_pending_idx"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} → {self.client_id} ({self.status})"
 
     @property
     def message_count(self) -> int:

@@ -12,6 +12,7 @@ from mailboxes.models import Mailbox, MailboxThread
 from mailboxes.permissions import visible_upto_through
 
 USE_MAILBOXES = "accounts.use_mailboxes"
+DOWNLOAD_PDF = "accounts.download_case_file_pdf"
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,11 @@ class ExportAccess:
 
 def can_export(user) -> bool:
     return user.is_authenticated and user.is_staff_user and user.has_perm(USE_MAILBOXES)
+
+
+def can_download(user) -> bool:
+    """The case-file PDF to the user's computer: the unit manager only (accounts.roles)."""
+    return can_export(user) and user.has_perm(DOWNLOAD_PDF)
 
 
 def access_export_thread(*, user, thread_id: int) -> ExportAccess:

@@ -6,7 +6,7 @@ from eservices.models import Case
 from lifemsg.perf.compiled import CompiledQuery
 from mailboxes.models import Delivery, MailboxThread, Message, Thread
 
-from .models import ThreadExport
+from .models import CaseFileEntry, ThreadExport
 
 
 def api_case(*, external_id: str) -> Case | None:
@@ -72,3 +72,21 @@ _EXPORTS_FOR_THREAD = CompiledQuery(_exports_for_thread)
 def exports_for_thread(thread: Thread) -> list[ThreadExport]:
     """Exports of the thread to the case file, newest first, with who made them (one query)."""
     return _EXPORTS_FOR_THREAD.fetch(thread_id=thread.pk)
+
+
+def _case_file_entries_for_thread(*, thread_id: int) -> QuerySet[CaseFileEntry]:
+    # The PDF itself is not needed to show an entry's state.
+    return (
+        CaseFileEntry.objects.filter(thread_id=thread_id)
+        .select_related("requested_by", "case")
+        .defer("pdf")
+        .order_by("-requested_at")
+    )
+
+
+_CASE_FILE_ENTRIES_FOR_THREAD = CompiledQuery(_case_file_entries_for_thread)
+
+
+def case_file_entries_for_thread(thread: Thread) -> list[CaseFileEntry]:
+    """The thread's journalföring to the case system, newest first, with its state (one query)."""
+    return _CASE_FILE_ENTRIES_FOR_THREAD.fetch(thread_id=thread.pk)

@@ -317,7 +317,12 @@ def thread_export_create(
         action=AccessLogEntry.Action.EXPORT,
         route=route,
         mailbox_id=mailbox_id,
-        detail={"message_ids": message_ids, "whole_thread": whole_thread, "sha256": digest},
+        detail={
+            "delivery": "download",
+            "message_ids": message_ids,
+            "whole_thread": whole_thread,
+            "sha256": digest,
+        },
     )
     return ThreadExport.objects.create(
         thread_id=case.thread_id,

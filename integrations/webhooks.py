@@ -26,6 +26,7 @@ import secrets
 from datetime import datetime, timedelta
 
 import requests
+from celery import shared_task
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
@@ -99,13 +100,27 @@ def webhook_event_create(
 
 
 def _enqueue(delivery_ids: list[str]) -> None:
-    from .tasks import deliver_webhook
-
     for delivery_id in delivery_ids:
         try:
             deliver_webhook.delay(delivery_id=delivery_id)
         except Exception:  # broker down: the sweep sends it
             logger.warning("could not enqueue webhook delivery %s; the sweep will send it", delivery_id)
+
+
+@shared_task(
+    name="integrations.deliver_webhook",
+    bind=True,
+    acks_late=True,
+    # Attempts are counted on the row (WEBHOOK_MAX_ATTEMPTS); this only bounds Celery's own loop.
+    max_retries=50,
+    time_limit=120,
+    soft_time_limit=100,
+)
+def deliver_webhook(self, *, delivery_id: str) -> str:
+    wait = webhook_attempt(delivery_id=delivery_id)
+    if wait is None:
+        return "done"
+    raise self.retry(countdown=wait)
 
 
 def _guarded(create) -> None:

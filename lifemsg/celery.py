@@ -4,6 +4,7 @@ import os
 
 from celery import Celery
 from celery.signals import task_postrun, task_prerun
+from django.db import close_old_connections
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "lifemsg.settings.local")
 
@@ -26,6 +27,4 @@ def _close_old_connections(**kwargs) -> None:
     connection per task cost more than a routing task itself.)"""
     if kwargs.get("task") is not None and getattr(kwargs["task"].request, "is_eager", False):
         return
-    from django.db import close_old_connections
-
     close_old_connections()

@@ -15,6 +15,7 @@ urlpatterns = [
     path("", include("integrations.urls")),  # /api/, /sso/, /journalforing/
     path("medborgare/logguttag/", include("audit.citizen_urls")),
     path("administration/", include("administration.urls")),
+    path("svar/", include("replies.urls")),
     path("tillganglighet/", accessibility_statement, name="accessibility"),
     path("django-admin/", admin.site.urls),
 ]

@@ -1,3 +1,5 @@
+import uuid
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -173,8 +175,6 @@ class Message(models.Model):
 
 def attachment_path(instance: "Attachment", filename: str) -> str:
     # The stored name is random: the original name is kept in `filename` and never used on disk.
-    import uuid
-
     return f"attachments/{timezone.now():%Y/%m}/{uuid.uuid4().hex}"
 
 
@@ -293,7 +293,8 @@ class MailboxThread(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["mailbox", "thread"], name="unique_mailbox_thread")]
         indexes = [
-            models.Index(fields=["mailbox", "-last_activity_at"], name="mbthread_list_idx"),
+            # With the id: lists and search read a mailbox in this exact order, each row as it comes.
+            models.Index(fields=["mailbox", "-last_activity_at", "-id"], name="mbthread_list_idx"),
             models.Index(
                 fields=["mailbox", "-last_activity_at"],
                 condition=Q(unread_count__gt=0),
@@ -301,6 +302,18 @@ class MailboxThread(models.Model):
             ),
             # The "taken by me" filter.
             models.Index(fields=["mailbox", "taken_by", "-last_activity_at"], name="mbthread_taken_idx"),
+            # The "not handled" and "forwarded because of absence" filters (mailboxes.thread_filters):
+            # in a busy group mailbox both are a small share of the rows.
+            models.Index(
+                fields=["mailbox", "-last_activity_at"],
+                condition=Q(handled_at__isnull=True),
+                name="mbthread_open_idx",
+            ),
+            models.Index(
+                fields=["mailbox", "-last_activity_at"],
+                condition=~Q(forwarded_for_name=""),
+                name="mbthread_away_idx",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -31,6 +31,7 @@ from .permissions import (
     mailboxes_may_open,
     may_open_args,
 )
+from .thread_filters import ThreadFilters, summaries_filter
 
 User = get_user_model()
 
@@ -38,11 +39,21 @@ THREADS_PER_PAGE = 25
 
 
 class ThreadFilter:
+    """The single-choice `visa` values of old links (mailboxes.thread_filters reads them)."""
+
     ALL = "alla"
     UNREAD = "olasta"
     TAKEN_BY_ME = "mina"
     HANDLED = "hanterade"
     CHOICES = (ALL, UNREAD, TAKEN_BY_ME, HANDLED)
+
+    @staticmethod
+    def as_filters(view: str) -> ThreadFilters:
+        return {
+            ThreadFilter.UNREAD: ThreadFilters(unread=True),
+            ThreadFilter.TAKEN_BY_ME: ThreadFilters(taken_by_me=True),
+            ThreadFilter.HANDLED: ThreadFilters(handled=True),
+        }.get(view, ThreadFilters())
 
 
 def _mailboxes_with_unread(**may_open_args) -> QuerySet[Mailbox]:
@@ -78,15 +89,8 @@ def unread_fingerprint(mailboxes) -> str:
     return "-".join(f"{m.pk}.{m.unread}" for m in mailboxes)
 
 
-def _mailbox_threads(*, mailbox_id: int, view: str, user_id: int | None = None) -> QuerySet[MailboxThread]:
-    qs = MailboxThread.objects.filter(mailbox_id=mailbox_id)
-    if view == ThreadFilter.UNREAD:
-        qs = qs.filter(unread_count__gt=0)
-    elif view == ThreadFilter.TAKEN_BY_ME:
-        qs = qs.filter(taken_by_id=user_id)
-    elif view == ThreadFilter.HANDLED:
-        qs = qs.filter(handled_at__isnull=False)
-    return qs
+def _mailbox_threads(*, mailbox_id: int, **filters) -> QuerySet[MailboxThread]:
+    return MailboxThread.objects.filter(summaries_filter(**filters), mailbox_id=mailbox_id)
 
 
 def _mailbox_threads_page(*, start: int, stop: int, **kwargs) -> QuerySet[MailboxThread]:
@@ -99,18 +103,18 @@ _MAILBOX_THREADS_PAGE = CompiledQuery(_mailbox_threads_page)
 
 
 class MailboxThreads:
-    """One mailbox's threads from its summaries (index mailbox, -last_activity_at), newest first, as
-    Django's Paginator takes them: count() and slices, a page one compiled query (lifemsg.perf.compiled;
-    its OFFSET is part of its shape)."""
+    """One mailbox's threads from its summaries (index mailbox, -last_activity_at, or a filter's
+    partial index: mailboxes.thread_filters), newest first, as Django's Paginator takes them:
+    count() and slices, a page one compiled query (lifemsg.perf.compiled; its OFFSET is part of its
+    shape)."""
 
-    def __init__(self, *, mailbox: Mailbox, user, view: str = ThreadFilter.ALL):
-        self._shape = {"view": view}
-        self._values = {"mailbox_id": mailbox.pk}
-        if view == ThreadFilter.TAKEN_BY_ME:
-            self._values["user_id"] = user.pk
+    def __init__(self, *, mailbox: Mailbox, user, filters: ThreadFilters):
+        self._shape = filters.shape()
+        self._values = {"mailbox_id": mailbox.pk, **filters.values(user)}
 
     def count(self) -> int:
-        # Django's COUNT(*), an index-only scan of (mailbox, thread): cheap to build, not worth compiling.
+        # Django's COUNT(*), an index-only scan of (mailbox, thread) or of the filter's partial
+        # index: cheap to build, not worth compiling.
         return _mailbox_threads(**self._shape, **self._values).count()
 
     def __getitem__(self, index: slice) -> list[MailboxThread]:
@@ -123,9 +127,13 @@ class MailboxThreads:
         return _MAILBOX_THREADS_PAGE.fetch(shape, **self._values)
 
 
-def mailbox_threads(*, mailbox: Mailbox, user, view: str = ThreadFilter.ALL) -> MailboxThreads:
-    """One mailbox's threads, for Paginator."""
-    return MailboxThreads(mailbox=mailbox, user=user, view=view)
+def mailbox_threads(
+    *, mailbox: Mailbox, user, filters: ThreadFilters | None = None, view: str | None = None
+) -> MailboxThreads:
+    """One mailbox's threads narrowed by `filters` (or an old single-choice `view`), for Paginator."""
+    if filters is None:
+        filters = ThreadFilter.as_filters(view or ThreadFilter.ALL)
+    return MailboxThreads(mailbox=mailbox, user=user, filters=filters)
 
 
 def thread_rows_for_display(rows) -> list[MailboxThread]:

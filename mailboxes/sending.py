@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 
 from audit.models import AccessLogEntry
 from eservices.services import staff_message_send
+from replies.services import draft_discard
 
 from . import hooks
 from .models import Attachment, Delivery, Mailbox, Message, UnitMembership
@@ -58,6 +59,7 @@ def internal_reply_send(
         body=body,
         attachments=attachments,
     )
+    draft_discard(user=sender, thread=access.thread)  # the sent reply replaces the draft
     hooks.routing_request(message)
     return message
 
@@ -76,6 +78,7 @@ def citizen_reply_send(
     message = staff_message_send(
         case=access.case, sender=sender, body=body, attachments=attachments, via_mailbox=access.mailbox
     )
+    draft_discard(user=sender, thread=access.thread)  # the sent message replaces the draft
     _log_action(
         access,
         user=sender,

@@ -2,7 +2,8 @@ from django.urls import path
 
 from lifemsg import converters  # noqa: F401  (registers <id:...>)
 
-from . import views
+from .views import actions, attachments, bulk, compose, lists, search
+from .views import thread as thread_views
 
 app_name = "mailboxes"
 
@@ -10,26 +11,27 @@ thread = "<id:mailbox_id>/trad/<id:thread_id>/"
 case = "arende/<id:case_id>/"
 
 urlpatterns = [
-    path("", views.index, name="index"),
-    path("olasta/", views.unread_counts, name="unread"),
-    path("nytt/", views.compose, name="compose"),
-    path("nytt/franvaro/", views.away_tip, name="away_tip"),
-    path("sok/", views.search, name="search"),
-    path("<id:mailbox_id>/", views.mailbox_view, name="mailbox"),
-    path(thread, views.thread_view, name="thread"),
-    path(thread + "svara/", views.reply, name="reply"),
-    path(thread + "skicka/", views.send_citizen, name="send_citizen"),
-    path(thread + "anteckning/", views.note, name="note"),
-    path(thread + "ta/", views.thread_state, {"action": "take"}, name="take"),
-    path(thread + "slapp/", views.thread_state, {"action": "release"}, name="release"),
-    path(thread + "hanterad/", views.thread_state, {"action": "handled"}, name="handled"),
-    path(thread + "ateroppna/", views.thread_state, {"action": "reopen"}, name="reopen"),
-    path(thread + "vidarebefordra/", views.forward, name="forward"),
-    path(thread + "utskrift/", views.thread_print, name="print"),
-    path("<id:mailbox_id>/bilaga/<id:attachment_id>/", views.attachment_download, name="attachment"),
+    path("", lists.index, name="index"),
+    path("olasta/", lists.unread_counts, name="unread"),
+    path("nytt/", compose.compose, name="compose"),
+    path("nytt/franvaro/", compose.away_tip, name="away_tip"),
+    path("sok/", search.search, name="search"),
+    path("<id:mailbox_id>/", lists.mailbox_view, name="mailbox"),
+    path("<id:mailbox_id>/markerade/", bulk.bulk_state, name="bulk"),
+    path(thread, thread_views.thread_view, name="thread"),
+    path(thread + "svara/", actions.reply, name="reply"),
+    path(thread + "skicka/", actions.send_citizen, name="send_citizen"),
+    path(thread + "anteckning/", actions.note, name="note"),
+    path(thread + "ta/", actions.thread_state, {"action": "take"}, name="take"),
+    path(thread + "slapp/", actions.thread_state, {"action": "release"}, name="release"),
+    path(thread + "hanterad/", actions.thread_state, {"action": "handled"}, name="handled"),
+    path(thread + "ateroppna/", actions.thread_state, {"action": "reopen"}, name="reopen"),
+    path(thread + "vidarebefordra/", actions.forward, name="forward"),
+    path(thread + "utskrift/", thread_views.thread_print, name="print"),
+    path("<id:mailbox_id>/bilaga/<id:attachment_id>/", attachments.attachment_download, name="attachment"),
     # A citizen thread opened as the case's handler or co-handler (route assigned_case).
-    path(case, views.case_thread_view, name="case_thread"),
-    path(case + "skicka/", views.case_send_citizen, name="case_send_citizen"),
-    path(case + "anteckning/", views.case_note, name="case_note"),
-    path(case + "bilaga/<id:attachment_id>/", views.case_attachment_download, name="case_attachment"),
+    path(case, thread_views.case_thread_view, name="case_thread"),
+    path(case + "skicka/", actions.case_send_citizen, name="case_send_citizen"),
+    path(case + "anteckning/", actions.case_note, name="case_note"),
+    path(case + "bilaga/<id:attachment_id>/", attachments.case_attachment_download, name="case_attachment"),
 ]

@@ -5,6 +5,7 @@
 #   redis-server  the broker-outage test starts and stops a Redis server of its own
 #   python3-venv  to create .venv, if it does not exist yet
 #   nodejs, npm   the OpenID provider of the e-ID and SSO tests (oidc-provider, tests/oidc_provider)
+#   pango, fonts  WeasyPrint's text layout and the font it embeds in the case-file PDF/A (also runtime)
 # As root it runs apt-get; otherwise it prints the one command to run and fails.
 # Usage: scripts/system_deps.sh [python used for .venv]. SYSTEM_DEPS=skip skips the check.
 set -euo pipefail
@@ -20,6 +21,8 @@ command -v msgfmt >/dev/null || missing+=(gettext)
 command -v redis-server >/dev/null || missing+=(redis-server)
 command -v node >/dev/null || missing+=(nodejs)
 command -v npm >/dev/null || missing+=(npm)
+ldconfig -p 2>/dev/null | grep -q 'libpangoft2-1.0.so.0' || missing+=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0)
+[ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing+=(fonts-dejavu-core)
 if [ ! -x .venv/bin/python ] && ! "$python" -c 'import ensurepip, venv' 2>/dev/null; then
     missing+=(python3-venv)
 fi

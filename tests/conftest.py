@@ -28,10 +28,20 @@ def pytest_runtest_setup(item):
 
     from lifemsg import perf
 
-    if item.get_closest_marker("postgres_only") and connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL")
+    postgres_only = item.get_closest_marker("postgres_only")
+    if postgres_only and connection.vendor != "postgresql":
+        pytest.skip(f"needs PostgreSQL: {postgres_only.kwargs.get('reason', 'its SQL, roles or triggers')}")
     if item.get_closest_marker("fast_path") and not perf.fast_sql():
         pytest.skip("asserts the fast path's statements; LIFEMSG_FAST_PATH is off or not PostgreSQL")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _sqlite_flush_past_triggers():
+    """SQLite's test flush is DELETE, which the append-only triggers refuse (tests/sqlite_flush.py)."""
+    from tests.sqlite_flush import flush_past_triggers
+
+    with flush_past_triggers():
+        yield
 
 
 @pytest.fixture(scope="session")
@@ -214,8 +224,10 @@ def role_group(name: str) -> Group:
 # starts by recreating it (idempotently).
 MIGRATION_DATA = [
     ("accounts.migrations.0002_roles", "create_roles"),
+    ("accounts.migrations.0006_download_case_file_pdf", "grant"),
     ("eservices.migrations.0004_assign_any_case_roles", "grant"),
     ("eservices.migrations.0006_protected_identity_permission", "grant"),
+    ("retention_rules.migrations.0002_seed_rules_and_roles", "seed_and_grant"),
 ]
 
 

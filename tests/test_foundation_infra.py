@@ -242,6 +242,7 @@ def test_service_check_fails_fast_with_directions(tmp_path):
     assert "redis-server --daemonize yes" in result.stderr
 
 
+@pytest.mark.postgres_only(reason="scripts/check_services.py checks make test's PostgreSQL")
 def test_service_check_passes_against_the_test_services(tmp_path):
     result = subprocess.run(
         [sys.executable, "scripts/check_services.py"],

@@ -227,6 +227,25 @@ def _absence_args(w: World) -> tuple:
     return (absence.pk,)
 
 
+RETENTION = ("systemforvaltare",)  # retention_rules.manage_retention and approve_retention
+
+
+def _retention_run_args(w: World) -> tuple:
+    """A run proposed by nobody (the nightly list), made inside the test's transaction."""
+    from retention_rules.services import run_propose
+
+    return (run_propose(proposer=None).pk,)
+
+
+def _retention_rule_data(w: World) -> dict:
+    return {
+        "period": "12",
+        "unit": "years",
+        "decision": "Arkivmyndighetens beslut dnr KS 2024/117",
+        "active_from": timezone.localdate().isoformat(),
+    }
+
+
 ROWS: list[Row] = [
     # --- public and session ---------------------------------------------------------------------
     Row("set_language", everyone(302), method="POST", data={"language": "sv", "next": "/tillganglighet/"}),
@@ -342,6 +361,25 @@ ROWS: list[Row] = [
         )
         for name in ("take", "release", "handled", "reopen")
     ],
+    *[
+        Row(
+            "mailboxes:bulk",
+            staff_only(MAILBOX_USERS, ok=302, other_unit=404),
+            method="POST",
+            args=lambda w: (w.group_mailbox.pk,),
+            data=lambda w, action=action: {"atgard": action, "trad": [w.group_case.thread_id]},
+            label=action,
+        )
+        for action in ("take", "handled")
+    ],
+    Row(
+        "mailboxes:bulk",
+        staff_only(MAILBOX_USERS, ok=404),
+        method="POST",
+        args=lambda w: (w.handler_mailbox.pk,),
+        data=lambda w: {"atgard": "handled", "trad": [w.case.thread_id]},
+        label="in a personal mailbox",
+    ),
     Row(
         "mailboxes:forward",
         staff_only(MAILBOX_USERS, other_unit=404),
@@ -410,6 +448,17 @@ ROWS: list[Row] = [
     Row("integrations:api_case", outcomes(401, citizen=403), args=("EXT-1",)),
     Row("integrations:api_case_close", outcomes(401, citizen=403), method="POST", args=("EXT-1",)),
     Row("integrations:api_case_thread", outcomes(401, citizen=403), args=("EXT-1",)),
+    Row(
+        "integrations:api_case_file_document",
+        outcomes(401, citizen=403),
+        args=("5d5f3c0e-0000-4000-8000-000000000001",),
+    ),
+    Row(
+        "integrations:api_case_file_receipt",
+        outcomes(401, citizen=403),
+        method="POST",
+        args=("5d5f3c0e-0000-4000-8000-000000000001",),
+    ),
     Row("integrations:api_schema", outcomes(200, citizen=403)),
     Row("integrations:api_docs", outcomes(200, citizen=403)),
     Row("integrations:sso_login", outcomes(404, citizen=403)),
@@ -430,6 +479,24 @@ ROWS: list[Row] = [
         "integrations:export_thread",
         staff_only(MAILBOX_USERS, other_unit=404),
         args=lambda w: (w.group_case.thread_id,),
+        label="via the group mailbox",
+    ),
+    # The PDF to the computer: the unit manager only (accounts.download_case_file_pdf), and only of
+    # a thread they may read; every other role 403 before the thread is looked up.
+    Row(
+        "integrations:export_thread_download",
+        staff_only(("enhetschef",), ok=404),
+        method="POST",
+        args=lambda w: (w.case.thread_id,),
+        data=lambda w: {"messages": list(w.case.thread.messages.values_list("pk", flat=True))},
+        label="as handler",
+    ),
+    Row(
+        "integrations:export_thread_download",
+        staff_only(("enhetschef",)),
+        method="POST",
+        args=lambda w: (w.group_case.thread_id,),
+        data=lambda w: {"messages": list(w.group_case.thread.messages.values_list("pk", flat=True))},
         label="via the group mailbox",
     ),
     # --- log review (accounts.review_access_log) ----------------------------------------------------
@@ -535,6 +602,38 @@ ROWS: list[Row] = [
         args=lambda w: (w.case.citizen.user_id,),
         label="a citizen",
     ),
+    # --- retention (retention_rules.manage_retention / approve_retention: Systemförvaltare) --------
+    Row("administration:retention_rules", staff_only(RETENTION)),
+    Row("administration:retention_rule_edit", staff_only(RETENTION), args=("citizen_thread",)),
+    Row(
+        "administration:retention_rule_edit",
+        staff_only(RETENTION, ok=404),
+        args=("okand",),
+        label="unknown kind",
+    ),
+    Row(
+        "administration:retention_rule_edit",
+        staff_only(RETENTION, ok=302),
+        method="POST",
+        args=("internal_thread",),
+        data=_retention_rule_data,
+    ),
+    Row("administration:retention_runs", staff_only(RETENTION)),
+    Row("administration:retention_run_propose", staff_only(RETENTION, ok=302), method="POST"),
+    Row("administration:retention_run", staff_only(RETENTION), args=_retention_run_args),
+    Row("administration:retention_run", staff_only(RETENTION, ok=404), args=(999999,), label="missing"),
+    Row(
+        "administration:retention_run_approve",
+        staff_only(RETENTION, ok=302),
+        method="POST",
+        args=_retention_run_args,
+    ),
+    Row(
+        "administration:retention_run_cancel",
+        staff_only(RETENTION, ok=302),
+        method="POST",
+        args=_retention_run_args,
+    ),
     # --- absence (added with feat/absence): own absence (plan_own_absence), sick calls -----------
     # (take_sick_calls), unit overview (view_unit_overview). Someone else's absence on the own pages
     # is 404; a missing role permission is 403 before any lookup.
@@ -576,6 +675,76 @@ ROWS: list[Row] = [
     ),
     Row("absence:unit_overview", staff_only(("enhetschef",))),
     Row("absence:unit_overview_refresh", staff_only(("enhetschef",))),
+]
+
+
+def _saved_reply(w: World):
+    from replies.models import SavedReply
+
+    saved, _created = SavedReply.objects.get_or_create(
+        unit=w.org.unit_a, title="Bekräftelse", defaults={"body": "Hej! /{handläggare}, {enhet}"}
+    )
+    return saved
+
+
+MANAGERS = ("enhetschef",)  # accounts.view_unit_overview, for their own units
+ROWS += [
+    # --- replies: drafts and saved replies in the thread page's forms (the case team in a citizen
+    # thread), the unit manager's saved replies, the reminder setting -------------------------------
+    Row(
+        "replies:draft",
+        staff_only(MAILBOX_USERS, enhetschef=404, other_unit=404),
+        method="POST",
+        args=lambda w: (w.handler_mailbox.pk, w.case.thread_id),
+        data={"citizen-body": "Utkast"},
+    ),
+    Row(
+        "replies:draft",
+        staff_only(MAILBOX_USERS, ok=403, other_unit=404),
+        method="POST",
+        args=lambda w: (w.group_mailbox.pk, w.group_case.thread_id),
+        data={"citizen-body": "Utkast"},
+        label="nobody's case",
+    ),
+    Row(
+        "replies:case_draft",
+        staff_only(MAILBOX_USERS, ok=404, handlaggare=200),
+        method="POST",
+        args=lambda w: (w.case.pk,),
+        data={"citizen-body": "Utkast"},
+    ),
+    Row(
+        "replies:insert",
+        staff_only(MAILBOX_USERS, handlaggare=302, enhetschef=404, other_unit=404),
+        method="POST",
+        args=lambda w: (w.handler_mailbox.pk, w.case.thread_id),
+        data=lambda w: {"saved_reply": _saved_reply(w).pk},
+    ),
+    Row(
+        "replies:case_insert",
+        staff_only(MAILBOX_USERS, ok=404, handlaggare=302),
+        method="POST",
+        args=lambda w: (w.case.pk,),
+        data=lambda w: {"saved_reply": _saved_reply(w).pk},
+    ),
+    Row("replies:saved_list", staff_only(MANAGERS)),
+    Row("replies:saved_create", staff_only(MANAGERS)),
+    Row(
+        "replies:saved_create",
+        staff_only(MANAGERS, ok=302),
+        method="POST",
+        data=lambda w: {"unit": w.org.unit_a.pk, "title": "Ny", "body": "Text"},
+    ),
+    Row("replies:saved_edit", staff_only(MANAGERS), args=lambda w: (_saved_reply(w).pk,)),
+    Row("replies:saved_edit", staff_only(MANAGERS, ok=404), args=(999999,), label="missing"),
+    Row("replies:saved_delete", staff_only(MANAGERS), args=lambda w: (_saved_reply(w).pk,)),
+    Row(
+        "replies:saved_delete",
+        staff_only(MANAGERS, ok=302),
+        method="POST",
+        args=lambda w: (_saved_reply(w).pk,),
+    ),
+    Row("replies:notice_settings", staff_only(MAILBOX_USERS)),
 ]
 
 # Named URLs that are not application pages.

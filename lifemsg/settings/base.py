@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from django_guid.integrations import CeleryIntegration as DjangoGuidCeleryIntegration
 
 from lifemsg.observability import init_sentry
+from lifemsg.settings.mail import mail_settings_from_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(environ.Env().str("LIFEMSG_VAR_DIR", default=str(BASE_DIR / "var")))
@@ -57,6 +58,8 @@ INSTALLED_APPS = [
     "integrations",
     "administration",
     "monitoring",
+    "replies",
+    "retention_rules",
 ]
 
 MIDDLEWARE = [
@@ -196,8 +199,13 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
 # E-mail
-EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
-vars().update(EMAIL_CONFIG)
+# EMAIL_URL's backend and server, as EMAIL_* settings on Django 5.2 or MAILERS on 6.1 (mail.py).
+# EMAIL_TIMEOUT: seconds before a mail server that does not answer counts as failed.
+vars().update(
+    mail_settings_from_url(
+        env.email_url("EMAIL_URL", default="consolemail://"), timeout=env.int("EMAIL_TIMEOUT", default=15)
+    )
+)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="lifemsg <no-reply@example.invalid>")
 SMS_BACKEND = env.str("SMS_BACKEND", default="eservices.sms.ConsoleSmsBackend")
 # The only name a citizen notification carries (never social services, a unit or an e-service).
@@ -212,7 +220,6 @@ ACCESSIBILITY_CONTACT_PHONE = env.str("ACCESSIBILITY_CONTACT_PHONE", default="00
 ACCESSIBILITY_REVIEWED_ON = env.str("ACCESSIBILITY_REVIEWED_ON", default="2026-12-07")  # YYYY-MM-DD
 ACCESSIBILITY_PUBLISHED_ON = env.str("ACCESSIBILITY_PUBLISHED_ON", default="2026-11-28")  # YYYY-MM-DD
 CITIZEN_PORTAL_URL = env.str("CITIZEN_PORTAL_URL", default="http://127.0.0.1:8000/medborgare/")
-EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=15)
 # Citizen notifications: the sweep enqueues what a lost task or exhausted retries left unsent, for
 # messages up to this old, once they are this many seconds old.
 CITIZEN_NOTIFY_SWEEP_HOURS = env.int("CITIZEN_NOTIFY_SWEEP_HOURS", default=24)
@@ -263,7 +270,25 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "absence.alert_unregistered_absence",
         "schedule": timedelta(minutes=30),
     },
+    # Access-log chain check and unsent uploads; records go only through an approved retention run.
     "retention": {"task": "audit.retention", "schedule": crontab(hour=2, minute=30)},
+    # The review list of what the retention rules would remove, for an approver (retention_rules app).
+    "retention-propose": {"task": "retention.propose", "schedule": crontab(hour=3, minute=0)},
+    "retention-resume": {"task": "retention.resume", "schedule": timedelta(minutes=5)},
+}
+# Drafts (replies app) left unsent this many days are removed by the daily sweep.
+DRAFT_RETENTION_DAYS = env.int("DRAFT_RETENTION_DAYS", default=30)
+# Local time ("HH:MM") on weekdays of the opt-in e-mail about citizen mail waiting unread (replies.notice);
+# public holidays are skipped by the task itself.
+WAITING_MAIL_NOTICE_TIME = env.str("WAITING_MAIL_NOTICE_TIME", default="07:30")
+_notice_hour, _notice_minute = (int(part) for part in WAITING_MAIL_NOTICE_TIME.split(":"))
+CELERY_BEAT_SCHEDULE["replies-waiting-mail"] = {
+    "task": "replies.waiting_mail_notices",
+    "schedule": crontab(hour=_notice_hour, minute=_notice_minute, day_of_week="mon-fri"),
+}
+CELERY_BEAT_SCHEDULE["replies-drafts-expire"] = {
+    "task": "replies.drafts_expire",
+    "schedule": crontab(hour=3, minute=15),
 }
 # Beat's scheduler: Celery's default (the schedule file) reporting beat's heartbeat (monitoring).
 CELERY_BEAT_SCHEDULER = "monitoring.beat:HeartbeatScheduler"
@@ -276,7 +301,9 @@ ROUTING_BATCH_SIZE = env.int("ROUTING_BATCH_SIZE", default=200)
 ROUTING_COALESCE_SECONDS = env.int("ROUTING_COALESCE_SECONDS", default=10 if REDIS_URL else 0)
 # Seconds a coalescing routing task waits before it starts (what arrives meanwhile goes with it).
 ROUTING_COALESCE_DELAY = env.float("ROUTING_COALESCE_DELAY", default=0.2)
-GROUP_UNREAD_ESCALATION_HOURS = env.int("GROUP_UNREAD_ESCALATION_HOURS", default=24)
+# Working days (absence.workdays: Swedish public holidays and the eves off excluded) a message may sit
+# unread in a group mailbox before the unit manager is told (absence.escalation).
+GROUP_UNREAD_ESCALATION_WORKING_DAYS = env.int("GROUP_UNREAD_ESCALATION_WORKING_DAYS", default=1)
 # Working days (Swedish holidays excluded) a citizen message may sit unread in the personal mailbox
 # of someone who has not logged in before the unit manager is told (absence.unregistered).
 UNREGISTERED_ABSENCE_WORKING_DAYS = env.int("UNREGISTERED_ABSENCE_WORKING_DAYS", default=2)
@@ -422,6 +449,9 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {"TITLE": "lifemsg API", "VERSION": "1.0.0"}
 
+# The database's own floor for access-log retention (manage.py grant_app_role writes it), and the seed
+# of the access log's retention rule; the rule (retention_rules app) decides what a run removes,
+# never less than this floor.
 ACCESS_LOG_RETENTION_DAYS = env.int("ACCESS_LOG_RETENTION_DAYS", default=5 * 365)
 # The key of the access log's HMAC chain (audit.chain): from the environment, never in the database,
 # so that a database writer without it cannot re-hash a changed chain. Rotation: the new key here,
@@ -430,6 +460,9 @@ ACCESS_LOG_HMAC_KEY = env.str("ACCESS_LOG_HMAC_KEY", default="")
 ACCESS_LOG_HMAC_OLD_KEYS = env.list("ACCESS_LOG_HMAC_OLD_KEYS", default=[])
 # Entries written before the chain was keyed (plain SHA-256) verify up to this seq and no further.
 ACCESS_LOG_UNKEYED_THROUGH_SEQ = env.int("ACCESS_LOG_UNKEYED_THROUGH_SEQ", default=0)
+# Read once, by the migration that seeds the retention rules (retention_rules/migrations/0002): the
+# period of the first rule for messages and attachments. Afterwards the rules are changed in the
+# administration pages (Gallring); changing this variable changes nothing.
 MESSAGE_RETENTION_DAYS = env.int("MESSAGE_RETENTION_DAYS", default=10 * 365)
 # Uploads stored for a re-shown form (mailboxes.forms.AttachmentsMixin.keep_uploads) and never sent
 # with a message are removed by the nightly retention once they are this old.
@@ -474,6 +507,9 @@ LOGGING = {
         "axes": {"level": "WARNING"},
         # One info line per request that came without an X-Request-ID: noise, not news.
         "django_guid": {"level": "WARNING"},
+        # WeasyPrint logs seven progress lines per case-file PDF, and its warnings name the CSS it
+        # skipped: only warnings, which are about our template.
+        "weasyprint": {"level": "WARNING"},
     },
 }
 # The worker logs through LOGGING too, so its lines have the same shape as web's.
@@ -516,7 +552,13 @@ WEBHOOK_SWEEP_GRACE_SECONDS = env.int("WEBHOOK_SWEEP_GRACE_SECONDS", default=120
 # worker with -Q <queue>) to keep webhook sending apart from routing. Empty: the default queue.
 WEBHOOK_QUEUE = env.str("WEBHOOK_QUEUE", default="")
 if WEBHOOK_QUEUE:
-    CELERY_TASK_ROUTES = {"integrations.deliver_webhook": {"queue": WEBHOOK_QUEUE}}
+    CELERY_TASK_ROUTES = {
+        "integrations.deliver_webhook": {"queue": WEBHOOK_QUEUE},
+        "integrations.deliver_case_file": {"queue": WEBHOOK_QUEUE},
+    }
+# Journalföring (integrations/casefile.py): "inline" sends the PDF/A in the signed webhook; "pull" sends
+# only its API path, and the case system fetches it with its token (GET .../document/).
+CASE_FILE_DELIVERY = env.str("CASE_FILE_DELIVERY", default="inline")
 CELERY_BEAT_SCHEDULE["integrations-webhook-sweep"] = {
     "task": "integrations.webhook_sweep",
     "schedule": timedelta(seconds=60),

@@ -8,13 +8,14 @@ os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/8")
 
 from .base import *  # noqa: E402, F403
 from .base import DATABASES  # noqa: E402
+from .mail import mail_settings  # noqa: E402
 
 SECRET_KEY = "bench-only-key"
 ACCESS_LOG_HMAC_KEY = "bench-only-access-log-key"
 DEBUG = False
 ALLOWED_HOSTS = ["127.0.0.1", "localhost", "testserver"]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+vars().update(mail_settings("django.core.mail.backends.locmem.EmailBackend"))
 SMS_BACKEND = "eservices.sms.LocmemSmsBackend"
 CITIZEN_TEST_LOGIN_ENABLED = True
 DATABASES["default"]["CONN_MAX_AGE"] = 60

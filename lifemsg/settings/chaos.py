@@ -8,6 +8,7 @@ import os
 os.environ.setdefault("SECURE_SSL_REDIRECT", "False")
 os.environ.setdefault("SECURE_HSTS_SECONDS", "0")
 
+from .mail import mail_settings  # noqa: E402
 from .production import *  # noqa: E402, F403
 from .production import STORAGES  # noqa: E402
 
@@ -16,5 +17,5 @@ SESSION_COOKIE_SECURE = False
 CSRF_COOKIE_SECURE = False
 STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
 WHITENOISE_USE_FINDERS = True
-EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+vars().update(mail_settings("django.core.mail.backends.locmem.EmailBackend"))
 SMS_BACKEND = "eservices.sms.LocmemSmsBackend"

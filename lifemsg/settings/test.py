@@ -29,18 +29,25 @@ os.environ.setdefault("CELERY_RESULT_BACKEND", os.environ["REDIS_URL"])
 
 from .base import *  # noqa: E402, F403
 from .base import DATABASES, VAR_DIR  # noqa: E402
+from .mail import mail_settings  # noqa: E402
 
 SECRET_KEY = "test-only-key"
 ACCESS_LOG_HMAC_KEY = "test-only-access-log-key"
 DEBUG = False
 CITIZEN_TEST_LOGIN_ENABLED = True
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+vars().update(mail_settings("django.core.mail.backends.locmem.EmailBackend"))
 SMS_BACKEND = "eservices.sms.LocmemSmsBackend"
 # Parallel checkouts (helpers, CI) may share one server: name the test database per checkout.
-# SQLite (make test-sqlite, DATABASE_URL=sqlite://...) tests in memory, as Django does by default.
 if DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {"NAME": env.str("TEST_DATABASE_NAME", default="test_lifemsg")}
+else:
+    # make test-sqlite (DATABASE_URL=sqlite:///var/lifemsg.sqlite3) tests in a file beside the URL's,
+    # test_lifemsg.sqlite3, as make run keeps its database in a file: each thread then has its own
+    # connection with make run's locking (WAL, IMMEDIATE, busy timeout). Django's in-memory default
+    # would share one connection between the live server's thread and the test's.
+    _name = Path(DATABASES["default"]["NAME"])
+    DATABASES["default"]["TEST"] = {"NAME": str(_name.with_name(f"test_{_name.name}"))}
 DATABASES["default"]["CONN_MAX_AGE"] = 0
 # Per xdist worker: the backup tests copy the whole directory and compare it after a restore.
 PRIVATE_MEDIA_ROOT = VAR_DIR / ("test-private-" + XDIST_WORKER if XDIST_WORKER else "test-private")

@@ -123,7 +123,7 @@ def internal_thread_start(
     *, sender, recipients: Sequence[Mailbox], subject: str, body: str, attachments: Iterable[Attachment] = ()
 ) -> Message:
     """A new internal thread: stored with the sender's read copy in their personal mailbox. The caller
-    enqueues routing (absence.routing.message_route_on_commit), which delivers to `recipients`."""
+    enqueues routing (absence.tasks.message_route_on_commit), which delivers to `recipients`."""
     thread = thread_create(subject=subject)
     return message_store(
         thread=thread,

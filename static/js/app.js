@@ -62,6 +62,33 @@
     setupIdleWarning();
   });
 
+  // "Select all on this page" in a group mailbox's list (mailboxes/_bulk_actions.html): shown only
+  // with JavaScript; it ticks or clears the rows' checkboxes of its form, and follows them.
+  function rowBoxes(all) {
+    return document.querySelectorAll('input[type=checkbox][name="' + all.getAttribute("data-select-all") +
+      '"][form="' + all.getAttribute("form") + '"]');
+  }
+  function revealSelectAll(root) {
+    root.querySelectorAll("[data-select-all-wrapper]").forEach(function (el) { el.hidden = false; });
+  }
+  document.addEventListener("change", function (ev) {
+    var target = ev.target;
+    if (!(target instanceof HTMLInputElement) || target.type !== "checkbox") { return; }
+    if (target.hasAttribute("data-select-all")) {
+      rowBoxes(target).forEach(function (box) { box.checked = target.checked; });
+      return;
+    }
+    var form = target.getAttribute("form");
+    var all = form && document.querySelector('[data-select-all="' + target.name + '"][form="' + form + '"]');
+    if (!all) { return; }
+    var boxes = Array.prototype.slice.call(rowBoxes(all));
+    var ticked = boxes.filter(function (box) { return box.checked; }).length;
+    all.checked = ticked === boxes.length;
+    all.indeterminate = ticked > 0 && ticked < boxes.length;
+  });
+  document.addEventListener("DOMContentLoaded", function () { revealSelectAll(document); });
+  document.addEventListener("htmx:load", function (ev) { revealSelectAll(ev.detail.elt); });
+
   // htmx sends the CSRF token from the meta tag on every request.
   document.addEventListener("htmx:configRequest", function (ev) {
     ev.detail.headers["X-CSRFToken"] = csrfToken();

@@ -1,5 +1,6 @@
 """Starting, changing and ending absences: forwarding of existing mail, the clock, the audit trail."""
 
+import math
 import time
 from datetime import date, timedelta
 
@@ -132,8 +133,11 @@ def test_forwarding_two_thousand_unread_at_a_sick_call_is_bulk_and_fast(org):
     assert sum(MailboxThread.objects.filter(mailbox=group).values_list("unread_count", flat=True)) == 2000
     assert Delivery.objects.filter(mailbox=personal, away_forwarded_at__isnull=False).count() == 2000
     # Bulk: a fixed number of statements, not one per message (the summaries are one batched
-    # executemany, counted once here).
-    assert len(queries) < 40, len(queries)
+    # executemany, counted once here). Django 5.2 splits one bulk INSERT on SQLite into batches of
+    # 999 parameters (PostgreSQL, and SQLite on Django 6, take it whole): one statement per batch.
+    fields = [f for f in Delivery._meta.concrete_fields if not f.primary_key]
+    extra_batches = math.ceil(2000 / connection.ops.bulk_batch_size(fields, messages)) - 1
+    assert len(queries) < 40 + extra_batches, len(queries)
     # About 0.8 s on a quiet two-core machine; the bound leaves room for a loaded shared test host while
     # still failing for per-message work (which takes well over ten seconds here).
     assert elapsed < 4.0, elapsed

@@ -7,7 +7,13 @@ pytestmark = pytest.mark.django_db
 
 EXPECTED = {
     "Handläggare": {"use_mailboxes", "plan_own_absence"},
-    "Enhetschef": {"use_mailboxes", "plan_own_absence", "assign_cases", "view_unit_overview"},
+    "Enhetschef": {
+        "use_mailboxes",
+        "plan_own_absence",
+        "assign_cases",
+        "view_unit_overview",
+        "download_case_file_pdf",
+    },
     "Administratör med särskild behörighet": {"take_sick_calls", "assign_cases"},
     "Superanvändare": {"take_sick_calls", "manage_membership", "manage_roles"},
     "Systemförvaltare": {"take_sick_calls", "manage_membership", "manage_roles", "assign_cases"},

@@ -16,6 +16,7 @@ from audit.services import AccessLogError, access_log_verify
 from tests import factories
 
 from .conftest import read_thread
+from .database import retention_switch_on, superuser, triggers_off
 
 pytestmark = pytest.mark.django_db
 
@@ -146,7 +147,7 @@ def test_database_refuses_delete_even_with_the_retention_setting_but_no_anchor(o
         transaction.atomic(),
         connection.cursor() as cursor,
     ):
-        cursor.execute("SELECT set_config('lifemsg.access_log_retention', 'on', true)")
+        retention_switch_on(cursor)
         cursor.execute("DELETE FROM audit_accesslogentry")
     assert AccessLogEntry.objects.count() == 1
 
@@ -157,13 +158,10 @@ def test_database_refuses_rewinding_the_head_and_changing_anchors(org, case_a):
         _sql("UPDATE audit_accessloghead SET seq = 0, last_hash = %s", ["0" * 64])
     with pytest.raises(DatabaseError):
         _sql("DELETE FROM audit_accessloghead")
-    with connection.cursor() as cursor:  # an anchor as a superuser could write one, guards off
-        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-        cursor.execute("ALTER TABLE audit_accesslogpruning DISABLE TRIGGER USER")
+    with triggers_off("audit_accesslogpruning"):  # an anchor as a superuser could write one
         AccessLogPruning.objects.create(
             cutoff=case_a.created_at, first_seq=1, through_seq=0, through_hash="0" * 64, deleted_count=0
         )
-        cursor.execute("ALTER TABLE audit_accesslogpruning ENABLE TRIGGER USER")
     with pytest.raises(DatabaseError, match="append-only"):
         _sql("UPDATE audit_accesslogpruning SET through_seq = 5")
     with pytest.raises(DatabaseError, match="append-only"):
@@ -172,13 +170,7 @@ def test_database_refuses_rewinding_the_head_and_changing_anchors(org, case_a):
 
 def _tamper(statement: str, params=()):
     """What a database superuser could do: switch the triggers off, change rows, switch them on."""
-    with connection.cursor() as cursor:
-        # The test's open transaction holds deferred FK checks, which ALTER TABLE will not run over.
-        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-        cursor.execute("ALTER TABLE audit_accesslogentry DISABLE TRIGGER USER")
-        cursor.execute(statement, params)
-        cursor.execute("ALTER TABLE audit_accesslogentry ENABLE TRIGGER USER")
-        cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+    superuser((statement, params), tables=("audit_accesslogentry",))
 
 
 def test_verify_command_reports_ok_for_an_intact_chain(org, case_a):

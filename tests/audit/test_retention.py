@@ -15,10 +15,12 @@ from audit.retention import access_log_prune
 from audit.services import access_log_verify
 
 from .conftest import read_thread
+from .database import retention_switch_on, superuser
 
 pytestmark = pytest.mark.django_db
 
 DAYS = settings.ACCESS_LOG_RETENTION_DAYS
+ENTRIES = ("audit_accesslogentry",)
 
 
 def _read_at(monkeypatch, when, user, case):
@@ -86,11 +88,7 @@ def test_nothing_after_the_first_entry_inside_the_period_is_removed(org, case_a,
 
 
 def test_retention_refuses_to_remove_a_tampered_prefix(history):
-    with connection.cursor() as cursor:
-        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-        cursor.execute("ALTER TABLE audit_accesslogentry DISABLE TRIGGER USER")
-        cursor.execute("UPDATE audit_accesslogentry SET object_type = 'x' WHERE seq = 2")
-        cursor.execute("ALTER TABLE audit_accesslogentry ENABLE TRIGGER USER")
+    superuser(("UPDATE audit_accesslogentry SET object_type = 'x' WHERE seq = 2", []), tables=ENTRIES)
     result = access_log_prune()
     assert result.deleted == 0
     assert result.refused.startswith("#2")
@@ -101,27 +99,33 @@ def test_retention_refuses_to_remove_a_tampered_prefix(history):
 def test_rows_inside_the_period_still_cannot_be_deleted_after_retention(history):
     access_log_prune()
     with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SELECT set_config('lifemsg.access_log_retention', 'on', true)")
+        retention_switch_on(cursor)
         cursor.execute("DELETE FROM audit_accesslogentry")
     assert AccessLogEntry.objects.count() == 2
 
 
-def test_retention_command_reports_what_it_removed(history):
+def test_retention_command_lists_the_prefix_for_approval_and_removes_nothing(history):
     out = StringIO()
     call_command("apply_retention", stdout=out)
-    assert "removed 3 entries (#1–#3)" in out.getvalue()
+    assert "Access log: 3 entries (#1–#3) listed for removal." in out.getvalue()
+    assert "proposed; approve or cancel it at /administration/gallring/korningar/" in out.getvalue()
+    assert AccessLogEntry.objects.count() == 5
+    assert not AccessLogPruning.objects.exists()
 
 
 def test_retention_command_dry_run_counts_and_removes_nothing(history):
     out = StringIO()
     call_command("apply_retention", "--dry-run", stdout=out)
-    assert "would remove 3 entries (#1–#3)" in out.getvalue()
+    assert "Access log: 3 entries (#1–#3) listed for removal." in out.getvalue()
+    assert "Dry run: no run proposed, nothing removed." in out.getvalue()
     assert AccessLogEntry.objects.count() == 5
     assert not AccessLogPruning.objects.exists()
     assert not AuditEvent.objects.filter(action__startswith="retention.").exists()
 
 
-def test_beat_task_is_registered_under_the_scheduled_name_and_runs_retention(history):
+def test_beat_task_is_registered_under_the_scheduled_name_and_verifies_but_removes_nothing(history):
+    """The nightly task checks the chain and exports its head; entries past the period go only in an
+    approved retention run (tests/retention/test_access_log_kind.py)."""
     from lifemsg.celery import app
 
     assert settings.CELERY_BEAT_SCHEDULE["retention"]["task"] == "audit.retention"
@@ -129,30 +133,17 @@ def test_beat_task_is_registered_under_the_scheduled_name_and_runs_retention(his
     task = app.tasks["audit.retention"]
     head = history[1][-1]
     result = task.run()
-    # Message and upload retention run in the same task (tests/mailboxes/test_retention.py,
-    # test_upload_retention.py): nothing to do here.
-    assert result.pop("messages")["messages"] == 0
-    assert result.pop("messages_cutoff")
+    # Upload retention runs in the same task (test_upload_retention.py): nothing to do here.
     assert result.pop("uploads") == 0
     assert result.pop("uploads_cutoff")
-    assert result == {
-        "access_log_deleted": 3,
-        "access_log_through_seq": 3,
-        "access_log_refused": "",
-        "access_log_chain_ok": True,
-        "access_log_head": f"5:{head.entry_hash}",
-    }
-    assert task.run()["access_log_deleted"] == 0
+    assert result == {"access_log_chain_ok": True, "access_log_head": f"5:{head.entry_hash}"}
+    assert AccessLogEntry.objects.count() == 5
 
 
 def test_nightly_run_records_a_broken_chain_in_the_audit_log(org, case_a):
     read_thread(org.handler_a1, case_a)
     read_thread(org.handler_a1, case_a)
-    with connection.cursor() as cursor:
-        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-        cursor.execute("ALTER TABLE audit_accesslogentry DISABLE TRIGGER USER")
-        cursor.execute("UPDATE audit_accesslogentry SET route = 'api' WHERE seq = 2")
-        cursor.execute("ALTER TABLE audit_accesslogentry ENABLE TRIGGER USER")
+    superuser(("UPDATE audit_accesslogentry SET route = 'api' WHERE seq = 2", []), tables=ENTRIES)
     from audit.tasks import retention
 
     assert retention.run()["access_log_chain_ok"] is False

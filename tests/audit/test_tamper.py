@@ -25,6 +25,7 @@ from audit.services import access_log_verify, audit_event_record
 from tests import factories
 
 from .conftest import read_thread
+from .database import retention_switch_on, superuser
 
 DAYS = 5 * 365
 
@@ -33,21 +34,6 @@ def _sql(statement: str, params=()):
     # A savepoint, so the refused statement does not poison the test's transaction.
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(statement, params)
-
-
-def _superuser(*statements):
-    """What a database superuser could do: switch the audit tables' triggers off, run the
-    statements, switch them on again."""
-    tables = ("audit_accesslogentry", "audit_accesslogpruning", "audit_accessloghead")
-    with connection.cursor() as cursor:
-        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-        for table in tables:
-            cursor.execute(f"ALTER TABLE {table} DISABLE TRIGGER USER")
-        for statement, params in statements:
-            cursor.execute(statement, params)
-        for table in tables:
-            cursor.execute(f"ALTER TABLE {table} ENABLE TRIGGER USER")
-        cursor.execute("SET CONSTRAINTS ALL DEFERRED")
 
 
 def _reads(org, case, n):
@@ -65,11 +51,12 @@ def _old_reads(org, case, monkeypatch, n):
 
 
 def _forged_anchor_sql(through):
+    now = timezone.now()
     return (
         "INSERT INTO audit_accesslogpruning "
         "(at, cutoff, first_seq, through_seq, through_hash, deleted_count, through_at) "
-        "VALUES (now(), now(), 1, %s, %s, %s, %s)",
-        [through.seq, through.entry_hash, through.seq, through.at],
+        "VALUES (%s, %s, 1, %s, %s, %s, %s)",
+        [now, now, through.seq, through.entry_hash, through.seq, through.at],
     )
 
 
@@ -79,12 +66,13 @@ def test_the_reported_deletion_fails_in_the_database(org, case_a):
     with pytest.raises(DatabaseError, match="retention period"):
         _sql(*_forged_anchor_sql(entries[-1]))
     with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cur:
-        cur.execute("SET LOCAL lifemsg.access_log_retention = 'on'")
+        retention_switch_on(cur)
         cur.execute("DELETE FROM audit_accesslogentry")
     assert AccessLogEntry.objects.count() == 3
     assert access_log_verify().ok
 
 
+@pytest.mark.postgres_only(reason="the audit_access_log_prune SQL function")
 @pytest.mark.django_db
 def test_the_databases_prune_function_removes_nothing_inside_the_period(org, case_a, monkeypatch):
     old = _old_reads(org, case_a, monkeypatch, 2)
@@ -110,7 +98,7 @@ def test_the_databases_prune_function_removes_nothing_inside_the_period(org, cas
 def test_a_superuser_deleting_recent_entries_behind_a_forged_anchor_is_found(org, case_a):
     entries = _reads(org, case_a, 4)
     assert access_log_verify().ok
-    _superuser(
+    superuser(
         _forged_anchor_sql(entries[1]),
         ("DELETE FROM audit_accesslogentry WHERE seq <= %s", [entries[1].seq]),
     )
@@ -129,7 +117,7 @@ def test_an_anchor_signed_for_other_entries_does_not_cover_a_deletion(org, case_
         first_seq=1, through_seq=1, through_hash=entries[0].entry_hash, through_at=entries[0].at
     )
     statement, params = _forged_anchor_sql(entries[1])
-    _superuser(
+    superuser(
         (statement.replace("through_at)", "through_at, mac)").replace("%s)", "%s, %s)"), [*params, mac]),
         ("DELETE FROM audit_accesslogentry WHERE seq <= %s", [entries[1].seq]),
     )
@@ -140,7 +128,7 @@ def test_an_anchor_signed_for_other_entries_does_not_cover_a_deletion(org, case_
 @pytest.mark.django_db
 def test_a_deleted_recent_entry_is_found(org, case_a):
     _reads(org, case_a, 4)
-    _superuser(("DELETE FROM audit_accesslogentry WHERE seq = 3", []))
+    superuser(("DELETE FROM audit_accesslogentry WHERE seq = 3", []))
     result = access_log_verify()
     assert not result.ok and result.first_bad_seq == 3
 
@@ -164,7 +152,7 @@ def test_a_recent_entry_changed_and_rehashed_without_the_key_is_found(org, case_
             )
         )
     changes.append(("UPDATE audit_accessloghead SET last_hash = %s", [prev]))
-    _superuser(*changes)
+    superuser(*changes)
     result = access_log_verify()
     assert not result.ok and result.first_bad_seq == 3
     assert "not signed" in result.problem
@@ -223,7 +211,7 @@ def test_unkeyed_entries_verify_only_up_to_the_pinned_seq(org, case_a, settings)
         )
     )
     changes.append(("UPDATE audit_accessloghead SET last_hash = %s", [entries[2].entry_hash]))
-    _superuser(*changes)
+    superuser(*changes)
     assert access_log_verify().first_bad_seq == 1
     settings.ACCESS_LOG_UNKEYED_THROUGH_SEQ = 1
     assert access_log_verify().first_bad_seq == 2
@@ -282,6 +270,7 @@ def _as_app(conn, statement, params=()):
         return cursor.fetchall() if cursor.description else None
 
 
+@pytest.mark.postgres_only(reason="database roles and their privileges")
 def test_the_application_role_cannot_erase_the_log(app_role, org, case_a, monkeypatch):
     old = _old_reads(org, case_a, monkeypatch, 2)
     young = _reads(org, case_a, 2)
@@ -326,6 +315,7 @@ def test_the_application_role_cannot_erase_the_log(app_role, org, case_a, monkey
     assert access_log_verify().ok
 
 
+@pytest.mark.postgres_only(reason="database roles (grant_app_role)")
 @pytest.mark.django_db
 def test_grant_app_role_refuses_a_superuser_or_the_owner():
     with connection.cursor() as cursor:

@@ -14,6 +14,7 @@ from eservices.models import Citizen, NotificationLog
 from eservices.notifications import NotificationFailed, message_notify
 from eservices.services import citizen_message_send, citizen_notification_settings_update, staff_message_send
 from eservices.tasks import notify_citizen, notify_sweep
+from lifemsg.settings.mail import mail_settings
 from mailboxes.models import Message
 from mailboxes.services import message_store
 from tests import factories
@@ -21,7 +22,7 @@ from tests.conftest import wait_for
 from tests.eservices.backends import FlakyEmail, FlakySms
 
 FLAKY = {
-    "EMAIL_BACKEND": "tests.eservices.backends.FlakyEmailBackend",
+    **mail_settings("tests.eservices.backends.FlakyEmailBackend"),
     "SMS_BACKEND": "tests.eservices.backends.FlakySmsBackend",
 }
 

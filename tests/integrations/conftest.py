@@ -28,3 +28,21 @@ def make_api():
 @pytest.fixture
 def api(db, make_api):
     return make_api()[1]
+
+
+@pytest.fixture
+def case_system(db, make_api):
+    """A running stand-in case system (tests/integrations/case_system.py) registered as the API
+    client that takes journalled documents. Yields (system, its DRF API client)."""
+    from tests.integrations.case_system import serve
+
+    system, stop = serve()
+    client, http = make_api(
+        scopes=[ApiClient.Scope.CASES_READ, ApiClient.Scope.CASE_FILE],
+        name="arendesystem",
+        webhook_url=system.url,
+    )
+    system.secret = client.webhook_secret
+    system.client = client
+    yield system, http
+    stop()

@@ -15,16 +15,27 @@ from tests import factories
 
 pytestmark = pytest.mark.django_db
 
-READ, WRITE, CONTENT = (
+READ, WRITE, CONTENT, CASE_FILE = (
     ApiClient.Scope.CASES_READ,
     ApiClient.Scope.CASES_WRITE,
     ApiClient.Scope.MESSAGES_CONTENT,
+    ApiClient.Scope.CASE_FILE,
 )
-SCOPE_SETS = [(), (READ,), (WRITE,), (CONTENT,), (WRITE, CONTENT), (READ, CONTENT), (READ, WRITE, CONTENT)]
+SCOPE_SETS = [
+    (),
+    (READ,),
+    (WRITE,),
+    (CONTENT,),
+    (CASE_FILE,),
+    (WRITE, CONTENT),
+    (READ, CONTENT),
+    (READ, WRITE, CONTENT, CASE_FILE),
+]
 
 
-def _api_urls(external_ids) -> list[str]:
-    """Every named API route (integrations/urls.py: api_*), with each of `external_ids` if it takes one."""
+def _api_urls(external_ids, entry_ids=("5d5f3c0e-0000-4000-8000-000000000001",)) -> list[str]:
+    """Every named API route (integrations/urls.py: api_*), with each of `external_ids` (or of
+    `entry_ids`, a journalled document's) if it takes one."""
     urls = []
     for pattern in urlpatterns:
         if not (pattern.name or "").startswith("api_"):
@@ -32,6 +43,8 @@ def _api_urls(external_ids) -> list[str]:
         name = f"integrations:{pattern.name}"
         if "external_id" in pattern.pattern.regex.groupindex:
             urls += [reverse(name, kwargs={"external_id": e}) for e in external_ids]
+        elif "entry_id" in pattern.pattern.regex.groupindex:
+            urls += [reverse(name, kwargs={"entry_id": e}) for e in entry_ids]
         else:
             urls.append(reverse(name))
     return urls

@@ -1,4 +1,5 @@
-"""Export of a citizen thread to the case file: PDF content, who may, the access log, the panel."""
+"""The case-file PDF and its download: PDF content, who may, the access log, the panel.
+Delivery to the case system (journalföring proper) is in test_casefile.py."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from mailboxes.models import Attachment, Message
 from mailboxes.services import message_store, thread_create
 from tests import factories
 from tests.conftest import login
+from tests.integrations.pdfa_check import pdfa_problems
 
 pytestmark = pytest.mark.django_db
 
@@ -71,14 +73,29 @@ def export_url(case) -> str:
     return reverse("integrations:export_thread", args=[case.thread_id])
 
 
-def test_handler_exports_the_whole_thread_as_pdf_with_senders_times_and_attachments(client, org, thread):
+def download_url(case) -> str:
+    return reverse("integrations:export_thread_download", args=[case.thread_id])
+
+
+def manager_on_case(org, case) -> None:
+    """The unit manager as co-handler, so that the handler's personal-mailbox thread is theirs too."""
+    from eservices.services import case_assign
+
+    case_assign(case=case, handler=org.handler_a1, co_handlers=[org.manager_a])
+
+
+def test_unit_manager_downloads_the_whole_thread_as_pdfa_with_senders_times_and_attachments(
+    client, org, thread
+):
     case, messages = thread
-    login(client, org.handler_a1)
+    manager_on_case(org, case)
+    login(client, org.manager_a)
     page = client.get(export_url(case))
     assert page.status_code == 200
     assert "Exportera för journalföring" in page.content.decode()
+    assert download_url(case) in page.content.decode()
 
-    response = client.post(export_url(case), {"messages": [m.pk for m in messages]})
+    response = client.post(download_url(case), {"messages": [m.pk for m in messages]})
 
     assert response.status_code == 200
     assert response["Content-Type"] == "application/pdf"
@@ -95,18 +112,20 @@ def test_handler_exports_the_whole_thread_as_pdf_with_senders_times_and_attachme
         assert f"Från: {sender} Inkom: {local(message.created_at)}" in text
     assert "hyresavi.pdf" in text and "lönebesked.pdf" in text
     assert "Jag behöver hjälp med hyran." in text
+    assert pdfa_problems(response.content) == []
 
     entry = AccessLogEntry.objects.get(action=AccessLogEntry.Action.EXPORT)
     assert (entry.user, entry.route, entry.case_id, entry.thread_id) == (
-        org.handler_a1,
+        org.manager_a,
         AccessLogEntry.Route.ASSIGNED_CASE,
         case.pk,
         case.thread_id,
     )
     assert entry.citizen_id == case.citizen.user_id
+    assert entry.detail["delivery"] == "download"
     export = ThreadExport.objects.get()
     assert (export.exported_by, export.message_ids, export.whole_thread) == (
-        org.handler_a1,
+        org.manager_a,
         [m.pk for m in messages],
         True,
     )
@@ -114,10 +133,11 @@ def test_handler_exports_the_whole_thread_as_pdf_with_senders_times_and_attachme
 
 def test_only_the_chosen_messages_are_exported(client, org, thread):
     case, messages = thread
-    login(client, org.handler_a1)
+    manager_on_case(org, case)
+    login(client, org.manager_a)
     chosen = [messages[0], messages[2]]
 
-    response = client.post(export_url(case), {"messages": [m.pk for m in chosen]})
+    response = client.post(download_url(case), {"messages": [m.pk for m in chosen]})
 
     text = pdf_text(response.content)
     for message in chosen:
@@ -182,8 +202,10 @@ def test_a_member_of_the_unit_whose_group_mailbox_holds_the_thread_may_export(cl
     message = citizen_message_send(case=case, citizen_user=case.citizen.user, body="Hej")
     route_message(message_id=message.pk)
     login(client, org.handler_a2)
+    assert client.get(export_url(case)).status_code == 200
+    login(client, org.manager_a)
 
-    response = client.post(export_url(case), {"messages": [message.pk]})
+    response = client.post(download_url(case), {"messages": [message.pk]})
 
     assert response.status_code == 200
     entry = AccessLogEntry.objects.get(action="export")
@@ -199,7 +221,19 @@ def test_co_handler_may_export(client, org, thread):
 
     case_assign(case=case, handler=org.handler_a1, co_handlers=[org.handler_b1])
     login(client, org.handler_b1)
-    assert client.post(export_url(case), {"messages": [messages[0].pk]}).status_code == 200
+    assert client.get(export_url(case)).status_code == 200
+
+
+def test_case_workers_and_other_roles_may_not_download_and_are_not_offered_it(client, org, thread):
+    case, messages = thread
+    data = {"messages": [messages[0].pk]}
+    for user in (org.handler_a1, org.handler_b1, org.log_reviewer, org.admin, org.sysadmin):
+        login(client, user)
+        assert client.post(download_url(case), data).status_code == 403
+    login(client, org.handler_a1)
+    assert download_url(case) not in client.get(export_url(case)).content.decode()
+    assert not ThreadExport.objects.exists()
+    assert not AccessLogEntry.objects.filter(action=AccessLogEntry.Action.EXPORT).exists()
 
 
 def test_staff_who_cannot_read_the_thread_get_404_and_roles_without_mailboxes_403(client, org, thread):
@@ -233,16 +267,17 @@ def test_internal_threads_cannot_be_exported(client, org):
     assert client.get(reverse("integrations:export_thread", args=[thread.pk])).status_code == 404
 
 
-def test_thread_shows_when_and_by_whom_it_was_exported(client, org, thread):
+def test_thread_shows_when_and_by_whom_a_copy_was_downloaded(client, org, thread):
     case, messages = thread
-    login(client, org.handler_a1)
-    client.post(export_url(case), {"messages": [m.pk for m in messages]})
+    manager_on_case(org, case)
+    login(client, org.manager_a)
+    client.post(download_url(case), {"messages": [m.pk for m in messages]})
     export = ThreadExport.objects.get()
 
     html = render_panel(case.thread, org.handler_a2)
 
     when = timezone.localtime(export.exported_at).strftime("%Y-%m-%d %H:%M")
-    assert f"Exporterad för journalföring {when} av Anna Andersson (3 meddelanden)." in html
+    assert f"Nedladdad som PDF {when} av Dora Dahl (3 meddelanden)." in html
     assert export_url(case) in html
 
 
@@ -255,16 +290,33 @@ def render_panel(thread, user) -> str:
 
 def test_panel_says_not_exported_and_hides_the_link_from_roles_without_mailboxes(org, thread):
     case, _messages = thread
-    assert "Inte exporterad för journalföring ännu." in render_panel(case.thread, org.handler_a1)
+    assert "Inte journalförd ännu." in render_panel(case.thread, org.handler_a1)
     assert export_url(case) not in render_panel(case.thread, org.log_reviewer)
 
 
 def test_panel_query_count_is_flat(org, thread, django_assert_num_queries):
-    from integrations.services import thread_export_create
+    import uuid
+
+    from integrations.casefile import case_file_entry_create
+    from integrations.services import api_client_create, thread_export_create
 
     case, messages = thread
+    receiver = api_client_create(
+        name="arende", scopes=["casefile:write"], webhook_url="http://127.0.0.1:9/"
+    ).client
 
     def export_once():
+        case_file_entry_create(
+            case=case,
+            user=org.handler_a1,
+            client=receiver,
+            messages=messages,
+            whole_thread=True,
+            route=AccessLogEntry.Route.ASSIGNED_CASE,
+            mailbox_id=None,
+            pdf_bytes=b"x",
+            request_key=uuid.uuid4(),
+        )
         thread_export_create(
             case=case,
             user=org.handler_a1,
@@ -278,10 +330,11 @@ def test_panel_query_count_is_flat(org, thread, django_assert_num_queries):
     export_once()
     user = factories.staff(roles.HANDLAGGARE)
     render_panel(case.thread, user)  # warm the permission cache
-    with django_assert_num_queries(1):
+    # One query for the journalföring entries, one for the downloads.
+    with django_assert_num_queries(2):
         render_panel(case.thread, user)
     for _ in range(4):
         export_once()
-    with django_assert_num_queries(1):
+    with django_assert_num_queries(2):
         html = render_panel(case.thread, user)
-    assert html.count("<li>") == 5
+    assert html.count("<li>") == 5 and html.count("Väntar på kvittens:") == 5

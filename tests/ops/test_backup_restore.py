@@ -24,7 +24,10 @@ from tests.mailboxes.conftest import group
 from tests.mailboxes.test_access import pdf_attachment
 
 ROOT = Path(__file__).resolve().parents[2]
-pytestmark = pytest.mark.skipif(not shutil.which("pg_dump"), reason="needs PostgreSQL's client tools")
+pytestmark = [
+    pytest.mark.skipif(not shutil.which("pg_dump"), reason="needs PostgreSQL's client tools"),
+    pytest.mark.postgres_only(reason="scripts/backup.sh and restore.sh back up PostgreSQL (pg_dump)"),
+]
 
 
 def _url(dbname: str) -> str:
