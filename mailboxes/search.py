@@ -255,10 +255,13 @@ def _index(*, boxes: int, **values) -> QuerySet:
     counterpart_sql, counterpart_params = counterpart.query.sql_with_params()
     # Arrays, not IN (subquery): the candidates are read first and then looked up by index, where
     # PostgreSQL, misjudging how few they are, would hash-join them with a scan.
+    # The user's mailboxes are a condition of the candidates already: the pairs (mailbox, thread)
+    # are looked up in the unique index on them, and no row of another mailbox is read.
     threads_sql = " UNION ".join(sql for sql, _ in parts)
-    where = f'WHERE "c"."thread_id" = ANY(ARRAY({threads_sql}))'
+    boxes_sql = ", ".join(["%s"] * len(ids))
+    where = f'WHERE "c"."mailbox_id" IN ({boxes_sql}) AND "c"."thread_id" = ANY(ARRAY({threads_sql}))'
     candidates = f'SELECT "c"."id" FROM "mailboxes_mailboxthread" AS "c" {where} UNION {counterpart_sql}'  # noqa: S608
-    params = [p for _, ps in parts for p in ps] + list(counterpart_params)
+    params = [*ids, *(p for _, ps in parts for p in ps), *counterpart_params]
     among = RawSQL(  # noqa: S611 (compiled SQL; values are parameters)
         f'"mailboxes_mailboxthread"."id" = ANY(ARRAY({candidates}))', params, BooleanField()
     )
