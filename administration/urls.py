@@ -2,7 +2,7 @@ from django.urls import path
 
 from lifemsg import converters  # noqa: F401  (registers <id:...>)
 
-from . import views
+from . import retention_views, views
 
 app_name = "administration"
 
@@ -17,4 +17,11 @@ urlpatterns = [
     path("personal/", views.staff, name="staff"),
     path("personal/<id:user_id>/", views.staff_member, name="staff_member"),
     path("personal/<id:user_id>/aktiveringslank/", views.enrolment_link, name="enrolment_link"),
+    path("gallring/", retention_views.rules, name="retention_rules"),
+    path("gallring/regler/<slug:kind>/", retention_views.rule_edit, name="retention_rule_edit"),
+    path("gallring/korningar/", retention_views.runs, name="retention_runs"),
+    path("gallring/korningar/foresla/", retention_views.run_propose, name="retention_run_propose"),
+    path("gallring/korningar/<id:pk>/", retention_views.run, name="retention_run"),
+    path("gallring/korningar/<id:pk>/godkann/", retention_views.run_approve, name="retention_run_approve"),
+    path("gallring/korningar/<id:pk>/avbryt/", retention_views.run_cancel, name="retention_run_cancel"),
 ]

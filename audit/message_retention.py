@@ -24,9 +24,9 @@ foreign key to Message, Delivery or Thread is listed here with what happens to i
 - MailboxThread (per-mailbox summary): recomputed from the remaining deliveries, deleted when none
   is left. See summaries.summaries_recompute for each field.
 - Thread: deleted when it has no message left, unless eservices.Case points at it (PROTECT; cases
-  follow the case system's retention) or integrations.ThreadExport does (the record of what was
-  journalled to the case file; it always has a case too). A kept thread has no summary, so it
-  leaves every inbox; its case still shows it.
+  follow the case system's retention), or integrations.ThreadExport or CaseFileEntry does (the
+  records of what was journalled to the case file; they always have a case too). A kept thread
+  has no summary, so it leaves every inbox; its case still shows it.
 
 Not touched, because nothing there is a foreign key: the access log (object, thread, mailbox and
 case ids are plain integers; it has its own retention), AuditEvent (target ids are text),
@@ -49,7 +49,7 @@ from django.db.models import Exists, OuterRef, Q
 
 from absence.models import AutoReply, GroupUnreadEscalation, UnregisteredAbsenceAlert
 from eservices.models import Case, NotificationLog
-from integrations.models import ThreadExport
+from integrations.models import CaseFileEntry, ThreadExport
 from mailboxes.models import Message
 from mailboxes.services.retention import (
     RETENTION_BATCH_SIZE,
@@ -117,17 +117,23 @@ def messages_delete_expired(
     return result
 
 
+# What keeps a thread, even without messages: a case (PROTECT), an export or a case-file entry
+# (journalföring, PROTECT) points at it. The last two always have a case too.
+_THREAD_KEEPERS = (Case, ThreadExport, CaseFileEntry)
+
+
 def _thread_kept() -> Q:
-    """A thread stays, even without messages, while a case (PROTECT) or an export points at it."""
-    return Q(Exists(Case.objects.filter(thread_id=OuterRef("pk")))) | Q(
-        Exists(ThreadExport.objects.filter(thread_id=OuterRef("pk")))
-    )
+    condition = Q()
+    for model in _THREAD_KEEPERS:
+        condition |= Q(Exists(model.objects.filter(thread_id=OuterRef("pk"))))
+    return condition
 
 
 def _threads_kept(thread_ids: set[int]) -> set[int]:
-    return set(Case.objects.filter(thread_id__in=thread_ids).values_list("thread_id", flat=True)) | set(
-        ThreadExport.objects.filter(thread_id__in=thread_ids).values_list("thread_id", flat=True)
-    )
+    kept: set[int] = set()
+    for model in _THREAD_KEEPERS:
+        kept |= set(model.objects.filter(thread_id__in=thread_ids).values_list("thread_id", flat=True))
+    return kept
 
 
 def messages_expired_count(*, cutoff: dt.datetime) -> MessageRetentionResult:
@@ -145,11 +151,32 @@ def messages_expired_count(*, cutoff: dt.datetime) -> MessageRetentionResult:
     return MessageRetentionResult(cutoff=cutoff, counts=counts, dry_run=True)
 
 
+def messages_delete_listed(
+    *, message_ids: list[int], cutoff: dt.datetime, run_id: int
+) -> MessageRetentionCounts:
+    """Delete these messages (a batch of a retention run's approved list; each was received before
+    `cutoff`, checked again here) with what refers to them, as messages_delete_expired does, in the
+    caller's transaction, with the batch's `retention.messages` event naming the run."""
+    counts = _messages_delete_batch(
+        cutoff=cutoff,
+        batch_size=len(message_ids),
+        retention_days=None,
+        message_ids=message_ids,
+        run_id=run_id,
+    )
+    return counts or MessageRetentionCounts()
+
+
 @transaction.atomic
 def _messages_delete_batch(
-    *, cutoff: dt.datetime, batch_size: int, retention_days: int | None
+    *,
+    cutoff: dt.datetime,
+    batch_size: int,
+    retention_days: int | None,
+    message_ids: list[int] | None = None,
+    run_id: int | None = None,
 ) -> MessageRetentionCounts | None:
-    batch = message_batch_lock(cutoff=cutoff, batch_size=batch_size)
+    batch = message_batch_lock(cutoff=cutoff, batch_size=batch_size, message_ids=message_ids)
     if batch is None:
         return None
     counts = MessageRetentionCounts(**_dependents_delete(batch))
@@ -158,6 +185,7 @@ def _messages_delete_batch(
     after = {
         "cutoff": cutoff.isoformat(),
         **({"retention_days": retention_days} if retention_days is not None else {}),
+        **({"run": run_id} if run_id is not None else {}),
         **counts.as_dict(),
     }
     audit_event_record(

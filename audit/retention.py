@@ -1,13 +1,18 @@
 """Retention: remove what is past its period, and nothing else; record what was done.
 
-Access log (ACCESS_LOG_RETENTION_DAYS): only a *prefix* of the hash chain is ever removed (every entry
-before the first one still inside the period), after verifying that prefix, and an AccessLogPruning
+What goes is decided by the retention rules and an approved retention run (the retention_rules app), which
+calls the functions here and in audit.message_retention; nothing here runs on its own except the
+nightly chain check and the removal of uploads never sent.
+
+Access log (the rule's period, never below the period the database holds, ACCESS_LOG_RETENTION_DAYS
+as grant_app_role wrote it): only a *prefix* of the hash chain is ever removed (every entry before
+the first one still inside the period), after verifying that prefix, and an AccessLogPruning
 anchor keeps the hash of the last removed entry so the remainder still verifies from there. The
 database lets these DELETEs through only for entries past its own retention period, and on PostgreSQL
 only through its function audit_access_log_prune (migration 0005).
 
-Messages (MESSAGE_RETENTION_DAYS): audit.message_retention.messages_delete_expired, which removes
-them with everything that refers to them, batch by batch, and records each batch (audit/README.md).
+Messages: audit.message_retention, which removes them with everything that refers to them, batch by
+batch, and records each batch (audit/README.md).
 
 Uploads never sent (UPLOAD_UNATTACHED_HOURS): mailboxes.services.retention.uploads_delete_abandoned,
 the same way.
@@ -30,7 +35,6 @@ from mailboxes.services.retention import (
 )
 
 from .chain import sign_anchor
-from .message_retention import MessageRetentionResult, messages_delete_expired, messages_expired_count
 from .models import AccessLogEntry, AccessLogHead, AccessLogPruning
 from .services import access_log_verify, audit_event_record, chain_anchor
 
@@ -58,14 +62,17 @@ def retention_floor_days() -> int | None:
     return row[0] if row else None
 
 
-def access_log_retention_days() -> int:
-    """ACCESS_LOG_RETENTION_DAYS, or the database's period when that is longer: the database refuses
-    to remove anything younger than its own period, whatever the settings say."""
-    return max(settings.ACCESS_LOG_RETENTION_DAYS, retention_floor_days() or 0)
+def access_log_retention_days(days: int | None = None) -> int:
+    """`days` (the retention rule's period; ACCESS_LOG_RETENTION_DAYS when not given), or the
+    database's period when that is longer: the database refuses to remove anything younger than its
+    own period, whatever the rule or the settings say."""
+    days = settings.ACCESS_LOG_RETENTION_DAYS if days is None else days
+    return max(days, retention_floor_days() or 0)
 
 
-def _access_log_prefix(*, cutoff: datetime, head_seq: int) -> tuple[int, int]:
-    """(seq of the anchor, seq of the last entry to remove): the prefix is anchor+1 .. through."""
+def _access_log_prefix(*, cutoff: datetime, head_seq: int, limit: int | None = None) -> tuple[int, int]:
+    """(seq of the anchor, seq of the last entry to remove): the prefix is anchor+1 .. through, and
+    through is never past `limit` (the last entry a retention run's approved list names)."""
     anchor_seq, _anchor_hash = chain_anchor()
     first_kept = (
         AccessLogEntry.objects.filter(at__gte=cutoff).order_by("seq").values_list("seq", flat=True).first()
@@ -73,6 +80,8 @@ def _access_log_prefix(*, cutoff: datetime, head_seq: int) -> tuple[int, int]:
     # Everything before the first entry inside the period is older than the cutoff by construction,
     # even if the clock ever stepped back: nothing inside the period is removed.
     through = first_kept - 1 if first_kept is not None else head_seq
+    if limit is not None:
+        through = min(through, limit)
     return anchor_seq, through
 
 
@@ -103,10 +112,10 @@ def _remove_prefix(*, first_seq: int, through_seq: int, through_hash: str, throu
     return deleted
 
 
-def access_log_prune_preview(*, now: datetime | None = None) -> AccessLogPruneResult:
+def access_log_prune_preview(*, now: datetime | None = None, days: int | None = None) -> AccessLogPruneResult:
     """What access_log_prune would remove now, without verifying, locking or removing anything."""
     now = now or timezone.now()
-    cutoff = now - timedelta(days=access_log_retention_days())
+    cutoff = now - timedelta(days=access_log_retention_days(days))
     head_seq = AccessLogHead.objects.filter(id=1).values_list("seq", flat=True).first() or 0
     anchor_seq, through = _access_log_prefix(cutoff=cutoff, head_seq=head_seq)
     if through <= anchor_seq:
@@ -117,14 +126,17 @@ def access_log_prune_preview(*, now: datetime | None = None) -> AccessLogPruneRe
 
 
 @transaction.atomic
-def access_log_prune(*, now: datetime | None = None) -> AccessLogPruneResult:
-    """Remove the entries older than ACCESS_LOG_RETENTION_DAYS that form a prefix of the chain."""
+def access_log_prune(
+    *, now: datetime | None = None, days: int | None = None, through_seq: int | None = None
+) -> AccessLogPruneResult:
+    """Remove the entries older than `days` (the retention rule's period; ACCESS_LOG_RETENTION_DAYS
+    when not given) that form a prefix of the chain, and none after `through_seq` when given."""
     now = now or timezone.now()
-    days = access_log_retention_days()
+    days = access_log_retention_days(days)
     cutoff = now - timedelta(days=days)
     # Holding the head lock keeps appends out while the prefix is chosen and removed.
     head, _ = AccessLogHead.objects.select_for_update().get_or_create(id=1)
-    anchor_seq, through = _access_log_prefix(cutoff=cutoff, head_seq=head.seq)
+    anchor_seq, through = _access_log_prefix(cutoff=cutoff, head_seq=head.seq, limit=through_seq)
     if through <= anchor_seq:
         return AccessLogPruneResult(cutoff=cutoff)
     check = access_log_verify(through_seq=through)
@@ -183,25 +195,6 @@ def access_log_check_chain():
             action="retention.access_log_chain_broken",
             target=head,
             after={"first_bad_seq": result.first_bad_seq, "problem": result.problem},
-        )
-    return result
-
-
-def messages_prune(*, now: datetime | None = None, dry_run: bool = False) -> MessageRetentionResult:
-    """Remove the messages received more than MESSAGE_RETENTION_DAYS ago (or, with `dry_run`, count
-    what would go). Each batch commits with its own `retention.messages` audit event."""
-    now = now or timezone.now()
-    days = settings.MESSAGE_RETENTION_DAYS
-    cutoff = now - timedelta(days=days)
-    if dry_run:
-        return messages_expired_count(cutoff=cutoff)
-    result = messages_delete_expired(cutoff=cutoff, retention_days=days)
-    if result.counts.messages:
-        logger.info(
-            "Message retention: removed %s messages received before %s (%s)",
-            result.counts.messages,
-            cutoff.isoformat(),
-            result.counts.as_dict(),
         )
     return result
 

@@ -29,6 +29,7 @@ import requests
 from celery import shared_task
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from audit.models import AccessLogEntry
@@ -200,7 +201,11 @@ def _payload(entry: CaseFileEntry) -> dict:
             "conformance": PDFA_CONFORMANCE,
             "sha256": entry.sha256,
             "size": entry.size,
-            "content_base64": base64.b64encode(bytes(entry.pdf)).decode(),
+            **(
+                {"path": reverse("integrations:api_case_file_document", args=[entry.pk])}
+                if settings.CASE_FILE_DELIVERY == "pull"
+                else {"content_base64": base64.b64encode(bytes(entry.pdf)).decode()}
+            ),
         },
     }
 
@@ -316,6 +321,29 @@ def case_file_acknowledge(*, entry_id, client: ApiClient, document_id, sha256: s
         target=entry,
         after={"case": entry.case.reference, "document_id": document_id, "sha256": entry.sha256},
     )
+    return entry
+
+
+def case_file_document_read(*, entry_id, client: ApiClient) -> CaseFileEntry:
+    """The entry's PDF for the case system that pulls it (CASE_FILE_DELIVERY=pull): its content is the
+    citizen's messages, so the read is in the access log (route api) before it is handed out.
+    CaseFileEntry.DoesNotExist for another client's entry; the entry's `pdf` is None once it has
+    been acknowledged or has failed."""
+    entry = CaseFileEntry.objects.select_related("case__citizen").get(pk=entry_id, client=client)
+    if entry.pdf is not None:
+        case = entry.case
+        access_log_record(
+            user=client.user,
+            action=AccessLogEntry.Action.READ_THREAD,
+            route=AccessLogEntry.Route.API,
+            object_type="thread",
+            object_id=case.thread_id,
+            thread_id=case.thread_id,
+            case_id=case.pk,
+            unit_id=case.unit_id,
+            citizen_id=case.citizen.user_id,
+            detail={"api_client": client.name, "entry": str(entry.pk), "message_ids": entry.message_ids},
+        )
     return entry
 
 

@@ -39,3 +39,17 @@ def staff_oidc_settings_check(app_configs=None, **kwargs) -> list[Error]:
             if not getattr(settings, name):
                 errors.append(Error(f"staff SSO is on but {name} is empty", id="integrations.E003"))
     return errors
+
+
+@register("integrations")
+def case_file_delivery_check(app_configs=None, **kwargs) -> list[Error]:
+    """A misspelt delivery mode would send every journalled document inline without a word."""
+    if settings.CASE_FILE_DELIVERY not in ("inline", "pull"):
+        return [
+            Error(
+                f"CASE_FILE_DELIVERY is {settings.CASE_FILE_DELIVERY!r}",
+                hint="inline (the PDF/A in the webhook) or pull (its API path)",
+                id="integrations.E004",
+            )
+        ]
+    return []

@@ -22,6 +22,11 @@ urlpatterns = [
         api_casefile.CaseFileReceiptView.as_view(),
         name="api_case_file_receipt",
     ),
+    path(
+        "api/v1/case-file/<uuid:entry_id>/document/",
+        api_casefile.CaseFileDocumentView.as_view(),
+        name="api_case_file_document",
+    ),
     path("api/schema/", SpectacularAPIView.as_view(authentication_classes=[]), name="api_schema"),
     path("api/docs/", views.ApiDocsView.as_view(url_name="integrations:api_schema"), name="api_docs"),
     # Staff single sign-on

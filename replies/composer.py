@@ -5,6 +5,7 @@ Called by mailboxes.views.thread for a form the reader may send with."""
 from __future__ import annotations
 
 from django.urls import reverse
+from django.utils import timezone
 
 from mailboxes.permissions import ThreadAccess
 
@@ -40,5 +41,7 @@ def composer_context(user, access: ThreadAccess) -> dict:
         "saved_replies": saved_replies,
         "saved_reply_units_many": len({s.unit_id for s in saved_replies}) > 1,
         "body_field": field_name(access),
+        # When the page was shown: an autosave from it after the author's next message is refused.
+        "draft_since": timezone.now().isoformat(),
         **composer_urls(access),
     }

@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from audit.services import audit_event_record
-from mailboxes.models import Thread, Unit
+from mailboxes.models import Message, Thread, Unit
 
 from .models import Draft, SavedReply
 
@@ -19,9 +19,24 @@ from .models import Draft, SavedReply
 PLACEHOLDERS = ("{handläggare}", "{enhet}")
 
 
-def draft_save(*, user, thread: Thread, body: str, now: dt.datetime | None = None) -> Draft | None:
+class DraftStale(Exception):
+    """The page the text was written on is older than the author's last message in the thread."""
+
+
+def draft_save(
+    *, user, thread: Thread, body: str, since: dt.datetime | None = None, now: dt.datetime | None = None
+) -> Draft | None:
     """Keep what `user` has written in `thread` (one draft per thread and author); empty text removes
-    the draft. Returns the draft, or None when there is none."""
+    the draft. Returns the draft, or None when there is none.
+
+    `since` is when the page was shown. An autosave may still be under way when Send is pressed; if
+    it lands after the sending transaction removed the draft, it would bring back text already sent.
+    So a save from a page older than the author's last message in the thread is refused (DraftStale)."""
+    if (
+        since is not None
+        and Message.objects.filter(thread=thread, sender=user, created_at__gt=since).exists()
+    ):
+        raise DraftStale
     if not body.strip():
         draft_discard(user=user, thread=thread)
         return None

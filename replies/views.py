@@ -5,9 +5,13 @@ thread is shown. The draft's text goes to the database and nowhere else (no log 
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_POST
 
 from eservices.permissions import access_case_thread, can_send_to_citizen
@@ -32,12 +36,21 @@ def _may_write(user, access: ThreadAccess) -> None:
         raise Http404
 
 
+def _since(request) -> dt.datetime | None:
+    """When the page with the form was shown (composer.composer_context), if the request says."""
+    since = parse_datetime(request.POST.get("draft_since", ""))
+    return since if since is not None and timezone.is_aware(since) else None
+
+
 def _draft(request, access: ThreadAccess):
     _may_write(request.user, access)
     body = request.POST.get(field_name(access), "")
     if len(body) > BODY_MAX:
         return HttpResponseBadRequest()
-    draft = services.draft_save(user=request.user, thread=access.thread, body=body)
+    try:
+        draft = services.draft_save(user=request.user, thread=access.thread, body=body, since=_since(request))
+    except services.DraftStale:
+        return render(request, "replies/_draft_status.html", {"stale": True})
     return render(request, "replies/_draft_status.html", {"draft": draft, "removed": draft is None})
 
 
@@ -68,7 +81,11 @@ def _insert(request, access: ThreadAccess):
     body = f"{written}\n\n{text}" if written else text
     if len(body) > BODY_MAX:
         return HttpResponseBadRequest()
-    draft = services.draft_save(user=request.user, thread=access.thread, body=body)
+    since = _since(request)
+    try:
+        draft = services.draft_save(user=request.user, thread=access.thread, body=body, since=since)
+    except services.DraftStale:
+        return render(request, "replies/_draft_status.html", {"stale": True})
     if not request.htmx:
         return redirect(thread_url_for(access) + "#composer")
     form = _form_class(access)(

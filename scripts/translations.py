@@ -16,7 +16,17 @@ from pathlib import Path
 import polib
 
 ROOT = Path(__file__).resolve().parent.parent
-APPS = ["accounts", "audit", "mailboxes", "eservices", "absence", "integrations", "administration", "replies"]
+APPS = [
+    "accounts",
+    "audit",
+    "mailboxes",
+    "eservices",
+    "absence",
+    "integrations",
+    "administration",
+    "replies",
+    "retention_rules",
+]
 LANGS = ["sv", "en"]
 DJANGO_ADMIN = [sys.executable, "-P", "-m", "django"]
 ENV = {**os.environ, "PYTHONPATH": str(ROOT), "DJANGO_SETTINGS_MODULE": "lifemsg.settings.local"}

@@ -224,6 +224,7 @@ MIGRATION_DATA = [
     ("accounts.migrations.0006_download_case_file_pdf", "grant"),
     ("eservices.migrations.0004_assign_any_case_roles", "grant"),
     ("eservices.migrations.0006_protected_identity_permission", "grant"),
+    ("retention_rules.migrations.0002_seed_rules_and_roles", "seed_and_grant"),
 ]
 
 

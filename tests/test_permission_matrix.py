@@ -227,6 +227,25 @@ def _absence_args(w: World) -> tuple:
     return (absence.pk,)
 
 
+RETENTION = ("systemforvaltare",)  # retention_rules.manage_retention and approve_retention
+
+
+def _retention_run_args(w: World) -> tuple:
+    """A run proposed by nobody (the nightly list), made inside the test's transaction."""
+    from retention_rules.services import run_propose
+
+    return (run_propose(proposer=None).pk,)
+
+
+def _retention_rule_data(w: World) -> dict:
+    return {
+        "period": "12",
+        "unit": "years",
+        "decision": "Arkivmyndighetens beslut dnr KS 2024/117",
+        "active_from": timezone.localdate().isoformat(),
+    }
+
+
 ROWS: list[Row] = [
     # --- public and session ---------------------------------------------------------------------
     Row("set_language", everyone(302), method="POST", data={"language": "sv", "next": "/tillganglighet/"}),
@@ -430,6 +449,11 @@ ROWS: list[Row] = [
     Row("integrations:api_case_close", outcomes(401, citizen=403), method="POST", args=("EXT-1",)),
     Row("integrations:api_case_thread", outcomes(401, citizen=403), args=("EXT-1",)),
     Row(
+        "integrations:api_case_file_document",
+        outcomes(401, citizen=403),
+        args=("5d5f3c0e-0000-4000-8000-000000000001",),
+    ),
+    Row(
         "integrations:api_case_file_receipt",
         outcomes(401, citizen=403),
         method="POST",
@@ -577,6 +601,38 @@ ROWS: list[Row] = [
         method="POST",
         args=lambda w: (w.case.citizen.user_id,),
         label="a citizen",
+    ),
+    # --- retention (retention_rules.manage_retention / approve_retention: Systemförvaltare) --------
+    Row("administration:retention_rules", staff_only(RETENTION)),
+    Row("administration:retention_rule_edit", staff_only(RETENTION), args=("citizen_thread",)),
+    Row(
+        "administration:retention_rule_edit",
+        staff_only(RETENTION, ok=404),
+        args=("okand",),
+        label="unknown kind",
+    ),
+    Row(
+        "administration:retention_rule_edit",
+        staff_only(RETENTION, ok=302),
+        method="POST",
+        args=("internal_thread",),
+        data=_retention_rule_data,
+    ),
+    Row("administration:retention_runs", staff_only(RETENTION)),
+    Row("administration:retention_run_propose", staff_only(RETENTION, ok=302), method="POST"),
+    Row("administration:retention_run", staff_only(RETENTION), args=_retention_run_args),
+    Row("administration:retention_run", staff_only(RETENTION, ok=404), args=(999999,), label="missing"),
+    Row(
+        "administration:retention_run_approve",
+        staff_only(RETENTION, ok=302),
+        method="POST",
+        args=_retention_run_args,
+    ),
+    Row(
+        "administration:retention_run_cancel",
+        staff_only(RETENTION, ok=302),
+        method="POST",
+        args=_retention_run_args,
     ),
     # --- absence (added with feat/absence): own absence (plan_own_absence), sick calls -----------
     # (take_sick_calls), unit overview (view_unit_overview). Someone else's absence on the own pages

@@ -71,8 +71,10 @@ def test_seed_demo_staff_citizens_and_cases(monkeypatch):
         u for u in User.objects.filter(groups__name=roles.HANDLAGGARE) if u.unit_memberships.count() > 1
     ]
     assert in_two, "some handläggare belong to two units"
-    for role in (roles.ADMINISTRATOR, roles.SUPERANVANDARE, roles.SYSTEMFORVALTARE, roles.LOGGRANSKARE):
+    for role in (roles.ADMINISTRATOR, roles.SUPERANVANDARE, roles.LOGGRANSKARE):
         assert User.objects.filter(groups__name=role).count() == 1
+    # Two systemförvaltare: one proposes a retention run, the other approves it.
+    assert User.objects.filter(groups__name=roles.SYSTEMFORVALTARE).count() == 2
     assert Citizen.objects.count() >= 10
     for citizen in Citizen.objects.all():
         assert personnummer.is_valid(citizen.personnummer)

@@ -24,6 +24,13 @@ EVENT_LABELS = {
     "retention.access_log_chain_broken": _("Access log chain found broken"),
     "retention.messages": _("Old messages removed"),
     "retention.uploads": _("Files never sent removed"),
+    "retention.attachments": _("Old attachments removed"),
+    "retention.rule_change": _("Retention rule changed"),
+    "retention.run_propose": _("Retention run proposed (review list)"),
+    "retention.run_approve": _("Retention run approved"),
+    "retention.run_done": _("Retention run finished"),
+    "retention.run_cancelled": _("Retention run cancelled"),
+    "retention.run_failed": _("Retention run failed"),
     "log_review.sample": _("Random sample drawn"),
     "log_review.complete": _("Log review recorded"),
 }
@@ -53,6 +60,12 @@ KEY_LABELS = {
     "summaries_deleted": _("inbox rows removed"),
     "threads_deleted": _("threads removed"),
     "threads_kept": _("empty threads kept for their case"),
+    "entries": _("access-log entries"),
+    # retention runs (retention.run_*): counts per kind of record
+    "review": _("review list"),
+    "removed": _("removed so far"),
+    "rules": _("rule versions"),
+    "run": _("retention run"),
 }
 
 

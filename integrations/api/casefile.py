@@ -1,8 +1,10 @@
-"""The case system's receipt for a journalled document (integrations.casefile), when it files the
-document after answering the delivery rather than in its answer."""
+"""Journalled documents (integrations.casefile) for the case system: the PDF/A to pull when the
+webhook carries only its path (CASE_FILE_DELIVERY=pull), and the receipt when the case system files
+the document after answering the delivery rather than in its answer."""
 
 from __future__ import annotations
 
+from django.http import HttpResponse
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -10,7 +12,7 @@ from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 
-from ..casefile import ReceiptRefused, case_file_acknowledge
+from ..casefile import ReceiptRefused, case_file_acknowledge, case_file_document_read
 from ..models import ApiClient, CaseFileEntry
 from .views import ERRORS, ApiView, ErrorSerializer
 
@@ -87,3 +89,41 @@ class CaseFileReceiptView(ApiView):
             messages = {"sha256": _("The checksum differs from the document sent.")}
             raise ValidationError({refused.code: [messages.get(refused.code, refused.message)]})
         return Response(EntrySerializer(entry).data)
+
+
+class CaseFileDocumentView(ApiView):
+    required_scopes = {"GET": (ApiClient.Scope.CASE_FILE,)}
+
+    def perform_content_negotiation(self, request, force=False):
+        # The answer is a PDF (an HttpResponse of its own) or a JSON error: an Accept header asking
+        # for application/pdf must not make the errors a 406.
+        return super().perform_content_negotiation(request, force=True)
+
+    @extend_schema(
+        operation_id="case_file_document",
+        summary="Fetch a journalled document (PDF/A)",
+        description=(
+            "The PDF/A of a document sent with event case_file.document, while it waits for its "
+            "receipt. Reading it is in the access log. 410 once it has been acknowledged or its "
+            "delivery has failed: lifemsg keeps it no longer."
+        ),
+        parameters=[ENTRY_PARAM],
+        responses={
+            (200, "application/pdf"): OpenApiResponse(OpenApiTypes.BINARY, description="The PDF/A-3b."),
+            **ERRORS,
+            404: OpenApiResponse(ErrorSerializer, description="No document with this id for this client."),
+            410: OpenApiResponse(ErrorSerializer, description="Acknowledged or failed: no longer kept."),
+        },
+    )
+    def get(self, request, entry_id):
+        try:
+            entry = case_file_document_read(entry_id=entry_id, client=request.auth)
+        except CaseFileEntry.DoesNotExist:
+            raise NotFound(_("There is no document with this id for this client."))
+        if entry.pdf is None:
+            return Response(
+                {"detail": _("The document is no longer kept here.")}, status=status.HTTP_410_GONE
+            )
+        response = HttpResponse(bytes(entry.pdf), content_type="application/pdf")
+        response["Content-Disposition"] = f'attachment; filename="{entry.case.reference}.pdf"'
+        return response

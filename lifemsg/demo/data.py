@@ -57,6 +57,8 @@ OFFICE = [
     ("admin.sarskild", "Agneta", "Åberg", "Administratör med särskild behörighet"),
     ("superanvandare", "Sven", "Öberg", "Superanvändare"),
     ("systemforvaltare", "Sofia", "Nyström", "Systemförvaltare"),
+    # A retention run is approved by a second person (four eyes): the demo needs two to show it.
+    ("systemforvaltare2", "Jonas", "Ek", "Systemförvaltare"),
     ("loggranskare", "Lena", "Forsberg", "Loggranskare"),
 ]
 

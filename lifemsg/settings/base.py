@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "administration",
     "monitoring",
     "replies",
+    "retention_rules",
 ]
 
 MIDDLEWARE = [
@@ -269,7 +270,11 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "absence.alert_unregistered_absence",
         "schedule": timedelta(minutes=30),
     },
+    # Access-log chain check and unsent uploads; records go only through an approved retention run.
     "retention": {"task": "audit.retention", "schedule": crontab(hour=2, minute=30)},
+    # The review list of what the retention rules would remove, for an approver (retention_rules app).
+    "retention-propose": {"task": "retention.propose", "schedule": crontab(hour=3, minute=0)},
+    "retention-resume": {"task": "retention.resume", "schedule": timedelta(minutes=5)},
 }
 # Drafts (replies app) left unsent this many days are removed by the daily sweep.
 DRAFT_RETENTION_DAYS = env.int("DRAFT_RETENTION_DAYS", default=30)
@@ -444,6 +449,9 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {"TITLE": "lifemsg API", "VERSION": "1.0.0"}
 
+# The database's own floor for access-log retention (manage.py grant_app_role writes it), and the seed
+# of the access log's retention rule; the rule (retention_rules app) decides what a run removes,
+# never less than this floor.
 ACCESS_LOG_RETENTION_DAYS = env.int("ACCESS_LOG_RETENTION_DAYS", default=5 * 365)
 # The key of the access log's HMAC chain (audit.chain): from the environment, never in the database,
 # so that a database writer without it cannot re-hash a changed chain. Rotation: the new key here,
@@ -452,6 +460,9 @@ ACCESS_LOG_HMAC_KEY = env.str("ACCESS_LOG_HMAC_KEY", default="")
 ACCESS_LOG_HMAC_OLD_KEYS = env.list("ACCESS_LOG_HMAC_OLD_KEYS", default=[])
 # Entries written before the chain was keyed (plain SHA-256) verify up to this seq and no further.
 ACCESS_LOG_UNKEYED_THROUGH_SEQ = env.int("ACCESS_LOG_UNKEYED_THROUGH_SEQ", default=0)
+# Read once, by the migration that seeds the retention rules (retention_rules/migrations/0002): the
+# period of the first rule for messages and attachments. Afterwards the rules are changed in the
+# administration pages (Gallring); changing this variable changes nothing.
 MESSAGE_RETENTION_DAYS = env.int("MESSAGE_RETENTION_DAYS", default=10 * 365)
 # Uploads stored for a re-shown form (mailboxes.forms.AttachmentsMixin.keep_uploads) and never sent
 # with a message are removed by the nightly retention once they are this old.
@@ -545,6 +556,9 @@ if WEBHOOK_QUEUE:
         "integrations.deliver_webhook": {"queue": WEBHOOK_QUEUE},
         "integrations.deliver_case_file": {"queue": WEBHOOK_QUEUE},
     }
+# Journalföring (integrations/casefile.py): "inline" sends the PDF/A in the signed webhook; "pull" sends
+# only its API path, and the case system fetches it with its token (GET .../document/).
+CASE_FILE_DELIVERY = env.str("CASE_FILE_DELIVERY", default="inline")
 CELERY_BEAT_SCHEDULE["integrations-webhook-sweep"] = {
     "task": "integrations.webhook_sweep",
     "schedule": timedelta(seconds=60),

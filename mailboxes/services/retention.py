@@ -35,17 +35,18 @@ class MessageBatch:
     summaries: list[MailboxThread]
 
 
-def message_batch_lock(*, cutoff: dt.datetime, batch_size: int) -> MessageBatch | None:
-    """Lock up to `batch_size` messages received before `cutoff` (None when there are none), with
-    their deliveries and the summaries those are in. Lock order as everywhere in the mailbox
-    services: message rows, then delivery rows, then summary rows, each by id (thread rows last:
-    nothing else locks them). In the caller's transaction."""
-    locked = list(
-        Message.objects.select_for_update()
-        .filter(created_at__lt=cutoff)
-        .order_by("pk")
-        .values_list("pk", "thread_id")[:batch_size]
-    )
+def message_batch_lock(
+    *, cutoff: dt.datetime, batch_size: int, message_ids: list[int] | None = None
+) -> MessageBatch | None:
+    """Lock up to `batch_size` messages received before `cutoff` (only those of `message_ids` when
+    given: a retention run's approved list), None when there are none, with their deliveries and
+    the summaries those are in. Lock order as everywhere in the mailbox services: message rows, then
+    delivery rows, then summary rows, each by id (thread rows last: nothing else locks them). In the
+    caller's transaction."""
+    expired = Message.objects.filter(created_at__lt=cutoff)
+    if message_ids is not None:
+        expired = expired.filter(pk__in=message_ids)
+    locked = list(expired.select_for_update().order_by("pk").values_list("pk", "thread_id")[:batch_size])
     if not locked:
         return None
     message_ids = [pk for pk, _thread_id in locked]
@@ -149,6 +150,25 @@ def _attachment_files_delete(names: list[str]) -> None:
             storage.delete(name)
         except Exception:  # the row is gone either way; a file left behind is reported, not fatal
             logger.exception("retention could not remove an attachment file")
+
+
+def attachments_delete_listed(*, attachment_ids: list[int]) -> int:
+    """Delete these attachments of messages that stay (a rule for attachments shorter than the
+    messages'), their files once the transaction has committed; returns how many rows went. Nothing
+    refers to an Attachment. In the caller's transaction."""
+    rows = list(
+        Attachment.objects.select_for_update()
+        .filter(pk__in=attachment_ids)
+        .order_by("pk")
+        .values_list("pk", "file")
+    )
+    if not rows:
+        return 0
+    deleted = _deleted(Attachment.objects.filter(pk__in=[pk for pk, _name in rows]), Attachment)
+    files = [name for _pk, name in rows if name]
+    if files:
+        transaction.on_commit(lambda: _attachment_files_delete(files))
+    return deleted
 
 
 # --- retention: uploads never attached to a message (UPLOAD_UNATTACHED_HOURS) ------------------

@@ -104,22 +104,28 @@ def test_rows_inside_the_period_still_cannot_be_deleted_after_retention(history)
     assert AccessLogEntry.objects.count() == 2
 
 
-def test_retention_command_reports_what_it_removed(history):
+def test_retention_command_lists_the_prefix_for_approval_and_removes_nothing(history):
     out = StringIO()
     call_command("apply_retention", stdout=out)
-    assert "removed 3 entries (#1–#3)" in out.getvalue()
+    assert "Access log: 3 entries (#1–#3) listed for removal." in out.getvalue()
+    assert "proposed; approve or cancel it at /administration/gallring/korningar/" in out.getvalue()
+    assert AccessLogEntry.objects.count() == 5
+    assert not AccessLogPruning.objects.exists()
 
 
 def test_retention_command_dry_run_counts_and_removes_nothing(history):
     out = StringIO()
     call_command("apply_retention", "--dry-run", stdout=out)
-    assert "would remove 3 entries (#1–#3)" in out.getvalue()
+    assert "Access log: 3 entries (#1–#3) listed for removal." in out.getvalue()
+    assert "Dry run: no run proposed, nothing removed." in out.getvalue()
     assert AccessLogEntry.objects.count() == 5
     assert not AccessLogPruning.objects.exists()
     assert not AuditEvent.objects.filter(action__startswith="retention.").exists()
 
 
-def test_beat_task_is_registered_under_the_scheduled_name_and_runs_retention(history):
+def test_beat_task_is_registered_under_the_scheduled_name_and_verifies_but_removes_nothing(history):
+    """The nightly task checks the chain and exports its head; entries past the period go only in an
+    approved retention run (tests/retention/test_access_log_kind.py)."""
     from lifemsg.celery import app
 
     assert settings.CELERY_BEAT_SCHEDULE["retention"]["task"] == "audit.retention"
@@ -127,20 +133,11 @@ def test_beat_task_is_registered_under_the_scheduled_name_and_runs_retention(his
     task = app.tasks["audit.retention"]
     head = history[1][-1]
     result = task.run()
-    # Message and upload retention run in the same task (tests/mailboxes/test_retention.py,
-    # test_upload_retention.py): nothing to do here.
-    assert result.pop("messages")["messages"] == 0
-    assert result.pop("messages_cutoff")
+    # Upload retention runs in the same task (test_upload_retention.py): nothing to do here.
     assert result.pop("uploads") == 0
     assert result.pop("uploads_cutoff")
-    assert result == {
-        "access_log_deleted": 3,
-        "access_log_through_seq": 3,
-        "access_log_refused": "",
-        "access_log_chain_ok": True,
-        "access_log_head": f"5:{head.entry_hash}",
-    }
-    assert task.run()["access_log_deleted"] == 0
+    assert result == {"access_log_chain_ok": True, "access_log_head": f"5:{head.entry_hash}"}
+    assert AccessLogEntry.objects.count() == 5
 
 
 def test_nightly_run_records_a_broken_chain_in_the_audit_log(org, case_a):

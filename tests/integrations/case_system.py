@@ -47,7 +47,8 @@ def _handler(system: CaseSystem):
                 with system.lock:
                     system.refused += 1
                 return self._answer(400, {"detail": "bad signature"})
-            pdf = base64.b64decode(payload["document"]["content_base64"])
+            # Without content_base64 the document is to be pulled (CASE_FILE_DELIVERY=pull).
+            pdf = base64.b64decode(payload["document"].get("content_base64", ""))
             with system.lock:
                 system.received.append(Received(dict(self.headers), payload, pdf))
                 answer = system.answers.pop(0) if system.answers else ACK

@@ -248,3 +248,43 @@ def test_another_users_form_key_is_a_request_of_its_own(
     assert sorted(CaseFileEntry.objects.values_list("requested_by", flat=True)) == sorted(
         [org.handler_a1.pk, org.handler_a2.pk]
     )
+
+
+@override_settings(CASE_FILE_DELIVERY="pull")
+def test_a_case_system_that_pulls_fetches_the_pdfa_with_its_token_then_acknowledges(
+    client, org, case, case_system, make_api, django_capture_on_commit_callbacks
+):
+    system, api = case_system
+    system.answers = [ACCEPT]
+    login(client, org.handler_a1)
+    _response, [entry_id] = journalfor(client, case, django_capture_on_commit_callbacks)
+    run_task(entry_id)
+    [received] = system.received
+    document = received.payload["document"]
+    assert "content_base64" not in document and received.pdf == b""  # the webhook carries no content
+    assert document["path"] == reverse("integrations:api_case_file_document", args=[entry_id])
+
+    _other, other_api = make_api(scopes=["casefile:write"], name="annat-system")
+    assert other_api.get(document["path"]).status_code == 404
+    pulled = api.get(document["path"], HTTP_ACCEPT="application/pdf")
+    assert pulled.status_code == 200 and pulled["Content-Type"] == "application/pdf"
+    assert hashlib.sha256(pulled.content).hexdigest() == document["sha256"]
+    assert pdfa_problems(pulled.content) == []
+    read = AccessLogEntry.objects.get(route=AccessLogEntry.Route.API)
+    assert (read.user, read.action, read.case_id) == (system.client.user, "read_thread", case.pk)
+    assert read.detail["entry"] == entry_id
+
+    receipt = reverse("integrations:api_case_file_receipt", args=[entry_id])
+    api.post(receipt, {"document_id": "D-1", "sha256": document["sha256"]}, format="json")
+    assert "Journalförd i ärende LC-2026-17" in thread_page(client, case)
+    gone = api.get(document["path"])
+    assert gone.status_code == 410  # acknowledged: lifemsg keeps the PDF no longer
+
+
+def test_a_misspelt_delivery_mode_stops_the_deploy():
+    from integrations.checks import case_file_delivery_check
+
+    assert case_file_delivery_check() == []
+    with override_settings(CASE_FILE_DELIVERY="pul"):
+        [error] = case_file_delivery_check()
+    assert error.id == "integrations.E004"

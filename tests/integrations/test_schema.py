@@ -58,6 +58,7 @@ def test_schema_is_served_as_json(client):
         "/api/v1/cases/{external_id}/close/",
         "/api/v1/cases/{external_id}/thread/",
         "/api/v1/case-file/{entry_id}/receipt/",
+        "/api/v1/case-file/{entry_id}/document/",
     }
     assert schema["components"]["securitySchemes"]["ApiToken"]["scheme"] == "bearer"
 

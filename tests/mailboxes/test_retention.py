@@ -22,6 +22,7 @@ from django.utils import timezone
 from absence.escalation import group_unread_escalate
 from absence.models import Absence, AutoReply, GroupUnreadEscalation
 from absence.routing import route_message
+from accounts import roles
 from audit.message_retention import messages_delete_expired, messages_expired_count
 from audit.models import AccessLogEntry, AuditEvent
 from audit.services import access_log_record, access_log_verify
@@ -394,48 +395,63 @@ def test_a_second_run_removes_and_records_nothing(history):
     assert AuditEvent.objects.count() == events
 
 
-def test_the_command_reports_a_dry_run_without_removing_then_removes(history):
+def test_the_command_lists_a_dry_run_then_proposes_and_removes_nothing(history):
+    """Messages go only in an approved retention run (tests/retention): the command lists them."""
     h = history
     out = StringIO()
     call_command("apply_retention", "--dry-run", stdout=out)
-    assert "Messages: would remove 6 received before" in out.getvalue()
-    assert "9 deliveries, 1 attachments" in out.getvalue()
-    assert Message.objects.filter(created_at__lt=h.cutoff).count() == 6
+    # Both cases are open: their old messages are kept past the period, the internal ones listed.
+    assert (
+        "Messages in citizen threads: 0 listed for removal; kept past the period: 4 open_case."
+        in out.getvalue()
+    )
+    assert "Messages in internal threads: 2 listed for removal" in out.getvalue()
     assert not AuditEvent.objects.filter(action__startswith="retention.").exists()
 
     out = StringIO()
     call_command("apply_retention", stdout=out)
-    assert "Messages: removed 6 received before" in out.getvalue()
-    assert "1 threads left empty removed, 1 kept for their case" in out.getvalue()
-    assert not Message.objects.filter(created_at__lt=h.cutoff).exists()
+    assert "Messages in internal threads: 2 listed for removal" in out.getvalue()
+    assert "proposed; approve or cancel it at" in out.getvalue()
+    assert Message.objects.filter(created_at__lt=h.cutoff).count() == 6
 
     out = StringIO()
     call_command("apply_retention", stdout=out)
-    assert "Messages: nothing received before" in out.getvalue()
+    assert "a run already waits for approval" in out.getvalue()
 
 
-def test_the_dry_run_counts_what_the_run_removes(history):
-    from audit.retention import messages_prune
+def test_an_approved_run_removes_what_the_dry_count_counts(org, history):
+    from retention_rules.execution import run_until_done
+    from retention_rules.services import run_approve, run_propose
 
-    preview = messages_prune(dry_run=True).counts.as_dict()
-    removed = messages_prune().counts.as_dict()
-    # The dry run does not work out the summaries.
+    Case.objects.update(status=Case.Status.CLOSED)
+    preview = messages_expired_count(cutoff=history.cutoff).counts.as_dict()
+    run = run_propose(proposer=org.sysadmin)
+    colleague = factories.staff(roles.SYSTEMFORVALTARE)
+    run_approve(run_id=run.pk, approver=colleague)
+    run_until_done(run_id=run.pk)
+    run.refresh_from_db()
+    removed: dict[str, int] = {}
+    for kind in ("citizen_thread", "internal_thread"):
+        for key, n in run.done_counts[kind].items():
+            removed[key] = removed.get(key, 0) + n
+    # The dry count does not work out the summaries.
     for key in ("summaries_updated", "summaries_deleted"):
         preview.pop(key), removed.pop(key)
     assert preview == removed
+    assert not Message.objects.filter(created_at__lt=history.cutoff).exists()
 
 
-def test_the_nightly_task_removes_old_messages(history):
+def test_the_nightly_tasks_remove_no_message_without_approval(history):
     from lifemsg.celery import app
 
     assert settings.CELERY_BEAT_SCHEDULE["retention"]["task"] == "audit.retention"
     app.loader.import_default_modules()
-    task = app.tasks["audit.retention"]
-    result = task.run()
-    assert result["messages"]["messages"] == 6
-    assert not Message.objects.filter(created_at__lt=history.cutoff).exists()
+    result = app.tasks["audit.retention"].run()
+    assert "messages" not in result
     assert json.loads(json.dumps(result)) == result  # what the result backend stores
-    assert task.run()["messages"]["messages"] == 0
+    run_id = app.tasks["retention.propose"].run()
+    assert run_id is not None
+    assert Message.objects.filter(created_at__lt=history.cutoff).count() == 6
 
 
 # Every foreign key (and one-to-one, and many-to-many) to these models, anywhere, and what retention
@@ -456,6 +472,7 @@ HANDLED_RELATIONS = {
     ("eservices.notificationlog", "message"): "deleted",
     ("eservices.case", "thread"): "keeps the thread",
     ("integrations.threadexport", "thread"): "keeps the thread",
+    ("integrations.casefileentry", "thread"): "keeps the thread",
     # A draft goes with its thread (cascade), and on its own after DRAFT_RETENTION_DAYS.
     ("replies.draft", "thread"): "deleted with the thread",
 }

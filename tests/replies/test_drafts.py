@@ -31,8 +31,8 @@ def case(org):
     return case
 
 
-def _save(client, url: str, field: str, body: str, **headers):
-    return client.post(url, {field: body}, headers={"HX-Request": "true", **headers})
+def _save(client, url: str, field: str, body: str, **extra):
+    return client.post(url, {field: body, **extra}, headers={"HX-Request": "true"})
 
 
 def _case_draft_url(case) -> str:
@@ -145,3 +145,23 @@ def test_old_drafts_are_removed_by_the_daily_task(org, case, settings):
     assert drafts_expire(now=now.isoformat()) == 1
     assert list(Draft.objects.values_list("body", flat=True)) == ["nytt"]
     assert drafts_expire(now=now.isoformat()) == 0
+
+
+def test_an_autosave_that_arrives_after_the_message_was_sent_brings_no_draft_back(client, org, case):
+    """The page's last autosave may still be under way when Send is pressed: it carries the moment
+    the page was shown, and a save older than the author's last message in the thread is refused."""
+    login(client, org.handler_a1)
+    page = client.get(reverse("mailboxes:case_thread", args=[case.pk])).text
+    since = page.split('name="draft_since" value="')[1].split('"')[0]
+    client.post(reverse("mailboxes:case_send_citizen", args=[case.pk]), {"citizen-body": SECRET})
+    late = client.post(
+        _case_draft_url(case), {"citizen-body": SECRET, "draft_since": since}, headers={"HX-Request": "true"}
+    )
+    assert late.status_code == 200
+    assert "inte sparat" in late.text
+    assert not Draft.objects.exists()
+    # The reloaded page writes a new draft as usual.
+    page = client.get(reverse("mailboxes:case_thread", args=[case.pk])).text
+    since = page.split('name="draft_since" value="')[1].split('"')[0]
+    _save(client, _case_draft_url(case), "citizen-body", "Nästa", draft_since=since)
+    assert Draft.objects.get().body == "Nästa"
