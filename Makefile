@@ -10,9 +10,12 @@
 # from the ranges: `make lock` after editing pyproject.toml, `make upgrade` to take new releases.
 #
 # Variables: PYTHON (interpreter for the venv, >= 3.11), BENCH_PYTHON (make bench's), HOST/PORT (make run),
-# PYTEST_ARGS (e.g. make test PYTEST_ARGS='-k healthz -x'), BENCH_ARGS (e.g. make bench BENCH_ARGS=--reuse).
+# PYTEST_ARGS (e.g. make test PYTEST_ARGS='-k healthz -x'), PYTEST_WORKERS (xdist processes; 0: one), BENCH_ARGS (e.g. make bench BENCH_ARGS=--reuse).
 
 SHELL := /bin/bash
+# Python may write bytecode: pytest keeps the assertion-rewritten modules (the tests and the plugins'
+# packages) only as .pyc files, and without them every pytest process compiles them all again.
+unexport PYTHONDONTWRITEBYTECODE
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help
 MAKEFLAGS += --no-print-directory
@@ -23,6 +26,10 @@ STAMP := $(VENV)/.lifemsg-deps-installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
+# pytest-xdist workers for make test, test-nofast and test-django6: one per core, at most 4 (each
+# takes a Redis database below REDIS_URL's; lifemsg/settings/test.py). PYTEST_WORKERS=0: one process.
+PYTEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 1); echo $$(( n < 4 ? n : 4 )))
+XDIST := $(if $(filter-out 0 1,$(PYTEST_WORKERS)),-n $(PYTEST_WORKERS))
 # Which tests the variants run (test-nofast, test-sqlite; test-django6 in test-matrix, DJ6_MARKS);
 # make test: all.
 PYTEST_MARKS ?= not browser
@@ -101,12 +108,12 @@ test: system-deps install ## check services, ruff, pytest (browser tests use /us
 	@$(VENV)/bin/ruff format --check . >/dev/null 2>&1 || \
 		echo "note: \`ruff format\` would reformat some files (make fmt); not a failure."
 	$(VENV)/bin/lint-imports --no-cache  # the layering (pyproject.toml [tool.importlinter]; README)
-	$(VENV)/bin/pytest $(PYTEST_ARGS)
+	$(VENV)/bin/pytest $(XDIST) $(PYTEST_ARGS)
 
 # The suite with the fast path (lifemsg/perf) off: every caller on Django's own ORM paths.
 test-nofast: install ## the suite with LIFEMSG_FAST_PATH=false (PYTEST_MARKS: which tests; CI: not browser)
 	@$(PY) scripts/check_services.py
-	LIFEMSG_FAST_PATH=false $(VENV)/bin/pytest -m "$(PYTEST_MARKS)" $(PYTEST_ARGS)
+	LIFEMSG_FAST_PATH=false $(VENV)/bin/pytest $(XDIST) -m "$(PYTEST_MARKS)" $(PYTEST_ARGS)
 
 # make run's database: SQLite in a file, var/test_lifemsg.sqlite3, which the worker tests' Celery
 # workers open too (Redis still for cache and broker); postgres_only and fast_path ones skip.
@@ -129,7 +136,7 @@ test-django6: system-deps ## the suite on Django 6.x in .venv-dj6 (requirements/
 	$(DJ6_VENV)/bin/python scripts/install_deps.py --no-deps --lock $(LOCK_DJ6)
 	@$(DJ6_VENV)/bin/python scripts/check_services.py
 	$(DJ6_VENV)/bin/python -m django --version
-	$(DJ6_VENV)/bin/pytest $(if $(DJ6_MARKS),-m "$(DJ6_MARKS)") $(PYTEST_ARGS)
+	$(DJ6_VENV)/bin/pytest $(XDIST) $(if $(DJ6_MARKS),-m "$(DJ6_MARKS)") $(PYTEST_ARGS)
 
 # Needs only uv (as locked), so it works while the lock lacks what pyproject.toml just gained.
 lock: | $(PY) ## rewrite requirements/lock*.txt from pyproject.toml, keeping every pin that still fits

@@ -5,16 +5,19 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django_otp import login as otp_login
 
+from mailboxes.selectors import personal_mailbox_id
+
 from .enrolment import enrolment_complete, enrolment_link_valid, pending_device, recovery_code_used
 from .forms import OtpTokenForm, StaffAuthenticationForm
 from .oidc.logout import end_session_url
 from .otp import confirmed_device, qr_data_uri, recovery_device, secret_base32
+from .tools import staff_tools
 
 
 class StaffLoginView(auth_views.LoginView):
@@ -33,42 +36,18 @@ class StaffLogoutView(auth_views.LogoutView):
         return redirect(provider_url) if provider_url else response
 
 
-def _first_reachable(names: list[str]) -> str | None:
-    for name in names:
-        try:
-            return reverse(name)
-        except NoReverseMatch:
-            continue
-    return None
-
-
 @login_required
 def home(request):
-    """Landing page per role: each role sees the tools it has, and nothing else."""
+    """Landing page per role: staff who work in mailboxes land in the workspace on their own
+    mailbox; everyone else sees the tools their roles give them, and nothing else."""
     user = request.user
     if user.is_citizen:
         return redirect("eservices:portal")
-    tools = []
     if user.has_perm("accounts.use_mailboxes"):
-        tools.append(("mailboxes:index", "mailboxes"))
-    if user.has_perm("accounts.plan_own_absence"):
-        tools.append(("absence:mine", "my_absence"))
-    if user.has_perm("accounts.take_sick_calls"):
-        tools.append(("absence:sick_call", "sick_call"))
-    if user.has_perm("accounts.view_unit_overview"):
-        tools.append(("absence:unit_overview", "unit_overview"))
-    if user.has_perm("accounts.assign_cases"):
-        tools.append(("eservices:staff_cases", "cases"))
-    if user.has_perm("accounts.manage_membership"):
-        tools.append(("administration:units", "units"))
-    if user.has_perm("accounts.review_access_log"):
-        tools.append(("audit:search", "log_review"))
-    links = []
-    for url_name, key in tools:
-        url = _first_reachable([url_name])
-        if url:
-            links.append({"url": url, "key": key})
-    return render(request, "accounts/home.html", {"links": links})
+        mailbox_id = personal_mailbox_id(user)
+        if mailbox_id is not None:
+            return redirect("mailboxes:mailbox", mailbox_id=mailbox_id)
+    return render(request, "accounts/home.html", {"links": staff_tools(user)})
 
 
 @require_POST

@@ -89,6 +89,7 @@ class AccessLogEntry(models.Model):
         HANDLED = "handled", _("Marked as handled")
         REOPEN = "reopen", _("Reopened")
         MARK_READ = "mark_read", _("Marked as read")
+        MARK_UNREAD = "mark_unread", _("Marked as unread")
         ASSIGN = "assign", _("Assigned case")
 
     class Route(models.TextChoices):

@@ -293,7 +293,8 @@ class MailboxThread(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["mailbox", "thread"], name="unique_mailbox_thread")]
         indexes = [
-            models.Index(fields=["mailbox", "-last_activity_at"], name="mbthread_list_idx"),
+            # With the id: lists and search read a mailbox in this exact order, each row as it comes.
+            models.Index(fields=["mailbox", "-last_activity_at", "-id"], name="mbthread_list_idx"),
             models.Index(
                 fields=["mailbox", "-last_activity_at"],
                 condition=Q(unread_count__gt=0),

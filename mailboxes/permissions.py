@@ -218,11 +218,18 @@ def not_protected_in_group(*, user_id: int, mailbox: str = "mailbox__", thread: 
     )
 
 
+# Beyond every message id: "the whole thread" as a cut-off, without looking up its last message.
+WHOLE_THREAD = 2**63 - 1
+
+
 def search_upto(*, user_id: int) -> DjangoCase:
-    """The need-to-know cut-off of a (mailbox, thread) row as search applies it: the thread's last
-    message in an internal thread or for the case team, else visible_upto_through."""
+    """The need-to-know cut-off of a (mailbox, thread) row as search applies it: the whole thread
+    (WHOLE_THREAD) in an internal thread or for the case team, else visible_upto_through."""
     return DjangoCase(
-        When(Q(thread__kind=Thread.Kind.INTERNAL) | on_case_team(user_id=user_id), then=last_message_id()),
+        When(
+            Q(thread__kind=Thread.Kind.INTERNAL) | on_case_team(user_id=user_id),
+            then=Value(WHOLE_THREAD, output_field=BigIntegerField()),
+        ),
         default=visible_upto_through(),
         output_field=BigIntegerField(),
     )

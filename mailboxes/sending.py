@@ -20,6 +20,7 @@ from replies.services import draft_discard
 from . import hooks
 from .models import Attachment, Delivery, Mailbox, Message, UnitMembership
 from .permissions import ThreadAccess, is_protected
+from .services.deliveries import deliveries_mark_unread
 from .services.messages import internal_reply_store, internal_thread_start, note_add
 from .services.reads import access_log_citizen_read
 from .services.thread_state import (
@@ -112,6 +113,14 @@ def thread_state_change(*, access: ThreadAccess, action: str, user) -> None:
     log records it in the same transaction (no log entry, no change)."""
     THREAD_STATE_SERVICES[action](mailbox=access.mailbox, thread=access.thread, user=user)
     _log_action(access, user=user, action=action)
+
+
+@transaction.atomic
+def thread_mark_unread(*, access: ThreadAccess, user) -> None:
+    """Mark the thread unread again in the mailbox it was opened through; on a citizen thread the
+    access log records it in the same transaction (as marking it read is)."""
+    deliveries_mark_unread(mailbox=access.mailbox, thread=access.thread)
+    _log_action(access, user=user, action=AccessLogEntry.Action.MARK_UNREAD)
 
 
 def _log_action(access: ThreadAccess, *, user, action: str, **fields) -> None:

@@ -26,6 +26,7 @@ urlpatterns = [
     path(thread + "slapp/", actions.thread_state, {"action": "release"}, name="release"),
     path(thread + "hanterad/", actions.thread_state, {"action": "handled"}, name="handled"),
     path(thread + "ateroppna/", actions.thread_state, {"action": "reopen"}, name="reopen"),
+    path(thread + "olast/", actions.mark_unread, name="mark_unread"),
     path(thread + "vidarebefordra/", actions.forward, name="forward"),
     path(thread + "utskrift/", thread_views.thread_print, name="print"),
     path("<id:mailbox_id>/bilaga/<id:attachment_id>/", attachments.attachment_download, name="attachment"),

@@ -12,10 +12,12 @@ from django.core.cache import cache
 from django.test import Client
 
 from accounts import roles
-from tests import factories
+from tests import factories, quick_flush
 from tests.openid_provider import browser_openid_provider, openid_provider, provider_clock  # noqa: F401
 
 CHROMIUM = "/usr/bin/chromium"
+
+quick_flush.install()
 
 
 def pytest_runtest_setup(item):
@@ -217,8 +219,9 @@ def role_group(name: str) -> Group:
     return Group.objects.get(name=name)
 
 
-# Data that migrations put in the database. A transactional test ends with a flush that removes it,
-# so every transactional test starts by recreating it (idempotently).
+# Data that migrations put in the database. A transactional test ends with a flush that removes it;
+# on PostgreSQL the flush puts it back (tests/quick_flush.py), elsewhere every transactional test
+# starts by recreating it (idempotently).
 MIGRATION_DATA = [
     ("accounts.migrations.0002_roles", "create_roles"),
     ("accounts.migrations.0006_download_case_file_pdf", "grant"),
@@ -270,4 +273,9 @@ def _migration_data_for_transactional_tests(request, django_db_blocker):
         # pytest-django runs transactional tests last; the last module's baseline may still be open.
         _baseline.close(django_db_blocker)
         request.getfixturevalue("transactional_db")
-        ensure_migration_data()
+        if not quick_flush.snapshot_restores():
+            from django.db import connection
+
+            ensure_migration_data()
+            if connection.vendor == "postgresql":
+                quick_flush.snapshot_take(connection)

@@ -116,3 +116,25 @@ def test_request_user_is_a_lazy_object_with_wrapped_setup_and_empty():
     assert lazy._wrapped is empty
     lazy._setup()
     assert lazy._wrapped == "user"
+
+
+# --- tests/quick_flush.py (the suite's own flush after transactional tests, not the fast path) ---
+
+
+def test_flush_takes_its_statements_from_ops_sql_flush_and_runs_them_in_one_transaction():
+    from django.core.management import sql
+    from django.core.management.commands import flush
+    from django.db.backends.base.operations import BaseDatabaseOperations
+    from django.db.backends.postgresql.operations import DatabaseOperations
+
+    assert _parameters(DatabaseOperations.sql_flush) == [
+        "self",
+        "style",
+        "tables",
+        "reset_sequences",
+        "allow_cascade",
+    ]
+    assert "connection.ops.sql_flush(" in _source(sql.sql_flush)
+    assert "connection.ops.execute_sql_flush(sql_list)" in _source(flush.Command.handle)
+    assert "transaction.atomic(" in _source(BaseDatabaseOperations.execute_sql_flush)
+    assert "emit_post_migrate_signal(verbosity, interactive, database)" in _source(flush.Command.handle)

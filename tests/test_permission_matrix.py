@@ -258,7 +258,8 @@ ROWS: list[Row] = [
     Row("accessibility", everyone(200)),
     Row("accounts:keepalive", everyone(204, anonymous=401), method="POST"),
     # --- staff login and landing ------------------------------------------------------------------
-    Row("accounts:home", staff_only(ALL_STAFF)),
+    # Who works in mailboxes lands in the workspace on their own mailbox; the others on the start page.
+    Row("accounts:home", staff_only(ALL_STAFF, **dict.fromkeys(MAILBOX_USERS, REDIRECT))),
     Row("accounts:login", outcomes(REDIRECT, anonymous=200, citizen=403)),
     Row("accounts:logout", outcomes(REDIRECT, citizen=403), method="POST"),
     # Second factor is off in tests (STAFF_OTP_ENABLED): nothing to set up or verify.
@@ -359,7 +360,7 @@ ROWS: list[Row] = [
             method="POST",
             args=lambda w: (w.group_mailbox.pk, w.group_case.thread_id),
         )
-        for name in ("take", "release", "handled", "reopen")
+        for name in ("take", "release", "handled", "reopen", "mark_unread")
     ],
     *[
         Row(
@@ -379,6 +380,13 @@ ROWS: list[Row] = [
         args=lambda w: (w.handler_mailbox.pk,),
         data=lambda w: {"atgard": "handled", "trad": [w.case.thread_id]},
         label="in a personal mailbox",
+    ),
+    Row(
+        "mailboxes:mark_unread",
+        staff_only(MAILBOX_USERS, handlaggare=302, enhetschef=404, other_unit=404),
+        method="POST",
+        args=lambda w: (w.handler_mailbox.pk, w.case.thread_id),
+        label="in a colleague's personal",
     ),
     Row(
         "mailboxes:forward",

@@ -2,12 +2,29 @@
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 
 env = environ.Env()
 os.environ.setdefault("DATABASE_URL", "postgres://root@127.0.0.1:5432/lifemsg")
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
+# pytest-xdist (make test runs `-n`): worker gwK gets the Redis database K below REDIS_URL's (15, 14,
+# ... by default), so its broker queue, task results and cache, which tests purge and flush, are its
+# own; pytest-django gives it a test database of its own (suffix _gwK). The processes a test starts
+# inherit the environment, marked as already moved, and keep it.
+XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+if XDIST_WORKER and os.environ.get("LIFEMSG_TEST_REDIS_MOVED") != XDIST_WORKER:
+    for _name in ("REDIS_URL", "CELERY_BROKER_URL", "CELERY_RESULT_BACKEND"):
+        _url = urlsplit(os.environ.get(_name, ""))
+        if _url.scheme in ("redis", "rediss"):
+            _db = int(_url.path.strip("/") or 0) - int(XDIST_WORKER.removeprefix("gw"))
+            if _db < 1:
+                raise RuntimeError(
+                    f"{_name}: no Redis database left below it for xdist worker {XDIST_WORKER}"
+                )
+            os.environ[_name] = _url._replace(path=f"/{_db}").geturl()
+    os.environ["LIFEMSG_TEST_REDIS_MOVED"] = XDIST_WORKER
 os.environ.setdefault("CELERY_RESULT_BACKEND", os.environ["REDIS_URL"])
 
 from .base import *  # noqa: E402, F403
@@ -32,7 +49,8 @@ else:
     _name = Path(DATABASES["default"]["NAME"])
     DATABASES["default"]["TEST"] = {"NAME": str(_name.with_name(f"test_{_name.name}"))}
 DATABASES["default"]["CONN_MAX_AGE"] = 0
-PRIVATE_MEDIA_ROOT = VAR_DIR / "test-private"
+# Per xdist worker: the backup tests copy the whole directory and compare it after a restore.
+PRIVATE_MEDIA_ROOT = VAR_DIR / ("test-private-" + XDIST_WORKER if XDIST_WORKER else "test-private")
 STORAGES = {
     "default": {
         "BACKEND": "django.core.files.storage.FileSystemStorage",

@@ -11,7 +11,13 @@ Lock order, so that two workers never deadlock: message rows, then delivery rows
 each by ascending id.
 """
 
-from .deliveries import DeliveryPlan, deliveries_create, deliveries_create_many, deliveries_mark_read
+from .deliveries import (
+    DeliveryPlan,
+    deliveries_create,
+    deliveries_create_many,
+    deliveries_mark_read,
+    deliveries_mark_unread,
+)
 from .messages import (
     internal_reply_store,
     internal_thread_start,
@@ -53,6 +59,7 @@ __all__ = [
     "deliveries_create",
     "deliveries_create_many",
     "deliveries_mark_read",
+    "deliveries_mark_unread",
     "group_mailbox_access_reset",
     "internal_reply_store",
     "internal_thread_start",

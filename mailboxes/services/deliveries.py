@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import Exists, F
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
@@ -159,5 +159,27 @@ def deliveries_mark_read(*, mailbox: Mailbox, thread: Thread, user) -> int:
         if count:
             MailboxThread.objects.filter(mailbox=mailbox, thread=thread).update(
                 unread_count=Greatest(F("unread_count") - count, 0)
+            )
+    return count
+
+
+def deliveries_mark_unread(*, mailbox: Mailbox, thread: Thread) -> int:
+    """Mark the thread unread again in this mailbox ("mark as unread"): its newest copy there becomes
+    unread, as when it arrived, unless a copy is unread already; the summary's unread count rises
+    by exactly the rows changed, atomically. Returns that number (0 or 1).
+
+    Deliveries first, then the summary, the order deliveries_mark_read updates them in, so the two
+    never deadlock; two at once change the one row once (the second finds it unread)."""
+    copies = Delivery.objects.filter(mailbox=mailbox, thread=thread)
+    with transaction.atomic():
+        newest = copies.order_by("-message__created_at", "-message_id").values_list("pk", flat=True)[:1]
+        count = (
+            Delivery.objects.filter(pk__in=list(newest), read_at__isnull=False)
+            .exclude(Exists(copies.filter(read_at__isnull=True)))
+            .update(read_at=None, read_by=None)
+        )
+        if count:
+            MailboxThread.objects.filter(mailbox=mailbox, thread=thread).update(
+                unread_count=F("unread_count") + count
             )
     return count

@@ -28,6 +28,7 @@ from ..sending import (
     citizen_reply_send,
     internal_reply_send,
     thread_forward_by_hand,
+    thread_mark_unread,
     thread_state_change,
 )
 from ..services.units import mailbox_personal_for
@@ -154,6 +155,16 @@ def thread_state(request, mailbox_id: int, thread_id: int, action: str):
     if request.POST.get("next") == "list":
         return redirect("mailboxes:mailbox", mailbox_id=access.mailbox.pk)
     return redirect(thread_url_for(access))
+
+
+@require_POST
+@staff_mailbox_required
+def mark_unread(request, mailbox_id: int, thread_id: int):
+    """Back to the list, as opening the thread again would mark it read."""
+    access = access_thread(user=request.user, mailbox_id=mailbox_id, thread_id=thread_id)
+    thread_mark_unread(access=access, user=request.user)
+    messages.success(request, _("The thread is marked as unread."))
+    return redirect("mailboxes:mailbox", mailbox_id=access.mailbox.pk)
 
 
 @require_http_methods(["GET", "POST"])

@@ -3,8 +3,6 @@ mailbox's threads."""
 
 from __future__ import annotations
 
-from django.conf import settings
-from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
@@ -12,29 +10,25 @@ from django.views.decorators.http import require_GET
 from accounts.idle import idle_passive
 from eservices import selectors as case_selectors
 
-from .. import selectors
 from ..permissions import (
     access_mailbox,
     staff_mailbox_required,
 )
-from ..thread_filters import ThreadFilterForm, selected_eservice_id
-
-
-def _nav_context(user) -> dict:
-    mailboxes = list(selectors.mailboxes_with_unread(user))
-    return {
-        "nav_mailboxes": mailboxes,
-        "nav_fingerprint": selectors.unread_fingerprint(mailboxes),
-        "nav_current_id": "",
-        "nav_total_unread": sum(m.unread for m in mailboxes),
-        "nav_poll_seconds": getattr(settings, "MAILBOX_UNREAD_POLL_SECONDS", 15),
-    }
+from .workspace import (
+    COUNTS_CHANGED,
+    LIST_REFRESH,
+    WORKSPACE,
+    list_context,
+    nav_context,
+    pane_requested,
+    render_workspace,
+)
 
 
 @require_GET
 @staff_mailbox_required
 def index(request):
-    context = _nav_context(request.user)
+    context = nav_context(request.user)
     context["cases"] = list(case_selectors.my_cases(request.user))
     return render(request, "mailboxes/index.html", context)
 
@@ -46,45 +40,24 @@ def unread_counts(request):
     """The polled partial (htmx, every few seconds): 204 when nothing changed, so the live region only
     speaks when a count did."""
     current = request.GET.get("current", "")
-    context = _nav_context(request.user)
+    context = nav_context(request.user)
     context["nav_current_id"] = int(current) if current.isdigit() else ""
     if request.GET.get("v") == context["nav_fingerprint"]:
         return HttpResponse(status=204)
-    return render(request, "mailboxes/_unread.html", context)
+    response = render(request, "mailboxes/_unread.html", context)
+    if "v" in request.GET:  # not the first fill of a page that came without counts
+        # The workspace's thread list reloads itself on this event (mailboxes/_list_pane.html).
+        response["HX-Trigger"] = COUNTS_CHANGED
+    return response
 
 
 @require_GET
 @staff_mailbox_required
 def mailbox_view(request, mailbox_id: int):
-    context = _nav_context(request.user)
-    mailbox = access_mailbox(user=request.user, mailbox_id=mailbox_id, among=context["nav_mailboxes"])
-    context["nav_current_id"] = mailbox.pk
-    context.update(thread_list_context(request, mailbox))
-    return render(request, "mailboxes/mailbox.html", context)
-
-
-def thread_list_context(request, mailbox) -> dict:
-    """A mailbox's thread list as the GET parameters filter and page it: the filter form, the page,
-    the filtered count, the query string that keeps the filters on page links and after a bulk
-    action, and the bulk actions a group mailbox offers."""
-    form = ThreadFilterForm(
-        request.GET,
-        eservices=case_selectors.mailbox_eservice_choices(
-            mailbox=mailbox, selected_id=selected_eservice_id(request.GET)
-        ),
-        group=mailbox.is_group,
-    )
-    filters = form.filters()
-    threads = selectors.mailbox_threads(mailbox=mailbox, user=request.user, filters=filters)
-    page = Paginator(threads, selectors.THREADS_PER_PAGE).get_page(request.GET.get("sida"))
-    page.object_list = selectors.thread_rows_for_display(page.object_list)
-    query = filters.query()
-    return {
-        "mailbox": mailbox,
-        "page": page,
-        "filter_form": form,
-        "filters_active": filters.active,
-        "filter_query": query,
-        "query_prefix": query + "&" if query else "",
-        "bulk_actions": mailbox.is_group,
-    }
+    """The workspace on one mailbox: its threads, no thread open (or one pane of it, see workspace)."""
+    pane = pane_requested(request)
+    if request.headers.get("HX-Trigger") == LIST_REFRESH:
+        request.idle_passive = True  # the list reloading itself after the counts changed
+    nav = nav_context(request.user) if pane in (None, WORKSPACE) else {}
+    mailbox = access_mailbox(user=request.user, mailbox_id=mailbox_id, among=nav.get("nav_mailboxes"))
+    return render_workspace(request, {**nav, **list_context(request, mailbox)}, pane=pane)

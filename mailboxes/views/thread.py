@@ -23,6 +23,14 @@ from ..permissions import (
 )
 from ..services.deliveries import deliveries_mark_read
 from ..services.reads import access_log_citizen_read, access_log_citizen_reads
+from .workspace import (
+    THREAD_PANE,
+    THREAD_READ,
+    mailbox_url,
+    nav_deferred,
+    pane_requested,
+    render_workspace,
+)
 
 
 def thread_url_for(access: ThreadAccess) -> str:
@@ -58,6 +66,30 @@ def render_thread(
     mark_read: bool = False,
     status: int = 200,
 ):
+    """The thread in the workspace (opened through a mailbox: the whole workspace, or its thread pane
+    for htmx), or on a page of its own (opened through a case)."""
+    pane = pane_requested(request) if access.mailbox is not None else None
+    forms = {"reply_form": reply_form, "citizen_form": citizen_form, "note_form": note_form}
+    context, marked = thread_context(request, access, mark_read=mark_read, **forms)
+    if access.mailbox is None:
+        return render(request, "mailboxes/thread.html", context, status=status)
+    context["mailbox_url"] = mailbox_url(access.mailbox)
+    context["open_thread_id"] = access.thread.pk
+    if pane != THREAD_PANE:
+        # The mailboxes and the list come in requests of their own (the page keeps its query
+        # budget); without JavaScript the panes link to them.
+        context.update(nav_deferred(), list_deferred=True, list_url=context["mailbox_url"])
+    response = render_workspace(request, context, pane=pane, status=status)
+    if marked and pane == THREAD_PANE:
+        response["HX-Trigger"] = THREAD_READ  # the counts are polled at once, not in a while
+    return response
+
+
+def thread_context(
+    request, access: ThreadAccess, *, reply_form, citizen_form, note_form, mark_read: bool
+) -> tuple[dict, bool]:
+    """What the thread pane shows, with the access log written and the thread marked read first;
+    and whether it was marked read."""
     user = request.user
     thread = access.thread
     mark_read = bool(mark_read and access.summary is not None and access.summary.unread_count)
@@ -90,7 +122,7 @@ def render_thread(
         context.update(_citizen_forms(user, access, citizen_form=citizen_form, note_form=note_form))
     elif not thread.is_citizen and access.mailbox is not None:
         context.update(_reply_forms(user, access, thread_messages, reply_form=reply_form))
-    return render(request, "mailboxes/thread.html", context, status=status)
+    return context, mark_read
 
 
 def _citizen_forms(user, access: ThreadAccess, *, citizen_form, note_form) -> dict:

@@ -44,7 +44,7 @@
     // htmx actions the user takes count as activity; background polling (data-idle-passive) not.
     document.addEventListener("htmx:afterRequest", function (ev) {
       var elt = ev.detail && ev.detail.elt;
-      if (elt && !elt.closest("[data-idle-passive]")) { schedule(); }
+      if (elt && !elt.hasAttribute("data-idle-passive")) { schedule(); }
     });
     schedule();
   }

@@ -11,7 +11,7 @@ pytestmark = pytest.mark.django_db
 def test_staff_session_ends_after_idle_time(client, settings):
     settings.STAFF_SESSION_IDLE_SECONDS = 60
     client.force_login(staff(roles.HANDLAGGARE))
-    assert client.get(reverse("accounts:home")).status_code == 200
+    assert client.get(reverse("accounts:home"), follow=True).status_code == 200
     idle_for(client, 61)
     response = client.get(reverse("accounts:home"))
     assert response.status_code == 302
@@ -24,21 +24,21 @@ def test_activity_within_idle_time_keeps_staff_logged_in(client, settings):
     client.force_login(staff(roles.HANDLAGGARE))
     client.get(reverse("accounts:home"))
     idle_for(client, 50)
-    assert client.get(reverse("accounts:home")).status_code == 200
+    assert client.get(reverse("accounts:home"), follow=True).status_code == 200
     idle_for(client, 50)  # 100 s since login, but only 50 since the last request
-    assert client.get(reverse("accounts:home")).status_code == 200
+    assert client.get(reverse("accounts:home"), follow=True).status_code == 200
 
 
 def test_keepalive_counts_as_activity_and_page_shows_warning_dialog(client, settings):
     settings.STAFF_SESSION_IDLE_SECONDS = 60
     client.force_login(staff(roles.HANDLAGGARE))
-    page = client.get(reverse("accounts:home")).content.decode()
+    page = client.get(reverse("accounts:home"), follow=True).content.decode()
     assert 'data-idle-seconds="60"' in page
     assert "Du loggas snart ut" in page
     idle_for(client, 50)
     assert client.post(reverse("accounts:keepalive")).status_code == 204
     idle_for(client, 30)
-    assert client.get(reverse("accounts:home")).status_code == 200
+    assert client.get(reverse("accounts:home"), follow=True).status_code == 200
 
 
 def test_citizen_session_ends_sooner(client, settings):

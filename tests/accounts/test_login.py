@@ -7,12 +7,14 @@ from tests.factories import citizen, staff
 pytestmark = pytest.mark.django_db
 
 
-def test_staff_logs_in_and_lands_on_their_start_page(client):
+def test_staff_logs_in_and_lands_in_the_workspace_on_their_own_mailbox(client):
     user = staff(roles.HANDLAGGARE, username="anna")
     response = client.post(reverse("accounts:login"), {"username": "anna", "password": "test-password-123"})
     assert response.status_code == 302
-    page = client.get(reverse("accounts:home"))
+    page = client.get(reverse("accounts:home"), follow=True)
+    assert page.redirect_chain == [(reverse("mailboxes:mailbox", args=[user.personal_mailbox.pk]), 302)]
     assert page.status_code == 200
+    assert 'id="workspace"' in page.content.decode()
     assert user.first_name in page.content.decode()
     assert 'lang="sv"' in page.content.decode()
 

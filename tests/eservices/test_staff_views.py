@@ -239,5 +239,6 @@ def test_manager_of_two_units_sees_both(client, org, case_a, case_b):
 
 
 def test_landing_page_links_case_assignment_for_managers(client, org):
-    body = login(client, org.manager_a).get(reverse("accounts:home")).content.decode()
+    # A manager lands in the workspace; its menu has the manager's other tools.
+    body = login(client, org.manager_a).get(reverse("accounts:home"), follow=True).content.decode()
     assert reverse("eservices:staff_cases") in body

@@ -208,7 +208,7 @@ def test_first_login_creates_a_staff_user_with_mapped_roles_and_units_and_logs_i
     assert provider.token_requests[0]["grant_type"] == "authorization_code"
     assert AuditEvent.objects.filter(action="sso.user_create", target_id=str(user.pk)).exists()
     assert client.session[SSO_SESSION_KEY] is True
-    assert client.get(reverse("accounts:home")).status_code == 200
+    assert client.get(reverse("accounts:home"), follow=True).status_code == 200
 
 
 @sso_settings(STAFF_OIDC_UNIT_MAP="ifo-handlaggare=enhet-a;ifo-chefer=enhet-b")

@@ -29,7 +29,7 @@ def log_in(page, base_url: str, username: str) -> None:
     page.get_by_label("Användarnamn").fill(username)
     page.get_by_label("Lösenord").fill(PASSWORD)
     page.locator("main").get_by_role("button", name="Logga in").click()
-    expect(page.get_by_role("heading", level=1)).to_contain_text("Välkommen")
+    expect(page.get_by_role("heading", level=1)).to_contain_text(re.compile("Välkommen|Min brevlåda"))
 
 
 def assert_accessible(page) -> None:
@@ -60,13 +60,13 @@ def test_handlaggare_reads_replies_and_sees_who_handled_in_the_group_mailbox(liv
     page.get_by_role("link", name="Min brevlåda").click()
     assert_accessible(page)
     page.get_by_role("link", name="Kan du ringa mig?").click()
-    expect(page.get_by_text("Ring mig i dag.")).to_be_visible()
+    expect(page.locator("#ws-thread").get_by_text("Ring mig i dag.")).to_be_visible()
     assert_accessible(page)
     page.get_by_label("Ditt svar").fill("Jag ringer efter lunch.")
     page.get_by_role("button", name="Skicka svar").click()
     expect(page.get_by_text("Ditt svar har skickats.")).to_be_visible()
-    expect(page.get_by_text("Jag ringer efter lunch.")).to_be_visible()
-    page.get_by_role("link", name="Mina brevlådor").first.click()
+    expect(page.locator("#ws-thread").get_by_text("Jag ringer efter lunch.")).to_be_visible()
+    # The workspace's mailbox list is beside the thread.
     expect(mailbox_row(page, "Min brevlåda")).to_contain_text("inga olästa")
 
     # Bo, the second member, takes the group mailbox's message and marks it handled.
@@ -152,4 +152,4 @@ def test_handlaggare_searches_pages_through_the_hits_and_opens_one(live_server, 
     expect(results).to_contain_text("Sida 2 av 2")
     expect(results.locator(".thread-row")).to_have_count(2)
     results.get_by_role("link", name=re.compile("Tolkbokning 00")).click()
-    expect(page.get_by_text("Om tolk")).to_be_visible()
+    expect(page.locator("#ws-thread").get_by_text("Om tolk")).to_be_visible()

@@ -330,7 +330,7 @@ def test_unread_counts_partial_answers_204_until_a_count_changes(client, org):
     login(client, org.handler_a1)
     index = client.get(reverse("mailboxes:index")).content.decode()
     assert 'aria-live="polite"' in index
-    assert 'hx-trigger="every 15s"' in index
+    assert 'hx-trigger="every 15s, mailboxes-read from:body"' in index
     poll_url = index.split('hx-get="')[1].split('"')[0].replace("&amp;", "&")
     assert client.get(poll_url).status_code == 204
 
