@@ -2,10 +2,10 @@
 
 from django.urls import path
 
-from . import views
+from .views import citizen
 
 app_name = "audit_citizen"
 
 urlpatterns = [
-    path("", views.citizen_extract, name="extract"),
+    path("", citizen.citizen_extract, name="extract"),
 ]
