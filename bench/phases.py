@@ -100,7 +100,12 @@ def _flat_pages(personal, group) -> dict[str, str]:
     }
 
 
-def phase_pages(names: str = "inbox,group,thread,search_common,search_rare") -> dict:
+PAGES = "inbox,group,thread,search_common,search_rare,thread_pane,group_list_pane"
+
+
+def phase_pages(names: str = PAGES) -> dict:
+    """The pages, and the workspace's panes as htmx asks for them: opening a thread beside the list
+    (`thread_pane`) and the group mailbox's list reloading after the polled counts changed."""
     from mailboxes.models import MailboxThread
 
     handler, personal, group = _busiest_handler()
@@ -111,10 +116,19 @@ def phase_pages(names: str = "inbox,group,thread,search_common,search_rare") -> 
     for name, url in _flat_pages(personal, group).items():
         if name in wanted:
             results[name] = measure_get(client, name, url)
+    summary = MailboxThread.objects.filter(mailbox=personal).order_by("-last_activity_at").first()
+    thread_url = reverse("mailboxes:thread", args=[personal.pk, summary.thread_id])
     if "thread" in wanted:
-        summary = MailboxThread.objects.filter(mailbox=personal).order_by("-last_activity_at").first()
-        url = reverse("mailboxes:thread", args=[personal.pk, summary.thread_id])
-        results["thread"] = measure_get(client, "thread", url)
+        results["thread"] = measure_get(client, "thread", thread_url)
+    panes = {
+        "thread_pane": (thread_url, "ws-thread"),
+        "group_list_pane": (reverse("mailboxes:mailbox", args=[group.pk]), "ws-list"),
+    }
+    for name, (url, target) in panes.items():
+        if name in wanted:
+            pane_client = Client(headers={"HX-Request": "true", "HX-Target": target})
+            pane_client.force_login(handler)
+            results[name] = measure_get(pane_client, name, url)
     return {
         "group_threads": MailboxThread.objects.filter(mailbox=group).count(),
         "inbox_threads": MailboxThread.objects.filter(mailbox=personal).count(),

@@ -118,6 +118,9 @@ def table(results: dict) -> str:
         "thread": "thread_ms",
         "search_common": "search_common_ms",
         "search_rare": "search_rare_ms",
+        # The workspace's panes (htmx) against their pages' targets.
+        "thread_pane": "thread_ms",
+        "group_list_pane": "group_ms",
     }
     for key, target_key in names.items():
         page = pages.get(key)

@@ -3,6 +3,8 @@ come from the summaries, never from scanning messages."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -159,3 +161,68 @@ def test_filtered_lists_stay_within_the_query_budget(client, pages, org):
     client.get(pages["index"])
     for url in _filtered_urls(org):
         assert count_queries(client, url) <= BUDGET, url
+
+
+# The workspace's panes (mailboxes/views/workspace.py): what htmx asks for when a thread is opened, a
+# mailbox switched, the list reloaded, and the polled counts.
+HX = {"HTTP_HX_REQUEST": "true"}
+
+
+def pane_requests(org, pages) -> dict[str, tuple[str, dict]]:
+    unread = reverse("mailboxes:unread")
+    return {
+        "thread_pane": (pages["thread"], {**HX, "HTTP_HX_TARGET": "ws-thread"}),
+        "citizen_thread_pane": (pages["citizen_thread"], {**HX, "HTTP_HX_TARGET": "ws-thread"}),
+        "group_list_pane": (
+            pages["group"],
+            {**HX, "HTTP_HX_TARGET": "ws-list", "HTTP_HX_TRIGGER": "ws-list-refresh"},
+        ),
+        "personal_list_pane": (pages["personal"], {**HX, "HTTP_HX_TARGET": "ws-list"}),
+        "workspace_switch": (pages["group"], {**HX, "HTTP_HX_TARGET": "workspace"}),
+        "counts_changed": (unread + "?v=stale&current=1", HX),
+    }
+
+
+def count_pane_queries(client, url: str, headers: dict) -> int:
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(url, **headers)
+    assert response.status_code == 200, url
+    assert "<html" not in response.content.decode(), url  # a pane, not a page
+    return len(ctx.captured_queries)
+
+
+def measure_panes(client, org, pages) -> dict[str, int]:
+    login(client, org.handler_a1)
+    client.get(pages["index"])
+    requests = pane_requests(org, pages)
+    for url, headers in requests.values():
+        client.get(url, **headers)  # the threads are read now: the steady state
+    return {name: count_pane_queries(client, url, headers) for name, (url, headers) in requests.items()}
+
+
+@pytest.mark.django_db
+def test_workspace_pane_query_counts_do_not_grow_with_the_mailbox(client, org, pages):
+    small = measure_panes(client, org, pages)
+    bulk_threads(mailbox=group(org.unit_a), sender=org.handler_b1, count=500)
+    bulk_threads(mailbox=personal(org.handler_a1), sender=org.handler_b1, count=500)
+    requests = pane_requests(org, pages)
+    assert {name: count_pane_queries(client, url, h) for name, (url, h) in requests.items()} == small
+    # A pane costs no more than the page it is part of.
+    assert small["thread_pane"] <= count_queries(client, pages["thread"])
+    assert small["group_list_pane"] <= count_queries(client, pages["group"])
+
+
+@pytest.mark.fast_path
+@pytest.mark.django_db(transaction=True)
+def test_workspace_panes_stay_within_the_query_budget(client, pages, org):
+    bulk_threads(mailbox=group(org.unit_a), sender=org.handler_b1, count=500)
+    counts = measure_panes(client, org, pages)
+    for name, count in counts.items():
+        assert count <= BUDGET, (name, count)
+    # The polled counts unchanged: 204 from the session and the one count query.
+    login(client, org.handler_a1)
+    page = client.get(pages["group"]).content.decode()
+    poll = re.search(r'hx-get="([^"]*olasta/\?v=[^"]*)"', page).group(1).replace("&amp;", "&")
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.get(poll, **HX).status_code == 204
+    assert len(ctx.captured_queries) <= 2, [q["sql"][:80] for q in ctx.captured_queries]

@@ -19,6 +19,7 @@ from eservices.services import citizen_message_send
 from mailboxes.models import Delivery, MailboxThread, Message, Thread
 from mailboxes.services import (
     deliveries_mark_read,
+    deliveries_mark_unread,
     internal_reply_store,
     internal_thread_start,
     mailbox_personal_for,
@@ -40,6 +41,7 @@ step_st = st.one_of(
     st.tuples(st.just("internal"), st.integers(0, PEOPLE - 1), st.integers(0, PEOPLE)),  # PEOPLE: group
     st.tuples(st.just("reply"), st.integers(0, PEOPLE - 1), st.booleans()),  # via the group mailbox?
     st.tuples(st.just("read"), st.integers(0, PEOPLE), st.integers(0, 9)),
+    st.tuples(st.just("unread"), st.integers(0, PEOPLE), st.integers(0, 9)),
     st.tuples(st.just("forward"), st.integers(0, PEOPLE - 1), st.integers(0, 9)),
     st.tuples(st.just("take_handle"), st.integers(0, PEOPLE), st.integers(0, 9), st.booleans()),
     st.tuples(st.just("sick"), st.integers(0, PEOPLE - 1)),
@@ -100,6 +102,11 @@ class Run:
         if thread is not None:
             user = self.people[mailbox] if mailbox < PEOPLE else self.people[0]
             deliveries_mark_read(mailbox=self.mailboxes[mailbox], thread=thread, user=user)
+
+    def unread(self, mailbox: int, thread_index: int) -> None:
+        thread = self._thread(thread_index)
+        if thread is not None:
+            deliveries_mark_unread(mailbox=self.mailboxes[mailbox], thread=thread)
 
     def forward(self, person: int, thread_index: int) -> None:
         thread = self._thread(thread_index)
