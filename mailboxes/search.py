@@ -31,13 +31,21 @@ from django.contrib.postgres.search import SearchQuery, SearchVectorField
 from django.core.exceptions import ValidationError
 from django.core.paginator import Page, Paginator
 from django.db import connection
-from django.db.models import BooleanField, Exists, Expression, Func, OuterRef, Q, QuerySet, Subquery
+from django.db.models import BooleanField, Exists, Expression, F, Func, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.expressions import RawSQL
 
 from accounts import personnummer as pnr
+from lifemsg.perf.compiled import CompiledQuery
 
 from .models import MailboxThread, Message, Thread
-from .permissions import PROTECTED, accessible_mailboxes, not_protected_in_group, search_upto
+from .permissions import (
+    PROTECTED,
+    accessible_mailboxes,
+    mailboxes_may_open,
+    may_open_args,
+    not_protected_in_group,
+    search_upto,
+)
 
 # Hits a search lists at most; the page asks for a narrower search beyond.
 SEARCH_HIT_LIMIT = 1000
@@ -68,12 +76,32 @@ def _words(query: str) -> SearchQuery:
     return SearchQuery(query, config="swedish", search_type="websearch")
 
 
-def _message_matches(query: str) -> Q:
+def _message_matches(words: str) -> Q:
     """A message's text matches, tested row by row (never through the GIN index: see the docstring)."""
-    if connection.vendor != "postgresql":  # the embedded SQLite default: a plain substring match
-        return Q(body__icontains=query)
-    test = Func(StoredSwedishVector(), _words(query), function="ts_match_vq", output_field=BooleanField())
+    test = Func(StoredSwedishVector(), _words(words), function="ts_match_vq", output_field=BooleanField())
     return Q(test)
+
+
+class _Contains(Func):
+    """`field` contains `pattern` (a LIKE pattern, escaped), whatever the case: Django's `icontains`
+    on PostgreSQL, UPPER(field::text) LIKE UPPER(pattern), the expression the trigram indexes of
+    migration 0008 index; but with the pattern a parameter as given, so that the query can be
+    compiled once (lifemsg.perf.compiled)."""
+
+    output_field = BooleanField()
+
+    def as_sql(self, compiler, connection):
+        (field, field_params), (pattern, pattern_params) = (
+            compiler.compile(e) for e in self.source_expressions
+        )
+        params = [*field_params, *pattern_params]
+        if connection.vendor == "postgresql":
+            return f"UPPER(({field})::text) LIKE UPPER({pattern})", params
+        return f"{field} LIKE {pattern} ESCAPE '\\'", params  # as Django's icontains on SQLite
+
+
+def _contains(field: str, pattern: str) -> Q:
+    return Q(_Contains(F(field), Value(pattern)))
 
 
 def _personnummer(text: str) -> str | None:
@@ -85,6 +113,39 @@ def _personnummer(text: str) -> str | None:
         return None
 
 
+def _values(*, user_id: int, query: str) -> dict:
+    """What the search queries are built of: the searcher, the LIKE pattern of the query, the words
+    for full-text search (PostgreSQL; SQLite matches message texts by the pattern too) and a
+    personal identity number, if the query is one."""
+    values = {"user_id": user_id, "pattern": f"%{connection.ops.prep_for_like_query(query)}%"}
+    if connection.vendor == "postgresql":
+        values["words"] = query
+    number = _personnummer(query)
+    if number:
+        values["number"] = number
+    return values
+
+
+def _hits(*, user_id: int, pattern: str, words: str | None = None, number: str | None = None) -> QuerySet:
+    """Every summary row, of any mailbox, that is a hit for this user if they may open its mailbox:
+    the row's subject, counterpart or personal identity number matches, or a message the user may
+    read through it (guarantee 9: up to the row's cut-off)."""
+    messages = Message.objects.filter(thread_id=OuterRef("thread_id"), id__lte=OuterRef("upto"))
+    text = _message_matches(words) if words is not None else _contains("body", pattern)
+    condition = (
+        _contains("thread__subject", pattern)
+        | _contains("counterpart_name", pattern)
+        | Exists(messages.filter(text))
+    )
+    if number is not None:
+        condition |= Q(thread__case__citizen__personnummer=number)
+    return (
+        MailboxThread.objects.alias(upto=search_upto(user_id=user_id))
+        .filter(condition)
+        .filter(not_protected_in_group(user_id=user_id))
+    )
+
+
 @dataclass(frozen=True)
 class Search:
     """A search by `user` for `query`. Iterating gives the hits (up to SEARCH_HIT_LIMIT) in order."""
@@ -92,44 +153,29 @@ class Search:
     user: object
     query: str
 
-    def hits(self) -> QuerySet[MailboxThread]:
-        """Every summary row, of any mailbox, that is a hit for this user if they may open its
-        mailbox: the row's subject, counterpart or personal identity number matches, or a message the
-        user may read through it (guarantee 9: up to the row's cut-off)."""
-        query, user_id = self.query, self.user.pk
-        messages = Message.objects.filter(thread_id=OuterRef("thread_id"), id__lte=OuterRef("upto"))
-        condition = (
-            Q(thread__subject__icontains=query)
-            | Q(counterpart_name__icontains=query)
-            | Exists(messages.filter(_message_matches(query)))
-        )
-        number = _personnummer(query)
-        if number:
-            condition |= Q(thread__case__citizen__personnummer=number)
-        return (
-            MailboxThread.objects.alias(upto=search_upto(user_id=user_id))
-            .filter(condition)
-            .filter(not_protected_in_group(user_id=user_id))
-        )
+    @cached_property
+    def _values(self) -> dict:
+        return _values(user_id=self.user.pk, query=self.query)
 
     def reference(self) -> QuerySet[MailboxThread]:
         """All hits, in order: the definition both paths are held to (slow on a common word)."""
-        return (
-            self.hits()
-            .filter(mailbox__in=accessible_mailboxes(self.user))
-            .order_by("-last_activity_at", "-id")
-        )
+        rows = _hits(**self._values).filter(mailbox__in=accessible_mailboxes(self.user))
+        return rows.order_by("-last_activity_at", "-id")
 
     @cached_property
     def _facts(self) -> tuple[list[int], float | None]:
         """(the ids of the mailboxes the user may open, the estimated share of messages matching),
         read in one query (_FACTS); no estimate on SQLite or without statistics."""
-        boxes = accessible_mailboxes(self.user).order_by().values("id")
-        if connection.vendor != "postgresql":
-            return list(boxes.values_list("id", flat=True)), None
-        sql, params = boxes.query.sql_with_params()
+        shape, values = may_open_args(self.user)
+        boxes = _BOXES.as_sql(shape, **values)
+        if boxes is None:
+            return [], None
+        sql, params = boxes
         with connection.cursor() as cursor:
-            cursor.execute(_FACTS.format(boxes=sql), [*params, self.query])
+            if connection.vendor != "postgresql":
+                cursor.execute(sql, params)
+                return [row[0] for row in cursor.fetchall()], None
+            cursor.execute(_FACTS.format(boxes=sql), [*params, self.query])  # noqa: S608 (compiled SQL)
             ids, share = cursor.fetchone()
         return list(ids), share
 
@@ -137,7 +183,7 @@ class Search:
         """ "walk" or "index" (module docstring)."""
         if connection.vendor != "postgresql" or len(self.query) < TRIGRAM_MIN:
             return "walk"
-        if _personnummer(self.query):
+        if "number" in self._values:
             return "index"
         share = self._facts[1]
         return "walk" if share is None or share >= COMMON_SHARE else "index"
@@ -147,65 +193,86 @@ class Search:
         boxes = self._facts[0]
         if not boxes:
             return []
-        rows = (self._walk if (path or self.path()) == "walk" else self._index)(boxes, limit)
-        sql, params = rows.query.sql_with_params()
+        values = {**self._values, **{f"box_{i}": box for i, box in enumerate(boxes)}}
+        if (path or self.path()) == "walk":
+            compiled = _WALK.as_sql({"boxes": len(boxes), "limit": limit}, **values)
+        else:
+            compiled = _INDEX.as_sql({"boxes": len(boxes)}, **values)
+        if compiled is None:
+            return []
+        sql, params = compiled
         ordered = f'SELECT "id" FROM ({sql}) AS "hit" ORDER BY "last_activity_at" DESC, "id" DESC LIMIT %s'  # noqa: S608
         with connection.cursor() as cursor:
             cursor.execute(ordered, [*params, limit])
             return [row[0] for row in cursor.fetchall()]
 
-    def _walk(self, boxes: list[int], limit: int) -> QuerySet:
-        """Each mailbox read newest first (index mailbox, -last_activity_at) and each row tested as
-        it comes until `limit` hits; then the mailboxes' hits merged. A subquery a mailbox, as
-        PostgreSQL 15 does not merge index scans of a UNION ALL in order (its Merge Append needs the
-        mailbox as a condition of the whole query). The test is a scalar subquery, run row by row:
-        joined into the query, or as an EXISTS (which PostgreSQL turns into a join), PostgreSQL
-        would rather test and sort all the mailbox's rows than read them in order and stop."""
-        hit = self.hits().filter(pk=OuterRef("pk")).values("pk")[:1]
-        per_box = [
-            MailboxThread.objects.filter(mailbox_id=box)
-            .alias(hit=Subquery(hit))
-            .filter(hit__isnull=False)
-            .order_by("-last_activity_at", "-id")
-            .values("id", "last_activity_at")[:limit]
-            for box in boxes
-        ]
-        return per_box[0].union(*per_box[1:], all=True) if len(per_box) > 1 else per_box[0]
-
-    def _index(self, boxes: list[int], limit: int) -> QuerySet:
-        """The rows that can match, from indexes, then tested (and sorted)."""
-        query = self.query
-        threads = [
-            Message.objects.alias(search_vector=StoredSwedishVector())
-            .filter(search_vector=_words(query))
-            .values("thread_id"),
-            Thread.objects.filter(subject__icontains=query).values("id"),
-        ]
-        number = _personnummer(query)
-        if number:
-            threads.append(Thread.objects.filter(case__citizen__personnummer=number).values("id"))
-        parts = [q.order_by().query.sql_with_params() for q in threads]
-        counterpart, counterpart_params = (
-            MailboxThread.objects.filter(counterpart_name__icontains=query)
-            .order_by()
-            .values("id")
-            .query.sql_with_params()
-        )
-        # Arrays, not IN (subquery): the candidates are read first and then looked up by index,
-        # where PostgreSQL, misjudging how few they are, would hash-join them with a scan.
-        threads_sql = " UNION ".join(sql for sql, _ in parts)
-        where = f'WHERE "c"."thread_id" = ANY(ARRAY({threads_sql}))'
-        candidates = f'SELECT "c"."id" FROM "mailboxes_mailboxthread" AS "c" {where} UNION {counterpart}'  # noqa: S608
-        params = [p for _, ps in parts for p in ps] + list(counterpart_params)
-        among = RawSQL(  # noqa: S611 (compiled SQL; values are parameters)
-            f'"mailboxes_mailboxthread"."id" = ANY(ARRAY({candidates}))', params, BooleanField()
-        )
-        return self.hits().filter(among, mailbox_id__in=boxes).values("id", "last_activity_at")
-
     def __iter__(self):
         ids = self.ids(SEARCH_HIT_LIMIT)
         by_id = MailboxThread.objects.select_related("mailbox", "thread").in_bulk(ids)
         return iter([by_id[pk] for pk in ids if pk in by_id])
+
+
+def _box_ids(count: int, values: dict) -> list[int]:
+    return [values.pop(f"box_{i}") for i in range(count)]
+
+
+def _walk(*, boxes: int, limit: int, **values) -> QuerySet:
+    """Each mailbox read newest first (index mailbox, -last_activity_at, -id) and each row tested as
+    it comes until `limit` hits; then the mailboxes' hits merged. A subquery a mailbox, as
+    PostgreSQL 15 does not merge index scans of a UNION ALL in order (its Merge Append needs the
+    mailbox as a condition of the whole query). The test is a scalar subquery, run row by row:
+    joined into the query, or as an EXISTS (which PostgreSQL turns into a join), PostgreSQL would
+    rather test and sort all the mailbox's rows than read them in order and stop."""
+    ids = _box_ids(boxes, values)
+    if connection.vendor != "postgresql":  # SQLite takes no LIMIT in a UNION; its sizes need no walk
+        return _hits(**values).filter(mailbox_id__in=ids).values("id", "last_activity_at")
+    hit = _hits(**values).filter(pk=OuterRef("pk")).values("pk")[:1]
+    per_box = [
+        MailboxThread.objects.filter(mailbox_id=box)
+        .alias(hit=Subquery(hit))
+        .filter(hit__isnull=False)
+        .order_by("-last_activity_at", "-id")
+        .values("id", "last_activity_at")[:limit]
+        for box in ids
+    ]
+    return per_box[0].union(*per_box[1:], all=True) if len(per_box) > 1 else per_box[0]
+
+
+def _index(*, boxes: int, **values) -> QuerySet:
+    """The rows that can match, from indexes, then tested (and sorted)."""
+    ids = _box_ids(boxes, values)
+    pattern, words, number = values["pattern"], values.get("words"), values.get("number")
+    threads = [Thread.objects.filter(_contains("subject", pattern)).values("id")]
+    if words is not None:
+        matching = Message.objects.alias(search_vector=StoredSwedishVector()).filter(
+            search_vector=_words(words)
+        )
+        threads.append(matching.values("thread_id"))
+    if number is not None:
+        threads.append(Thread.objects.filter(case__citizen__personnummer=number).values("id"))
+    parts = [q.order_by().query.sql_with_params() for q in threads]
+    counterpart = MailboxThread.objects.filter(_contains("counterpart_name", pattern)).order_by().values("id")
+    counterpart_sql, counterpart_params = counterpart.query.sql_with_params()
+    # Arrays, not IN (subquery): the candidates are read first and then looked up by index, where
+    # PostgreSQL, misjudging how few they are, would hash-join them with a scan.
+    threads_sql = " UNION ".join(sql for sql, _ in parts)
+    where = f'WHERE "c"."thread_id" = ANY(ARRAY({threads_sql}))'
+    candidates = f'SELECT "c"."id" FROM "mailboxes_mailboxthread" AS "c" {where} UNION {counterpart_sql}'  # noqa: S608
+    params = [p for _, ps in parts for p in ps] + list(counterpart_params)
+    among = RawSQL(  # noqa: S611 (compiled SQL; values are parameters)
+        f'"mailboxes_mailboxthread"."id" = ANY(ARRAY({candidates}))', params, BooleanField()
+    )
+    return _hits(**values).filter(among, mailbox_id__in=ids).values("id", "last_activity_at")
+
+
+def _boxes(**may_open_args) -> QuerySet:
+    return mailboxes_may_open(**may_open_args).order_by().values("id")
+
+
+# Built and compiled once a shape (lifemsg.perf.compiled): building them cost more than running them.
+_WALK = CompiledQuery(_walk)
+_INDEX = CompiledQuery(_index)
+_BOXES = CompiledQuery(_boxes)
 
 
 def search_threads(*, user, query: str) -> Search:

@@ -52,6 +52,8 @@
     t: function () { clickShortcut("t"); },
     e: function () { clickShortcut("e"); },
     u: function () { clickShortcut("u"); },
+    // The open thread's saved replies (replies/_composer.html): choose one, then Tab to Insert.
+    i: function () { var s = $('#ws-thread [data-shortcut="i"]'); if (s) { s.focus(); } },
     "/": function () { var s = $("#ws-search"); if (s) { s.focus(); } },
     "?": function () { openHelp(); }
   };
