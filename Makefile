@@ -30,9 +30,9 @@ PYTEST_ARGS ?=
 # takes a Redis database below REDIS_URL's; lifemsg/settings/test.py). PYTEST_WORKERS=0: one process.
 PYTEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 1); echo $$(( n < 4 ? n : 4 )))
 XDIST := $(if $(filter-out 0 1,$(PYTEST_WORKERS)),-n $(PYTEST_WORKERS))
-# Which tests the variants run (test-nofast; test-django6 in test-matrix, DJ6_MARKS); make test: all.
+# Which tests the variants run (test-nofast, test-sqlite; test-django6 in test-matrix, DJ6_MARKS);
+# make test: all.
 PYTEST_MARKS ?= not browser
-SQLITE_MARKS ?= not browser and not worker
 DJ6_MARKS ?=
 BENCH_ARGS ?=
 CHAOS_ARGS ?=
@@ -115,12 +115,12 @@ test-nofast: install ## the suite with LIFEMSG_FAST_PATH=false (PYTEST_MARKS: wh
 	@$(PY) scripts/check_services.py
 	LIFEMSG_FAST_PATH=false $(VENV)/bin/pytest $(XDIST) -m "$(PYTEST_MARKS)" $(PYTEST_ARGS)
 
-# make run's database: SQLite in a file, var/test_lifemsg.sqlite3 (Redis still for cache and broker).
-# The worker tests are left out; postgres_only and fast_path ones skip.
-test-sqlite: install ## the suite on SQLite, as make run uses it (not worker, browser; postgres_only skips)
+# make run's database: SQLite in a file, var/test_lifemsg.sqlite3, which the worker tests' Celery
+# workers open too (Redis still for cache and broker); postgres_only and fast_path ones skip.
+test-sqlite: install ## the suite on SQLite, as make run uses it (PYTEST_MARKS; postgres_only skips)
 	@mkdir -p $(VAR_DIR)
 	DATABASE_URL=sqlite:///$(VAR_DIR)/lifemsg.sqlite3 $(VENV)/bin/pytest \
-		-m "$(SQLITE_MARKS)" $(PYTEST_ARGS)
+		-m "$(PYTEST_MARKS)" $(PYTEST_ARGS)
 
 # CI's matrix after make test: fast path off, SQLite, Django 6 (each without the browser tests).
 test-matrix: ## make test-nofast, test-sqlite and test-django6, browser tests left out

@@ -14,6 +14,8 @@ TOOLS = (
     ("accounts.assign_cases", "eservices:staff_cases", _("Cases and handlers")),
     ("accounts.manage_membership", "administration:units", _("Units, members and roles")),
     ("accounts.review_access_log", "audit:search", _("Access log review")),
+    ("accounts.view_unit_overview", "replies:saved_list", _("Saved replies")),
+    ("accounts.use_mailboxes", "replies:notice_settings", _("Reminder of waiting messages")),
 )
 
 

@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django_otp import login as otp_login
 
-from mailboxes.selectors import personal_mailbox_id
+from mailboxes.services import mailbox_personal_for
 
 from .enrolment import enrolment_complete, enrolment_link_valid, pending_device, recovery_code_used
 from .forms import OtpTokenForm, StaffAuthenticationForm
@@ -44,9 +44,8 @@ def home(request):
     if user.is_citizen:
         return redirect("eservices:portal")
     if user.has_perm("accounts.use_mailboxes"):
-        mailbox_id = personal_mailbox_id(user)
-        if mailbox_id is not None:
-            return redirect("mailboxes:mailbox", mailbox_id=mailbox_id)
+        # Made on first need, so someone new lands in the workspace before any mail reached them.
+        return redirect("mailboxes:mailbox", mailbox_id=mailbox_personal_for(user).pk)
     return render(request, "accounts/home.html", {"links": staff_tools(user)})
 
 

@@ -111,29 +111,35 @@ def case_file_entry_create(
                 pdf_bytes=pdf_bytes,
                 request_key=uuid.uuid4(),
             )
-        access_log_record(
-            user=user,
-            action=AccessLogEntry.Action.EXPORT,
-            route=route,
-            object_type="thread",
-            object_id=case.thread_id,
-            thread_id=case.thread_id,
-            mailbox_id=mailbox_id,
-            case_id=case.pk,
-            unit_id=case.unit_id,
-            citizen_id=case.citizen.user_id,
-            detail={
-                "delivery": "case_system",
-                "api_client": client.name,
-                "entry": str(entry.pk),
-                "message_ids": message_ids,
-                "whole_thread": whole_thread,
-                "sha256": digest,
-            },
-        )
+        _log_export(entry, user=user, route=route, mailbox_id=mailbox_id)
         entry_id = str(entry.pk)
         transaction.on_commit(lambda: _enqueue(entry_id))
     return entry
+
+
+def _log_export(entry: CaseFileEntry, *, user, route: str, mailbox_id: int | None) -> None:
+    """The journalföring as an export in the access log, written with the entry it records."""
+    case = entry.case
+    access_log_record(
+        user=user,
+        action=AccessLogEntry.Action.EXPORT,
+        route=route,
+        object_type="thread",
+        object_id=case.thread_id,
+        thread_id=case.thread_id,
+        mailbox_id=mailbox_id,
+        case_id=case.pk,
+        unit_id=case.unit_id,
+        citizen_id=case.citizen.user_id,
+        detail={
+            "delivery": "case_system",
+            "api_client": entry.client.name,
+            "entry": str(entry.pk),
+            "message_ids": entry.message_ids,
+            "whole_thread": entry.whole_thread,
+            "sha256": entry.sha256,
+        },
+    )
 
 
 def _enqueue(entry_id: str) -> None:

@@ -84,11 +84,6 @@ def mailboxes_with_unread(user) -> list[Mailbox]:
     return _MAILBOXES_WITH_UNREAD.fetch(shape, **values)
 
 
-def personal_mailbox_id(user) -> int | None:
-    """The id of the user's own mailbox, if they have one (the landing page goes there)."""
-    return Mailbox.objects.filter(owner=user, kind=Mailbox.Kind.PERSONAL).values_list("pk", flat=True).first()
-
-
 def unread_fingerprint(mailboxes) -> str:
     """Changes whenever any shown count changes; lets the polling partial answer 204 otherwise."""
     return "-".join(f"{m.pk}.{m.unread}" for m in mailboxes)

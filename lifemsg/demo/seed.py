@@ -194,7 +194,7 @@ def _extra_seeders():
     from importlib import import_module
 
     found = []
-    for module in ("mailboxes.demo", "eservices.demo", "absence.demo"):
+    for module in ("mailboxes.demo", "eservices.demo", "absence.demo", "replies.demo"):
         try:
             found.append(import_module(module).seed)
         except ModuleNotFoundError:

@@ -39,7 +39,8 @@
   }
 
   function focusReply() {
-    var field = $("#ws-thread [data-reply-form] textarea");
+    // The reply (or to the citizen); who may not write to the citizen writes a note.
+    var field = $("#ws-thread [data-reply-form] textarea") || $("#ws-thread [data-note-form] textarea");
     if (field) { field.focus(); }
   }
 
@@ -51,6 +52,8 @@
     t: function () { clickShortcut("t"); },
     e: function () { clickShortcut("e"); },
     u: function () { clickShortcut("u"); },
+    // The open thread's saved replies (replies/_composer.html): choose one, then Tab to Insert.
+    i: function () { var s = $('#ws-thread [data-shortcut="i"]'); if (s) { s.focus(); } },
     "/": function () { var s = $("#ws-search"); if (s) { s.focus(); } },
     "?": function () { openHelp(); }
   };
@@ -65,10 +68,10 @@
     action();
   }
 
-  // Ctrl+Enter (Cmd+Enter) in the reply field sends it.
+  // Ctrl+Enter (Cmd+Enter) in the reply or note field sends it.
   function onSendKey(ev) {
     if (ev.key !== "Enter" || !(ev.ctrlKey || ev.metaKey)) { return; }
-    var form = ev.target.closest && ev.target.closest("[data-reply-form]");
+    var form = ev.target.closest && ev.target.closest("[data-reply-form], [data-note-form]");
     if (form && ev.target.tagName === "TEXTAREA") {
       ev.preventDefault();
       form.requestSubmit();
@@ -111,10 +114,15 @@
       if (returnFocus && document.contains(returnFocus)) { returnFocus.focus(); }
       returnFocus = null;
     });
-    document.querySelectorAll("[data-keys-help]").forEach(function (button) {
-      button.hidden = false;
-      button.addEventListener("click", openHelp);
+    // The button is in the mailbox menu, which a mailbox switch replaces: listen on the document.
+    document.addEventListener("click", function (ev) {
+      if (ev.target.closest && ev.target.closest("[data-keys-help]")) { openHelp(); }
     });
+    revealHelpButtons();
+  }
+
+  function revealHelpButtons() {
+    document.querySelectorAll("[data-keys-help]").forEach(function (button) { button.hidden = false; });
   }
 
   // --- after a pane was swapped
@@ -158,6 +166,7 @@
     markOpenRow();
     updateTitle();
     announceArrivals();
+    revealHelpButtons();
     var elt = ev.detail.elt;
     if (!elt || !elt.closest || elt.hasAttribute("data-idle-passive") || focusedFor === ev.detail.xhr) { return; }
     // A pane the user asked for: its heading takes focus, so a screen reader says where they are.

@@ -19,6 +19,16 @@ def test_staff_logs_in_and_lands_in_the_workspace_on_their_own_mailbox(client):
     assert 'lang="sv"' in page.content.decode()
 
 
+def test_someone_new_lands_in_the_workspace_before_any_mail_reached_them(client):
+    from mailboxes.models import Mailbox
+
+    user = staff(roles.HANDLAGGARE)
+    Mailbox.objects.filter(owner=user).delete()
+    client.force_login(user)
+    response = client.get(reverse("accounts:home"))
+    assert response["Location"] == reverse("mailboxes:mailbox", args=[Mailbox.objects.get(owner=user).pk])
+
+
 def test_wrong_password_gets_a_swedish_message_and_keeps_username(client):
     staff(roles.HANDLAGGARE, username="bertil")
     response = client.post(reverse("accounts:login"), {"username": "bertil", "password": "fel"})

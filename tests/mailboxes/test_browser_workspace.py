@@ -183,6 +183,19 @@ def test_the_help_overlay_is_an_accessible_dialog(live_server, page):
     expect(dialog).to_be_hidden()
     expect(page.get_by_role("link", name="Kan du ringa mig?")).to_be_focused()
 
+    # The menu's button opens it too, also after a mailbox was switched in place; the keys can be
+    # switched off there (WCAG 2.1.4), and then do nothing.
+    page.locator(".mb-nav").get_by_role("link", name="IFO Testenhet A").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("IFO Testenhet A")
+    page.get_by_role("button", name="Kortkommandon").click()
+    expect(dialog).to_be_visible()
+    dialog.get_by_label("Använd kortkommandona").uncheck()
+    dialog.get_by_role("button", name="Stäng").click()
+    expect(dialog).to_be_hidden()
+    page.locator("#ws-list-title").click()
+    page.keyboard.press("?")
+    expect(dialog).to_be_hidden()
+
 
 @override_settings(MAILBOX_UNREAD_POLL_SECONDS=2)
 def test_a_citizen_message_appears_in_an_open_workspace_without_reload(live_server, page):

@@ -33,6 +33,8 @@ def health(path: str) -> tuple[int, dict]:
 
 def _database_url() -> str:
     s = connection.settings_dict
+    if connection.vendor == "sqlite":  # the test database's file (lifemsg.settings.test)
+        return f"sqlite:///{Path(s['NAME']).resolve()}"
     auth = s["USER"] + (f":{s['PASSWORD']}" if s.get("PASSWORD") else "")
     return f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
 

@@ -83,6 +83,33 @@ def test_a_saved_reply_is_inserted_and_sent(live_server, page):
     assert sent.body.replace("\r\n", "\n") == expected  # a browser posts a textarea's lines with CRLF
 
 
+def test_a_saved_reply_at_the_keyboard_only(live_server, page):
+    """i chooses a saved reply, Tab reaches Insert, Enter inserts and puts the cursor in the text,
+    Ctrl+Enter sends (the workspace's keys)."""
+    org = factories.Organisation.build()
+    saved_reply_create(unit=org.unit_a, title="Kvittens", body="Tack! /{handläggare}", actor=org.manager_a)
+    saved_reply_create(
+        unit=org.unit_a, title="Bekräftelse", body="Vi hör av oss. /{handläggare}", actor=org.manager_a
+    )
+    case, url = _citizen_thread(org)
+    log_in(page, live_server.url, org.handler_a1.username)
+    page.goto(live_server.url + url)
+    page.keyboard.press("i")
+    expect(page.get_by_label("Sparat svar")).to_be_focused()
+    page.keyboard.press("ArrowDown")  # Bekräftelse, Kvittens: the second
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("button", name="Infoga")).to_be_focused()
+    page.keyboard.press("Enter")
+    field = page.get_by_label("Meddelande till medborgaren")
+    expect(field).to_have_value("Tack! /Anna Andersson")
+    expect(field).to_be_focused()
+    page.keyboard.press("Control+Enter")
+    expect(page.get_by_text("Ditt meddelande har skickats till medborgaren.")).to_be_visible()
+    assert Message.objects.filter(
+        thread=case.thread, sender=org.handler_a1, body="Tack! /Anna Andersson"
+    ).exists()
+
+
 def test_the_unit_manager_keeps_saved_replies_and_the_pages_are_accessible(live_server, page):
     org = factories.Organisation.build()
     base = live_server.url

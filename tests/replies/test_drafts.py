@@ -165,3 +165,9 @@ def test_an_autosave_that_arrives_after_the_message_was_sent_brings_no_draft_bac
     since = page.split('name="draft_since" value="')[1].split('"')[0]
     _save(client, _case_draft_url(case), "citizen-body", "Nästa", draft_since=since)
     assert Draft.objects.get().body == "Nästa"
+
+
+def test_an_autosave_without_the_csrf_token_is_refused(org, case):
+    client = login(Client(enforce_csrf_checks=True), org.handler_a1)
+    assert _save(client, _case_draft_url(case), "citizen-body", SECRET).status_code == 403
+    assert not Draft.objects.exists()

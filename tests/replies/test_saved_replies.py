@@ -136,3 +136,21 @@ def test_a_manager_in_two_units_sees_both(org, client):
     saved_reply_create(unit=org.unit_b, title="B-text", body="b", actor=org.manager_a)
     page = login(Client(), org.manager_a).get(reverse("replies:saved_list")).text
     assert "A-text" in page and "B-text" in page
+
+
+def test_the_demo_gives_every_unit_two_saved_replies_once(monkeypatch):
+    from mailboxes.models import Unit
+    from replies import demo
+
+    class Seeder:
+        created: dict = {}
+
+        def _count(self, key):
+            self.created[key] = self.created.get(key, 0) + 1
+
+    factories.unit("Demoenhet")
+    demo.seed(Seeder())
+    assert SavedReply.objects.filter(unit__name="Demoenhet").count() == 2
+    before = SavedReply.objects.count()
+    demo.seed(Seeder())
+    assert SavedReply.objects.count() == before == 2 * Unit.objects.count()
