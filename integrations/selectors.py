@@ -1,9 +1,20 @@
 from __future__ import annotations
 
-from django.db.models import Count, OuterRef, QuerySet, Subquery
+from django.db.models import (
+    CharField,
+    Count,
+    DateTimeField,
+    F,
+    IntegerField,
+    OuterRef,
+    QuerySet,
+    Subquery,
+    Value,
+)
+from django.db.models.functions import Cast
 
+from accounts.models import User
 from eservices.models import Case
-from lifemsg.perf.compiled import CompiledQuery
 from mailboxes.models import Delivery, MailboxThread, Message, Thread
 
 from .models import CaseFileEntry, ThreadExport
@@ -61,32 +72,100 @@ def sender_kind(message: Message) -> str:
     return "citizen" if message.sender.is_citizen else "staff"
 
 
-def _exports_for_thread(*, thread_id: int) -> QuerySet[ThreadExport]:
-    return ThreadExport.objects.filter(thread_id=thread_id).select_related("exported_by")
+_PANEL_COLUMNS = (
+    "row_kind", "row_id", "row_seq", "row_at", "row_status", "row_attempts", "row_error", "row_next",
+    "row_delivered", "row_acknowledged", "row_document", "row_messages", "row_case_id", "row_case_ref",
+    "row_case_external", "row_user_id", "row_username", "row_first", "row_last",
+)  # fmt: skip
 
 
-# Compiled once (lifemsg.perf.compiled): every citizen thread page shows the thread's exports.
-_EXPORTS_FOR_THREAD = CompiledQuery(_exports_for_thread)
-
-
-def exports_for_thread(thread: Thread) -> list[ThreadExport]:
-    """Exports of the thread to the case file, newest first, with who made them (one query)."""
-    return _EXPORTS_FOR_THREAD.fetch(thread_id=thread.pk)
-
-
-def _case_file_entries_for_thread(*, thread_id: int) -> QuerySet[CaseFileEntry]:
-    # The PDF itself is not needed to show an entry's state.
+def _panel_rows(queryset, *, kind: int, at: str, user: str, **entry_columns):
+    none = {
+        "row_status": Value("", output_field=CharField()),
+        "row_attempts": Value(0, output_field=IntegerField()),
+        "row_error": Value("", output_field=CharField()),
+        "row_next": Value(None, output_field=DateTimeField()),
+        "row_delivered": Value(None, output_field=DateTimeField()),
+        "row_acknowledged": Value(None, output_field=DateTimeField()),
+        "row_document": Value("", output_field=CharField()),
+    }
     return (
-        CaseFileEntry.objects.filter(thread_id=thread_id)
-        .select_related("requested_by", "case")
-        .defer("pdf")
-        .order_by("-requested_at")
+        queryset.annotate(
+            row_kind=Value(kind, output_field=IntegerField()),
+            row_id=Cast("pk", output_field=CharField()),
+            row_seq=Value(0, output_field=IntegerField()) if kind == 0 else F("pk"),
+            row_at=F(at),
+            row_messages=F("message_ids"),
+            row_case_id=F("case_id"),
+            row_case_ref=F("case__reference"),
+            row_case_external=F("case__external_id"),
+            row_user_id=F(f"{user}_id"),
+            row_username=F(f"{user}__username"),
+            row_first=F(f"{user}__first_name"),
+            row_last=F(f"{user}__last_name"),
+            **{**none, **entry_columns},
+        )
+        .order_by()
+        .values_list(*_PANEL_COLUMNS)
+    )  # ordered as a whole: SQLite refuses ORDER BY in its parts
+
+
+def export_panel_rows(thread: Thread) -> tuple[list[CaseFileEntry], list[ThreadExport]]:
+    """The thread's journalföring to the case system and its downloaded copies, each newest first,
+    read together (one query, a UNION ALL): every citizen thread page shows them."""
+    entries = _panel_rows(
+        CaseFileEntry.objects.filter(thread_id=thread.pk),
+        kind=0,
+        at="requested_at",
+        user="requested_by",
+        row_status=F("status"),
+        row_attempts=F("attempts"),
+        row_error=F("last_error"),
+        row_next=F("next_attempt_at"),
+        row_delivered=F("delivered_at"),
+        row_acknowledged=F("acknowledged_at"),
+        row_document=F("document_id"),
     )
-
-
-_CASE_FILE_ENTRIES_FOR_THREAD = CompiledQuery(_case_file_entries_for_thread)
-
-
-def case_file_entries_for_thread(thread: Thread) -> list[CaseFileEntry]:
-    """The thread's journalföring to the case system, newest first, with its state (one query)."""
-    return _CASE_FILE_ENTRIES_FOR_THREAD.fetch(thread_id=thread.pk)
+    exports = _panel_rows(
+        ThreadExport.objects.filter(thread_id=thread.pk), kind=1, at="exported_at", user="exported_by"
+    )
+    found: tuple[list, list] = ([], [])
+    for row in entries.union(exports, all=True).order_by("row_kind", "-row_at", "-row_seq"):
+        r = dict(zip(_PANEL_COLUMNS, row, strict=True))
+        case = Case(pk=r["row_case_id"], reference=r["row_case_ref"], external_id=r["row_case_external"])
+        user = User(
+            pk=r["row_user_id"],
+            username=r["row_username"],
+            first_name=r["row_first"],
+            last_name=r["row_last"],
+        )
+        if r["row_kind"] == 0:
+            found[0].append(
+                CaseFileEntry(
+                    pk=r["row_id"],
+                    thread=thread,
+                    case=case,
+                    requested_by=user,
+                    requested_at=r["row_at"],
+                    status=r["row_status"],
+                    attempts=r["row_attempts"],
+                    last_error=r["row_error"],
+                    next_attempt_at=r["row_next"],
+                    delivered_at=r["row_delivered"],
+                    acknowledged_at=r["row_acknowledged"],
+                    document_id=r["row_document"],
+                    message_ids=r["row_messages"],
+                )
+            )
+        else:
+            found[1].append(
+                ThreadExport(
+                    pk=int(r["row_id"]),
+                    thread=thread,
+                    case=case,
+                    exported_by=user,
+                    exported_at=r["row_at"],
+                    message_ids=r["row_messages"],
+                )
+            )
+    return found

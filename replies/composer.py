@@ -32,9 +32,8 @@ def field_name(access: ThreadAccess) -> str:
 
 
 def composer_context(user, access: ThreadAccess) -> dict:
-    """Two queries: the draft, and the saved replies."""
-    draft = selectors.draft_for(user=user, thread=access.thread)
-    saved_replies = selectors.saved_replies_for(user=user)
+    """One query: the draft and the saved replies (selectors.composer_rows)."""
+    draft, saved_replies = selectors.composer_rows(user=user, thread=access.thread)
     return {
         "draft": draft,
         "draft_initial": {"body": draft.body} if draft else None,

@@ -2,22 +2,15 @@ from django import template
 from django.conf import settings
 
 from ..permissions import can_export
-from ..selectors import case_file_entries_for_thread as _case_file_entries_for_thread
-from ..selectors import exports_for_thread as _exports_for_thread
+from ..selectors import export_panel_rows as _export_panel_rows
 
 register = template.Library()
 
 
 @register.simple_tag
-def exports_for_thread(thread):
-    """For the export panel in the staff thread view: one query."""
-    return _exports_for_thread(thread)
-
-
-@register.simple_tag
-def case_file_entries_for_thread(thread):
-    """For the export panel: the thread's journalföring and its receipts (one query)."""
-    return _case_file_entries_for_thread(thread)
+def export_panel_rows(thread):
+    """For the export panel: the thread's journalföring and its downloaded copies (one query)."""
+    return _export_panel_rows(thread)
 
 
 @register.simple_tag(takes_context=True)
