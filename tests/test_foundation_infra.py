@@ -70,6 +70,8 @@ def production_env(tmp_path: Path, **overrides: str | None) -> dict[str, str]:
         "ACCESS_LOG_HMAC_KEY": secrets.token_urlsafe(32),
         "ALLOWED_HOSTS": "lifemsg.example.se",
         "CSRF_TRUSTED_ORIGINS": "https://lifemsg.example.se",
+        # Production sends mail (.env.example); Django 6.1's deploy check refuses the console backend.
+        "EMAIL_URL": "smtp+tls://lifemsg:not-a-secret@smtp.example.se:587",
     }
     return base_env(tmp_path, **{**production, **overrides})
 
