@@ -30,6 +30,7 @@ def log_in(page, base_url: str, username: str) -> None:
     page.get_by_label("Lösenord").fill(PASSWORD)
     page.locator("main").get_by_role("button", name="Logga in").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text(re.compile("Välkommen|Min brevlåda"))
+    page.wait_for_load_state("load")  # the deferred scripts (keys, htmx) have run
 
 
 def assert_accessible(page) -> None:
