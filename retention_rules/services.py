@@ -5,6 +5,7 @@ change log (AuditEvent) with the run's counts per kind. Removal itself: retentio
 from __future__ import annotations
 
 import datetime as dt
+import logging
 
 from celery import current_app
 from django.contrib.auth import get_user_model
@@ -19,6 +20,8 @@ from audit.services import audit_event_record
 from .models import RetentionRule, RetentionRun
 from .review import review_build
 from .rules import rule_ids_in_effect, rule_validate, rules_in_effect
+
+logger = logging.getLogger(__name__)
 
 MANAGE = "retention_rules.manage_retention"
 APPROVE = "retention_rules.approve_retention"
@@ -180,7 +183,13 @@ def run_end(*, run: RetentionRun, state: str, actor=None, reason: str = "") -> R
 
 def _enqueue_on_commit(task: str, **kwargs) -> None:
     # By name: retention_rules.tasks imports this module.
-    transaction.on_commit(lambda: current_app.send_task(task, kwargs=kwargs))
+    def _send() -> None:
+        try:
+            current_app.send_task(task, kwargs=kwargs)
+        except Exception:  # broker unreachable: what was committed stands; retention.resume restarts runs
+            logger.warning("could not queue %s %s; retention.resume takes it up", task, kwargs)
+
+    transaction.on_commit(_send)
 
 
 def _review_counts(run: RetentionRun) -> dict:

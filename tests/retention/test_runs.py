@@ -245,3 +245,18 @@ def test_a_stalled_run_is_queued_again(org, records, archivist, monkeypatch):
     RetentionRun.objects.filter(pk=run.pk).update(approved_at=timezone.now() - timedelta(hours=1))
     assert tasks.resume.run() == [run.pk]
     assert queued == [{"run_id": run.pk}]
+
+
+def test_an_approval_with_the_broker_down_stands_for_the_resume_task_to_start(
+    org, records, archivist, django_capture_on_commit_callbacks
+):
+    from unittest import mock
+
+    run = run_propose(proposer=org.sysadmin)
+    down = mock.patch(
+        "retention_rules.services.current_app.send_task", side_effect=ConnectionError("broker down")
+    )
+    with down, django_capture_on_commit_callbacks(execute=True):
+        approved = run_approve(run_id=run.pk, approver=archivist)  # no error after the commit
+    approved.refresh_from_db()
+    assert approved.state == RetentionRun.State.APPROVED
